@@ -163,3 +163,8 @@ def keys_revoke(name: str) -> None:
         except Problem as exc:
             raise click.ClickException(exc.detail) from None
     click.echo(f"revoked '{name}'")
+
+
+from balise.cli_users import users_group  # noqa: E402 - after main exists: it imports cli
+
+main.add_command(users_group)

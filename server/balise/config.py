@@ -84,6 +84,20 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MAX_BODY_BYTES", int, 1_048_576, "Largest request body accepted (413 beyond)."),
     Setting("LOG_LEVEL", str, "INFO", "Logging level on standard error."),
+    # Dashboard (issue 7)
+    Setting("SESSION_DAYS", int, 14, "Days a dashboard sign-in lasts without being used."),
+    Setting(
+        "RATELIMIT_LOGIN_ACCOUNT",
+        str,
+        "10 per 15 minutes",
+        "Failed dashboard sign-ins allowed per account before 429.",
+    ),
+    Setting(
+        "RATELIMIT_LOGIN_ADDRESS",
+        str,
+        "30 per 15 minutes",
+        "Failed dashboard sign-ins allowed per client address before 429.",
+    ),
 )
 
 

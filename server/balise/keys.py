@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from balise.db.tables import api_keys
+from balise.db.tables import api_keys, users
 from balise.errors import Conflict, NotFound, ValidationFailed
 
 ROLES = ("viewer", "editor", "admin")
@@ -86,13 +86,21 @@ def create_key(
 
 
 def authenticate(conn: Connection, plaintext: str) -> ApiKey | None:
-    """The live key matching `plaintext`, or None (unknown or revoked)."""
+    """The live key matching `plaintext`, or None (unknown, revoked, or its account disabled).
+
+    A key that belongs to an account never acts above that account's current role.
+    """
     row = conn.execute(
-        select(api_keys).where(
-            api_keys.c.key_hash == _hash(plaintext), api_keys.c.revoked_at.is_(None)
-        )
+        select(api_keys, users.c.role.label("user_role"), users.c.disabled.label("user_off"))
+        .outerjoin(users, users.c.id == api_keys.c.user_id)
+        .where(api_keys.c.key_hash == _hash(plaintext), api_keys.c.revoked_at.is_(None))
     ).first()
-    return _to_key(row) if row else None
+    if row is None or row.user_off:
+        return None
+    key = _to_key(row)
+    if row.user_role in ROLES and ROLES.index(row.user_role) < ROLES.index(key.role):
+        key = replace(key, role=row.user_role)
+    return key
 
 
 def touch(conn: Connection, key: ApiKey, now: datetime) -> None:
@@ -106,6 +114,11 @@ def list_keys(conn: Connection, *, user_id: int | None = None) -> list[ApiKey]:
     if user_id is not None:
         query = query.where(api_keys.c.user_id == user_id)
     return [_to_key(r) for r in conn.execute(query)]
+
+
+def get_key(conn: Connection, key_id: int) -> ApiKey | None:
+    row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
+    return _to_key(row) if row else None
 
 
 def revoke_key(conn: Connection, name: str) -> ApiKey:

@@ -250,14 +250,26 @@ def list_links(
     cursor: str | None = None,
 ) -> tuple[list[Link], str | None]:
     """Newest first; returns one page and the cursor of the next one (None on the last page)."""
-    query = select(links).order_by(links.c.id.desc()).limit(limit + 1)
+    query = (
+        select(links).where(*search_filters(q, tag)).order_by(links.c.id.desc()).limit(limit + 1)
+    )
     if cursor:
         query = query.where(links.c.id < _decode_cursor(cursor))
+    rows = conn.execute(query).all()
+    page, more = rows[:limit], len(rows) > limit
+    tags = _tags_for(conn, [r.id for r in page])
+    found = [_to_link(r, tags[r.id]) for r in page]
+    return found, (_encode_cursor(page[-1].id) if more and page else None)
+
+
+def search_filters(q: str | None = None, tag: str | None = None) -> list[Any]:
+    """WHERE clauses for a search: `q` in the slug, target or title (literally), and a tag."""
+    filters: list[Any] = []
     if q:
         pattern = (
             "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         )
-        query = query.where(
+        filters.append(
             or_(
                 func.lower(links.c.slug).like(pattern, escape="\\"),
                 func.lower(links.c.url).like(pattern, escape="\\"),
@@ -265,14 +277,31 @@ def list_links(
             )
         )
     if tag:
-        query = query.where(
-            links.c.id.in_(select(link_tags.c.link_id).where(link_tags.c.tag == tag))
-        )
-    rows = conn.execute(query).all()
-    page, more = rows[:limit], len(rows) > limit
-    tags = _tags_for(conn, [r.id for r in page])
-    found = [_to_link(r, tags[r.id]) for r in page]
-    return found, (_encode_cursor(page[-1].id) if more and page else None)
+        filters.append(links.c.id.in_(select(link_tags.c.link_id).where(link_tags.c.tag == tag)))
+    return filters
+
+
+def links_by_ids(conn: Connection, ids: list[int]) -> list[Link]:
+    """The links with these ids, in the order given (unknown ids are skipped)."""
+    if not ids:
+        return []
+    rows = {r.id: r for r in conn.execute(select(links).where(links.c.id.in_(ids)))}
+    tags = _tags_for(conn, list(rows))
+    return [_to_link(rows[i], tags[i]) for i in ids if i in rows]
+
+
+def tag_counts(conn: Connection) -> list[tuple[str, int]]:
+    """Every tag in use with its number of links, by name."""
+    n = func.count().label("n")
+    query = select(link_tags.c.tag, n).group_by(link_tags.c.tag).order_by(link_tags.c.tag)
+    return [(tag, int(count)) for tag, count in conn.execute(query)]
+
+
+def rotate_share_secret(conn: Connection, link: Link) -> str:
+    """A new per-link share secret: every share link signed with the old one stops working."""
+    secret = secrets.token_urlsafe(24)
+    conn.execute(update(links).where(links.c.id == link.id).values(share_secret=secret))
+    return secret
 
 
 def update_link(conn: Connection, link: Link, changes: Mapping[str, Any], *, base_url: str) -> Link:
