@@ -151,3 +151,83 @@ def make_link(db: Engine) -> Callable[..., links.Link]:
             return links.create_link(conn, values, base_url=BASE_URL)
 
     return make
+
+
+# Dashboard (issue 7): accounts and a signed-in test client.
+DASHBOARD_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(db: Engine, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """Create an account: make_user(email=..., role=..., password=..., lang=..., disabled=...).
+
+    Hashes stay argon2id, with a small cost so the suite stays quick.
+    """
+    from argon2 import PasswordHasher
+
+    from balise import users
+
+    monkeypatch.setattr(users, "hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+    def make(
+        email: str = "editor@example.org",
+        role: str = "editor",
+        password: str = DASHBOARD_PASSWORD,
+        lang: str | None = None,
+        disabled: bool = False,
+    ) -> Any:
+        with db.begin() as conn:
+            user = users.create_user(conn, email, password, role, lang=lang)
+            return users.set_disabled(conn, user, True) if disabled else user
+
+    return make
+
+
+class DashboardClient:
+    """A test client that signs in through the form and sends the page's CSRF token."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def csrf_token(self, path: str = "/dashboard/login") -> str:
+        import re
+
+        html = self.client.get(path).get_data(as_text=True)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert found, f"no CSRF token on {path}"
+        return found.group(1)
+
+    def login(self, email: str, password: str = DASHBOARD_PASSWORD) -> Any:
+        token = self.csrf_token("/dashboard/login")
+        return self.client.post(
+            "/dashboard/login", data={"email": email, "password": password, "csrf_token": token}
+        )
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """POST a dashboard form with a valid CSRF token (taken from the account page)."""
+        form = {"csrf_token": self.csrf_token("/dashboard/account")} | (data or {})
+        return self.client.post(path, data=form, **kwargs)
+
+
+@pytest.fixture
+def dashboard(client: Any) -> DashboardClient:
+    return DashboardClient(client)
+
+
+@pytest.fixture
+def editor(dashboard: DashboardClient, make_user: Callable[..., Any]) -> DashboardClient:
+    """A client signed in as an editor (editor@example.org)."""
+    make_user("editor@example.org", "editor")
+    assert dashboard.login("editor@example.org").status_code == 302
+    return dashboard
+
+
+@pytest.fixture
+def viewer(dashboard: DashboardClient, make_user: Callable[..., Any]) -> DashboardClient:
+    """A client signed in as a viewer (viewer@example.org)."""
+    make_user("viewer@example.org", "viewer")
+    assert dashboard.login("viewer@example.org").status_code == 302
+    return dashboard

@@ -94,15 +94,15 @@ def check(
     if not creating:
         values.pop("slug", None)
     model = LinkCreate if creating else LinkPatch
+    parsed = None
     try:
         parsed = model.model_validate({k: v for k, v in values.items() if k not in errors})
     except ValidationError as exc:
         for error in exc.errors():
             name = str(error["loc"][0]) if error.get("loc") else "url"
             errors.setdefault(name, pydantic_message(t, dict(error)))
-        _early_domain_checks(values, errors, t, base_url)
-        return {}, errors
-    if errors:
+    _early_domain_checks(values, errors, t, base_url)
+    if errors or parsed is None:
         return {}, errors
     return parsed.model_dump(exclude_unset=True), errors
 

@@ -11,7 +11,7 @@
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (zone && !cookie(TZ_COOKIE)) {
-      document.cookie = TZ_COOKIE + "=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+      document.cookie = TZ_COOKIE + "=" + zone + "; path=/; max-age=31536000; samesite=lax";
       var shown = document.documentElement.getAttribute("data-tz");
       if (shown && shown !== zone && document.body.hasAttribute("data-tz-reload") && cookie(TZ_COOKIE)) {
         location.reload();

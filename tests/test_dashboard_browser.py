@@ -1,0 +1,151 @@
+"""The dashboard in Debian's Chromium (Playwright) against a real `balise serve` on 127.0.0.1.
+
+Each test saves full-page screenshots (light and dark, desktop and phone) of the pages it covers
+in BALISE_ARTIFACTS_DIR/dashboard, for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from dashboard_live import CHROMIUM, LiveServer, live_server, screenshots
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery"
+EMAIL = "marketer@example.org"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(tmp_path_factory.mktemp("live")) as live:
+        live.balise(
+            "users", "create", EMAIL, "--role", "editor", "--password-stdin", stdin=PASSWORD
+        )
+        live.balise(
+            "users", "create", "viewer@example.org", "--role", "viewer", "--lang", "en",
+            "--password-stdin", stdin=PASSWORD,
+        )  # fmt: skip
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
+
+
+def sign_in(browser: Any, server: LiveServer, email: str = EMAIL, **options: Any) -> Any:
+    context = browser.new_context(
+        locale=options.pop("locale", "fr-FR"), timezone_id="Europe/Paris", **options
+    )
+    page = context.new_page()
+    page.goto(server.url + "/dashboard/")
+    page.fill("#f-email", email)
+    page.fill("#f-password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/dashboard/links")
+    return context, page
+
+
+def test_login_page_refuses_a_wrong_password_and_lets_the_right_one_in(browser, server):
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    page.goto(server.url + "/dashboard/login")
+    page.fill("#f-email", EMAIL)
+    page.fill("#f-password", "not the password")
+    page.click("main button[type=submit]")
+    assert page.locator("[role=alert]").inner_text() == "Adresse e-mail ou mot de passe incorrect."
+    screenshots(browser, server.url + "/dashboard/login", "login")
+    page.fill("#f-password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/dashboard/links")
+    assert page.locator("h1").inner_text() == "Liens"
+    context.close()
+
+
+def test_marketer_creates_edits_copies_and_deletes_a_link(browser, server):
+    context, page = sign_in(browser, server, permissions=["clipboard-read", "clipboard-write"])
+    page.click("text=Nouveau lien")
+
+    def submit_bad_values(page: Any) -> None:
+        page.fill("#f-url", "javascript:alert(1)")
+        page.fill("#f-slug", "api")
+        page.fill("#f-redirect_delay", "12")
+        page.click("main button[type=submit]")
+
+    submit_bad_values(page)
+    assert "URL complète" in page.locator("#e-url").inner_text()
+    assert "réservé" in page.locator("#e-slug").inner_text()
+    assert "au plus 10" in page.locator("#e-redirect_delay").inner_text()
+    state = context.storage_state()
+    screenshots(browser, page.url, "link-form-errors", state, prepare=submit_bad_values)
+
+    page.fill("#f-url", "https://example.org/articles/la-mer")
+    page.fill("#f-slug", "la-mer")
+    page.fill("#f-title", "La mer monte plus vite que prévu")
+    page.fill("#f-tags", "climat, presse")
+    page.fill("#f-redirect_delay", "")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/dashboard/links/la-mer")
+    assert page.locator("#short-url").input_value() == server.url + "/la-mer"
+    page.click("button[data-copy]")
+    assert page.evaluate("navigator.clipboard.readText()") == server.url + "/la-mer"
+    qr = page.locator(".qr img")
+    assert qr.evaluate("img => img.naturalWidth") > 0
+    screenshots(browser, page.url, "link", state)
+
+    for i in range(3):
+        server_link = {"url": f"https://example.org/n/{i}", "title": f"Brève numéro {i}"}
+        page.goto(server.url + "/dashboard/links/new")
+        page.fill("#f-url", server_link["url"])
+        page.fill("#f-title", server_link["title"])
+        page.fill("#f-tags", "brèves")
+        page.click("main button[type=submit]")
+    page.goto(server.url + "/dashboard/links?tag=climat")
+    assert page.locator("tbody tr").count() == 1
+    page.goto(server.url + "/dashboard/links")
+    assert page.locator("tbody tr").count() == 4
+    screenshots(browser, page.url, "links", state, locale="en-GB")
+
+    page.goto(server.url + "/dashboard/links/la-mer/edit")
+    page.fill("#f-title", "La mer monte")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/dashboard/links/la-mer")
+    assert page.locator("h1").inner_text() == "La mer monte"
+
+    page.click("text=Supprimer…")
+    screenshots(browser, page.url, "link-delete", state)
+    page.click("text=Supprimer définitivement")
+    page.wait_for_url("**/dashboard/links")
+    assert "Lien la-mer supprimé." in page.locator(".flash").inner_text()
+    context.close()
+
+
+def test_api_keys_and_account_pages(browser, server):
+    context, page = sign_in(browser, server)
+    page.goto(server.url + "/dashboard/keys")
+    page.fill("#f-name", "newsletter")
+    page.click("text=Créer la clé")
+    key = page.locator("#new-key").input_value()
+    assert key.startswith("blz_")
+    screenshots(browser, server.url + "/dashboard/keys", "keys", context.storage_state())
+    screenshots(browser, server.url + "/dashboard/account", "account", context.storage_state())
+    context.close()
+
+
+def test_a_viewer_sees_links_in_english_without_edit_buttons(browser, server):
+    context, page = sign_in(browser, server, email="viewer@example.org")
+    assert page.locator("h1").inner_text() == "Links"
+    assert page.locator("text=New link").count() == 0
+    context.close()
