@@ -163,3 +163,7 @@ def keys_revoke(name: str) -> None:
         except Problem as exc:
             raise click.ClickException(exc.detail) from None
     click.echo(f"revoked '{name}'")
+
+
+if __name__ == "__main__":
+    main()
