@@ -159,6 +159,7 @@ def init_app(app: Flask) -> None:
     from balise.web import api_links  # noqa: F401 - registers its routes on bp
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["BALISE"]["RATELIMIT_STORAGE_URI"])
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["BALISE"]["RATELIMIT_KEY_PREFIX"])
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
     app.register_blueprint(bp)
