@@ -231,3 +231,21 @@ def viewer(dashboard: DashboardClient, make_user: Callable[..., Any]) -> Dashboa
     make_user("viewer@example.org", "viewer")
     assert dashboard.login("viewer@example.org").status_code == 302
     return dashboard
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """BALISE_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15), skipped when unset or down."""
+    url = os.environ.get("BALISE_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("Redis tests skipped: BALISE_TEST_REDIS_URL is not set")
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis tests skipped: {url} is unreachable ({exc.__class__.__name__})")
+    finally:
+        client.close()
+    return url

@@ -200,3 +200,15 @@ def test_missing_or_revoked_key_answers_401(client, runner, db):
     assert (
         client.get("/api/v1/links", headers={"Authorization": f"Bearer {key}"}).status_code == 401
     )
+
+
+def test_changes_are_announced_after_commit_and_failed_ones_are_not(
+    app, client, editor_headers, make_link
+):
+    announced: list[set[str]] = []
+    app.extensions["balise"].on_links_changed(announced.append)
+    make_link(slug="Watched")
+    client.patch("/api/v1/links/watched", json={"title": "x"}, headers=editor_headers)
+    client.patch("/api/v1/links/watched", json={"url": "javascript:x"}, headers=editor_headers)
+    client.delete("/api/v1/links/watched", headers=editor_headers)
+    assert announced == [{"watched"}, {"watched"}]

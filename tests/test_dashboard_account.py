@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from balise import keys
 from balise.db.tables import api_keys
-from conftest import DASHBOARD_PASSWORD
+from tests.conftest import DASHBOARD_PASSWORD
 
 
 def created_key(response) -> str:

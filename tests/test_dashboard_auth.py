@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from balise import create_app
 from balise.db.tables import links as links_table
-from conftest import DASHBOARD_PASSWORD
+from tests.conftest import DASHBOARD_PASSWORD
 
 
 def count_links(db) -> int:

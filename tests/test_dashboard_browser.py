@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dashboard_live import CHROMIUM, LiveServer, live_server, screenshots
+from tests.dashboard_live import CHROMIUM, LiveServer, live_server, screenshots
 
 pytestmark = pytest.mark.browser
 

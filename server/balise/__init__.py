@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: settings, the engine, extensions and blueprints; no data work."""
-    from balise.web import api, dashboard, errors, meta, redirect
+    from balise.web import api, dashboard, errors, limits, meta, redirect
     from balise.web.assets import text
     from balise.web.context import Balise
     from balise.web.jsonio import JSONProvider
@@ -42,6 +42,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
 
     errors.register(app)
+    limits.init_app(app)
     api.init_app(app)
     app.register_blueprint(meta.bp)
     dashboard.init_app(app)  # before the reader: it serves /<slug>/qr.svg

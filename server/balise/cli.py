@@ -168,3 +168,7 @@ def keys_revoke(name: str) -> None:
 from balise.cli_users import users_group  # noqa: E402 - after main exists: it imports cli
 
 main.add_command(users_group)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from balise import keys, users
-from balise.cli import _connection
 from balise.errors import Problem
+
+
+def _connection(*, write: bool) -> Any:
+    # Imported here: cli.py imports this module at its end, and also runs as __main__.
+    from balise.cli import _connection as connection
+
+    return connection(write=write)
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -75,6 +75,12 @@ SETTINGS: tuple[Setting, ...] = (
         "memory://",
         "Flask-Limiter storage; redis://host:6379/0 to share limits between instances.",
     ),
+    Setting(
+        "RATELIMIT_KEY_PREFIX",
+        str,
+        "balise",
+        "Prefix of rate-limit keys, so deployments can share one Redis.",
+    ),
     Setting("RATELIMIT_CREATE", str, "60/minute", "Rate limit on link creation, per API key."),
     Setting(
         "RATELIMIT_AUTH_FAILURES",

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from balise.db.changes import mark_changed
 from balise.db.tables import link_tags, links
 from balise.errors import BadRequest, SlugTaken, ValidationFailed
 from balise.urls import clean_target, url_key
@@ -317,6 +318,7 @@ def update_link(conn: Connection, link: Link, changes: Mapping[str, Any], *, bas
     )
     if "tags" in changes:
         _set_tags(conn, link.id, changes["tags"] or ())
+    mark_changed(conn, link.slug)
     updated = get_link_by_id(conn, link.id)
     assert updated is not None  # noqa: S101 - the row exists inside this transaction
     return updated
@@ -324,3 +326,4 @@ def update_link(conn: Connection, link: Link, changes: Mapping[str, Any], *, bas
 
 def delete_link(conn: Connection, link: Link) -> None:
     conn.execute(delete(links).where(links.c.id == link.id))
+    mark_changed(conn, link.slug)

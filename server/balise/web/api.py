@@ -9,8 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from flask_limiter import Limiter
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from flask_limiter.util import get_remote_address
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
@@ -24,12 +23,12 @@ from balise.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from balise.web import limits
 from balise.web.context import transaction
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
 
 def _validation_hook(req: Any, resp: Any, err: Any, instance: Any, adapter: Any = None) -> None:
@@ -131,37 +130,27 @@ def check_json_body() -> None:
         raise BadRequest("The request body is not valid JSON.") from None
 
 
-def _auth_failure_limit() -> str:
-    return str(current_app.config["BALISE"]["RATELIMIT_AUTH_FAILURES"])
-
-
 def _key_or_address() -> str:
     key = g.get("api_key")
     return f"key:{key.id}" if key is not None else get_remote_address()
 
 
-def create_limit() -> Any:
-    """Flask-Limiter guard on link creation, counted per API key."""
-    return limiter.limit(
-        lambda: str(current_app.config["BALISE"]["RATELIMIT_CREATE"]), key_func=_key_or_address
-    )
-
-
-# Failed authentications are counted per address on every API route (applied once, at import).
-limiter.limit(
-    _auth_failure_limit,
-    deduct_when=lambda response: response.status_code == 401,
-    key_func=lambda: "authfail:" + get_remote_address(),
-)(bp)
-
-
 def init_app(app: Flask) -> None:
-    from balise.web import api_links  # noqa: F401 - registers its routes on bp
+    from balise.web import api_keys, api_links  # noqa: F401 - register their routes on bp
 
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["BALISE"]["RATELIMIT_STORAGE_URI"])
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    limiter.init_app(app)
     app.register_blueprint(bp)
+    # Failed authentications are counted per address on every API route.
+    limits.limit_blueprint(
+        app,
+        bp,
+        limits.setting("RATELIMIT_AUTH_FAILURES"),
+        deduct_when=lambda response: response.status_code == 401,
+        key_func=lambda: "authfail:" + get_remote_address(),
+    )
+    # Link creation is counted per API key (the key is known: auth ran in before_request).
+    limits.limit_endpoint(
+        app, "api.create_link", limits.setting("RATELIMIT_CREATE"), key_func=_key_or_address
+    )
 
 
 @bp.get("/openapi.json")

@@ -7,7 +7,7 @@ from spectree import Response
 
 from balise import links
 from balise.errors import NotFound
-from balise.web.api import bp, create_limit, require, spec
+from balise.web.api import bp, require, spec
 from balise.web.context import state, transaction
 from balise.web.schemas import LinkCreate, LinkListQuery, LinkOut, LinkPage, LinkPatch, ProblemOut
 
@@ -52,7 +52,6 @@ def find_link(conn: Any, slug: str) -> links.Link:
     security={"bearer": []},
 )
 @require("editor")
-@create_limit()
 def create_link(json: LinkCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Create a short link (random slug unless one is given)."""
     values = json.model_dump(exclude_unset=True)

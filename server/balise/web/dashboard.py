@@ -201,4 +201,5 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     app.register_blueprint(bp)
+    dashboard_auth.limit_failed_sign_ins(app)
     app.register_blueprint(qr.bp)

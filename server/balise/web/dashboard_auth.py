@@ -5,19 +5,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from balise import users
-from balise.web.api import limiter
+from balise.web import limits
 from balise.web.context import transaction
 from balise.web.dashboard import bp, catalogue, current_user, render, safe_next, sign_in
-
-
-def _setting(name: str) -> str:
-    return str(current_app.config["BALISE"][name])
 
 
 def _failed(_response: Response) -> bool:
@@ -34,18 +30,6 @@ def _address_key() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: _setting("RATELIMIT_LOGIN_ADDRESS"),
-    key_func=_address_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
-@limiter.limit(
-    lambda: _setting("RATELIMIT_LOGIN_ACCOUNT"),
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
 def login() -> Any:
     target = request.values.get("next")
     if current_user() is not None:
@@ -85,3 +69,19 @@ def logout() -> Response:
     session.clear()
     flash(catalogue().signed_out, "info")
     return redirect(url_for("dashboard.login"))
+
+
+def limit_failed_sign_ins(app: Flask) -> None:
+    """Count failed sign-ins per address and per account (rates read from settings)."""
+    for setting, key_func in (
+        ("RATELIMIT_LOGIN_ADDRESS", _address_key),
+        ("RATELIMIT_LOGIN_ACCOUNT", _account_key),
+    ):
+        limits.limit_endpoint(
+            app,
+            "dashboard.login",
+            limits.setting(setting),
+            key_func=key_func,
+            methods=["POST"],
+            deduct_when=_failed,
+        )

@@ -84,6 +84,28 @@ class LinkListQuery(Strict):
     cursor: Annotated[str, StringConstraints(max_length=100)] | None = None
 
 
+class KeyCreate(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    role: Literal["viewer", "editor", "admin"] = "editor"
+
+
+class KeyOut(BaseModel):
+    name: str
+    role: Literal["viewer", "editor", "admin"]
+    prefix: str = Field(description="First characters of the key, to recognise it.")
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="The secret, shown this once; only its hash is stored.")
+
+
+class KeyList(BaseModel):
+    items: list[KeyOut]
+
+
 class FieldError(BaseModel):
     field: str
     message: str
