@@ -1,0 +1,173 @@
+"""Server-rendered SVG charts: geometry only (bars, lines, ticks); templates draw the markup.
+
+Charts are drawn twice, at a wide and a narrow view-box width, and CSS shows the one that fits,
+so their text stays readable on a desktop and on a phone. Colours come from CSS classes, so
+dark mode needs nothing here. Every bucket carries a text tip (an SVG <title>, shown on hover
+without scripts) and templates also give the numbers as a table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+WIDE = 960
+NARROW = 360
+HEIGHT = 240
+MARGIN = {"left": 44, "right": 12, "top": 12, "bottom": 28}
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    css: str
+    label: str
+
+
+@dataclass
+class Segment:
+    y: float
+    height: float
+    css: str
+
+
+@dataclass
+class Bucket:
+    x: float  # left edge of the bucket's hover area
+    step: float
+    bar_x: float
+    bar_width: float
+    segments: list[Segment]
+    tip: str
+
+
+@dataclass
+class Line:
+    css: str
+    label: str
+    path: str
+    dots: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass
+class Tick:
+    pos: float
+    label: str
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    left: float
+    top: float
+    right: float
+    bottom: float
+    buckets: list[Bucket]
+    lines: list[Line]
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+
+
+def nice_max(value: float, steps: int = 4) -> tuple[int, int]:
+    """A round top for the y axis and its step: nice_max(37) == (40, 10)."""
+    if value <= 0:
+        return steps, 1
+    raw = value / steps
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        step = factor * magnitude
+        if step >= raw and step == int(step):
+            return int(step * steps), int(step)
+    step = math.ceil(raw)
+    return step * steps, step
+
+
+def _x_ticks(count: int, left: float, step: float, labels: Sequence[str], wanted: int) -> list[Tick]:
+    if count == 0:
+        return []
+    every = max(1, math.ceil(count / wanted))
+    return [Tick(left + step * (i + 0.5), labels[i]) for i in range(0, count, every)]
+
+
+def time_chart(
+    points: Sequence[dict[str, Any]],
+    *,
+    stacked: Sequence[Series],
+    lines: Sequence[Series] = (),
+    labels: Sequence[str],
+    tip: Callable[[int], str],
+    width: int = WIDE,
+    height: int = HEIGHT,
+    int_label: Callable[[int], str] = str,
+) -> Chart:
+    """Stacked bars (`stacked`, bottom first) and lines (`lines`) over time buckets."""
+    left, top = MARGIN["left"], MARGIN["top"]
+    right, bottom = width - MARGIN["right"], height - MARGIN["bottom"]
+    peak = max(
+        [sum(int(p[s.key]) for s in stacked) for p in points]
+        + [int(p[s.key]) for p in points for s in lines]
+        + [0]
+    )
+    top_value, step_value = nice_max(peak)
+    scale = (bottom - top) / top_value
+    count = len(points)
+    step = (right - left) / max(count, 1)
+    bar_width = max(step * 0.72, 1.0) if step >= 2 else step
+    buckets = []
+    for i, point in enumerate(points):
+        y = float(bottom)
+        segments = []
+        for s in stacked:
+            h = int(point[s.key]) * scale
+            if h > 0:
+                y -= h
+                segments.append(Segment(round(y, 2), round(h, 2), s.css))
+        x = left + step * i
+        bar_x = x + (step - bar_width) / 2
+        buckets.append(
+            Bucket(round(x, 2), round(step, 2), round(bar_x, 2), round(bar_width, 2), segments, tip(i))
+        )
+    drawn = []
+    for s in lines:
+        coords = [
+            (round(left + step * (i + 0.5), 2), round(bottom - int(p[s.key]) * scale, 2))
+            for i, p in enumerate(points)
+        ]
+        path = " ".join(f"{'M' if i == 0 else 'L'}{x},{y}" for i, (x, y) in enumerate(coords))
+        drawn.append(Line(s.css, s.label, path, coords if count <= 40 else []))
+    y_ticks = [
+        Tick(round(bottom - v * scale, 2), int_label(v))
+        for v in range(0, top_value + 1, step_value)
+    ]
+    wanted = 8 if width >= WIDE else 4
+    return Chart(
+        width,
+        height,
+        left,
+        top,
+        right,
+        bottom,
+        buckets,
+        drawn,
+        y_ticks,
+        _x_ticks(count, left, step, labels, wanted),
+    )
+
+
+@dataclass
+class Share:
+    value: str
+    count: int
+    percent: float  # of the list's total, for the bar width
+
+
+def shares(items: Sequence[dict[str, Any]], total: int | None = None) -> list[Share]:
+    """Top-list rows with their share of `total` (default: of the rows' own sum)."""
+    whole = total or sum(int(i["clicks"]) for i in items) or 1
+    return [
+        Share(str(i["value"]), int(i["clicks"]), round(100 * int(i["clicks"]) / whole, 1))
+        for i in items
+    ]
