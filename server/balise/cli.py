@@ -163,3 +163,8 @@ def keys_revoke(name: str) -> None:
         except Problem as exc:
             raise click.ClickException(exc.detail) from None
     click.echo(f"revoked '{name}'")
+
+
+from balise.cli_summaries import summaries_group  # noqa: E402 - registers on the group above
+
+main.add_command(summaries_group)

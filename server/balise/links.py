@@ -295,3 +295,8 @@ def update_link(conn: Connection, link: Link, changes: Mapping[str, Any], *, bas
 
 def delete_link(conn: Connection, link: Link) -> None:
     conn.execute(delete(links).where(links.c.id == link.id))
+
+
+def bump_version(conn: Connection, link_id: int) -> None:
+    """Mark the link as changed (its summary was written) so cached pages are seen as stale."""
+    conn.execute(update(links).where(links.c.id == link_id).values(version=links.c.version + 1))

@@ -156,7 +156,8 @@ limiter.limit(
 
 
 def init_app(app: Flask) -> None:
-    from balise.web import api_links  # noqa: F401 - registers its routes on bp
+    # Importing the resource modules registers their routes on bp.
+    from balise.web import api_links, api_lookup, api_summaries  # noqa: F401
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["BALISE"]["RATELIMIT_STORAGE_URI"])
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)

@@ -5,11 +5,12 @@ from typing import Any
 from flask import g
 from spectree import Response
 
-from balise import links
+from balise import links, summaries
 from balise.errors import NotFound
 from balise.web.api import bp, create_limit, require, spec
 from balise.web.context import state, transaction
 from balise.web.schemas import LinkCreate, LinkListQuery, LinkOut, LinkPage, LinkPatch, ProblemOut
+from balise.web.summary_view import summary_out
 
 TAGS = ["links"]
 ERRORS = {f"HTTP_{code}": ProblemOut for code in (401, 403, 404, 429)}
@@ -56,6 +57,7 @@ def find_link(conn: Any, slug: str) -> links.Link:
 def create_link(json: LinkCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Create a short link (random slug unless one is given)."""
     values = json.model_dump(exclude_unset=True)
+    summary = values.pop("summary", None)
     with transaction() as conn:
         link = links.create_link(
             conn,
@@ -64,7 +66,11 @@ def create_link(json: LinkCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
             api_key_id=g.api_key.id,
             user_id=g.api_key.user_id,
         )
+        if summary is not None:  # same transaction: an invalid summary creates no link
+            saved, _ = summaries.save_summary(conn, link, summary, saved_by=g.api_key.name)
     body = link_out(link)
+    if summary is not None:
+        body["summary"] = summary_out(link, saved)
     return body, 201, {"Location": body["short_url"]}
 
 
