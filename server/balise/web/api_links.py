@@ -58,6 +58,9 @@ def create_link(json: LinkCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Create a short link (random slug unless one is given)."""
     values = json.model_dump(exclude_unset=True)
     summary = values.pop("summary", None)
+    if summary is not None:
+        # Checked before the link exists: on SQLite the slug savepoint in create_link commits.
+        summaries.clean(summary, default_lang=values.get("lang"))
     with transaction() as conn:
         link = links.create_link(
             conn,
@@ -66,7 +69,7 @@ def create_link(json: LinkCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
             api_key_id=g.api_key.id,
             user_id=g.api_key.user_id,
         )
-        if summary is not None:  # same transaction: an invalid summary creates no link
+        if summary is not None:
             saved, _ = summaries.save_summary(conn, link, summary, saved_by=g.api_key.name)
     body = link_out(link)
     if summary is not None:
