@@ -271,3 +271,16 @@ def test_cli_reports_per_field_errors(runner, make_link, tmp_path):
     assert result.exit_code == 1
     assert "title: must be at most 300 characters" in result.output
     assert "teaser: is required" in result.output
+
+
+def test_writing_a_summary_marks_the_link_changed_for_page_caches(
+    client, make_link, editor_headers, db
+):
+    link = make_link(slug="arbres")
+    put(client, "arbres", FRENCH, editor_headers)
+    client.delete("/api/v1/links/arbres/summary", headers=editor_headers)
+    with db.connect() as conn:
+        version = conn.execute(
+            select(links_table.c.version).where(links_table.c.id == link.id)
+        ).scalar_one()
+    assert version == link.version + 2
