@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -62,9 +62,7 @@ def draft(link: Link, mode: str, options: Options) -> dict[str, Any]:
         llm_options = llm.require(options.llm)
     fetch_options = options.fetch
     if link.lang:
-        fetch_options = FetchOptions(
-            **{**fetch_options.__dict__, "accept_language": f"{link.lang}, *;q=0.5"}
-        )
+        fetch_options = replace(fetch_options, accept_language=f"{link.lang}, *;q=0.5")
     article = read_article(fetch_page(link.url, fetch_options))
     lang = link.lang or article.lang or "fr"
     if mode == "generated":

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import Connection, false, or_, select
+from sqlalchemy import Connection, Select, false, or_, select
 
 from balise.db.counters import increment_hourly
 from balise.db.tables import links, summaries
@@ -95,7 +96,7 @@ def _target_key(raw: str) -> str | None:
         return None
 
 
-def _query(slug_keys: set[str], url_keys: set[str], now: datetime) -> object:
+def _query(slug_keys: set[str], url_keys: set[str], now: datetime) -> Select[Any]:
     cols = [c for c in summaries.c if c.name != "link_id"]
     condition = []
     if slug_keys:
@@ -156,7 +157,7 @@ def lookup(
     by_url: dict[str, Found] = {}
     if slug_keys or url_keys:
         moment = now or datetime.now(timezone.utc)
-        for row in conn.execute(_query(slug_keys, url_keys, moment)):  # type: ignore[call-overload]
+        for row in conn.execute(_query(slug_keys, url_keys, moment)):
             found = _found(row)
             if row.slug_key in slug_keys:
                 by_slug[row.slug_key] = found
