@@ -165,5 +165,10 @@ def keys_revoke(name: str) -> None:
     click.echo(f"revoked '{name}'")
 
 
+from balise.cli_summaries import summaries_group  # noqa: E402 - registers on the group above
+
+main.add_command(summaries_group)
+
+
 if __name__ == "__main__":
     main()

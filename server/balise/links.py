@@ -298,3 +298,9 @@ def update_link(conn: Connection, link: Link, changes: Mapping[str, Any], *, bas
 def delete_link(conn: Connection, link: Link) -> None:
     conn.execute(delete(links).where(links.c.id == link.id))
     mark_changed(conn, link.slug)
+
+
+def bump_version(conn: Connection, link: Link) -> None:
+    """Mark the link as changed (its summary was written) so cached pages are seen as stale."""
+    conn.execute(update(links).where(links.c.id == link.id).values(version=links.c.version + 1))
+    mark_changed(conn, link.slug)
