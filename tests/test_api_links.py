@@ -212,3 +212,15 @@ def test_changes_are_announced_after_commit_and_failed_ones_are_not(
     client.patch("/api/v1/links/watched", json={"url": "javascript:x"}, headers=editor_headers)
     client.delete("/api/v1/links/watched", headers=editor_headers)
     assert announced == [{"watched"}, {"watched"}]
+
+
+def test_a_unit_of_work_that_fails_after_creating_a_link_leaves_nothing(db):
+    from balise import links
+
+    with pytest.raises(RuntimeError), db.begin() as conn:
+        links.create_link(
+            conn, {"url": "https://example.org/a", "slug": "atomic"}, base_url="https://s.test"
+        )
+        links.create_link(conn, {"url": "https://example.org/b"}, base_url="https://s.test")
+        raise RuntimeError("a later step of the same request failed")
+    assert count_links(db) == 0

@@ -169,6 +169,10 @@ from balise.cli_users import users_group  # noqa: E402 - after main exists: it i
 
 main.add_command(users_group)
 
+from balise.cli_summaries import summaries_group  # noqa: E402 - registers on the group above
+
+main.add_command(summaries_group)
+
 
 if __name__ == "__main__":
     main()

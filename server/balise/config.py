@@ -104,6 +104,24 @@ SETTINGS: tuple[Setting, ...] = (
         "30 per 15 minutes",
         "Failed dashboard sign-ins allowed per client address before 429.",
     ),
+    # Summaries: social cards, drafting from the target page, generated drafts.
+    Setting("SITE_NAME", str, "Balise", "Site name shown in social cards (og:site_name)."),
+    Setting(
+        "FETCH_ALLOW_PRIVATE",
+        _bool,
+        False,
+        "Let drafting fetch pages on private, loopback and link-local addresses (intranets).",
+    ),
+    Setting("FETCH_TIMEOUT", float, 10.0, "Total seconds a draft may spend fetching the page."),
+    Setting(
+        "LLM_URL",
+        str,
+        "",
+        "OpenAI-compatible chat completions endpoint for generated drafts; empty disables them.",
+    ),
+    Setting("LLM_MODEL", str, "", "Model name sent to LLM_URL."),
+    Setting("LLM_API_KEY", str, "", "Bearer key sent to LLM_URL, if it needs one. Never logged."),
+    Setting("LLM_TIMEOUT", float, 60.0, "Seconds to wait for the model's answer."),
 )
 
 
@@ -141,6 +159,8 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
     delay = values["DEFAULT_REDIRECT_DELAY"]
     if not 0 <= int(delay) <= 10:
         raise SettingError("BALISE_DEFAULT_REDIRECT_DELAY must be between 0 and 10")
+    if not 0 <= int(values["SUMMARY_REDIRECT_DELAY"]) <= 30:
+        raise SettingError("BALISE_SUMMARY_REDIRECT_DELAY must be between 0 and 30")
     return values
 
 

@@ -11,9 +11,9 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, func, select, update
 
+from balise.db.dialect import insert_unless_taken
 from balise.db.tables import api_keys, users
 from balise.errors import Conflict, NotFound, ValidationFailed
 
@@ -65,22 +65,20 @@ def create_key(
     if role not in ROLES:
         raise ValidationFailed.field("role", "must be one of: " + ", ".join(ROLES))
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
-    try:
-        with conn.begin_nested():
-            key_id = conn.execute(
-                insert(api_keys)
-                .values(
-                    name=name,
-                    role=role,
-                    key_hash=_hash(plaintext),
-                    prefix=plaintext[:10],
-                    user_id=user_id,
-                    created_at=datetime.now(timezone.utc),
-                )
-                .returning(api_keys.c.id)
-            ).scalar_one()
-    except IntegrityError:
-        raise Conflict(f"An API key named '{name}' already exists.") from None
+    key_id = insert_unless_taken(
+        conn,
+        api_keys,
+        {
+            "name": name,
+            "role": role,
+            "key_hash": _hash(plaintext),
+            "prefix": plaintext[:10],
+            "user_id": user_id,
+            "created_at": datetime.now(timezone.utc),
+        },
+    )
+    if key_id is None:
+        raise Conflict(f"An API key named '{name}' already exists.")
     row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
     return _to_key(row), plaintext
 

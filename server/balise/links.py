@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from balise.db.changes import mark_changed
+from balise.db.dialect import insert_unless_taken
 from balise.db.tables import link_tags, links
 from balise.errors import BadRequest, SlugTaken, ValidationFailed
 from balise.urls import clean_target, url_key
@@ -150,16 +150,10 @@ def create_link(
     custom = values.get("slug")
     for _attempt in range(8):
         slug = validate_slug(custom) if custom is not None else random_slug()
-        try:
-            with conn.begin_nested():
-                link_id = conn.execute(
-                    insert(links)
-                    .values(slug=slug, slug_key=slug.lower(), **row)
-                    .returning(links.c.id)
-                ).scalar_one()
-        except IntegrityError:
+        link_id = insert_unless_taken(conn, links, {"slug": slug, "slug_key": slug.lower(), **row})
+        if link_id is None:
             if custom is not None:
-                raise SlugTaken(f"The slug '{custom}' is already taken.") from None
+                raise SlugTaken(f"The slug '{custom}' is already taken.")
             continue
         _set_tags(conn, link_id, values.get("tags") or ())
         link = get_link_by_id(conn, link_id)
@@ -326,4 +320,10 @@ def update_link(conn: Connection, link: Link, changes: Mapping[str, Any], *, bas
 
 def delete_link(conn: Connection, link: Link) -> None:
     conn.execute(delete(links).where(links.c.id == link.id))
+    mark_changed(conn, link.slug)
+
+
+def bump_version(conn: Connection, link: Link) -> None:
+    """Mark the link as changed (its summary was written) so cached pages are seen as stale."""
+    conn.execute(update(links).where(links.c.id == link.id).values(version=links.c.version + 1))
     mark_changed(conn, link.slug)

@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, func, select, update
 
+from balise.db.dialect import insert_unless_taken
 from balise.db.tables import users
 from balise.errors import Conflict, NotFound, ValidationFailed
 from balise.keys import ROLES
@@ -98,23 +98,21 @@ def create_user(
         raise ValidationFailed.field("lang", "must be one of: fr, en")
     digest = hasher.hash(check_password(password))
     now = datetime.now(timezone.utc)
-    try:
-        with conn.begin_nested():
-            user_id = conn.execute(
-                insert(users)
-                .values(
-                    email=address,
-                    password_hash=digest,
-                    role=role,
-                    lang=lang,
-                    disabled=False,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(users.c.id)
-            ).scalar_one()
-    except IntegrityError:
-        raise Conflict(f"An account for '{address}' already exists.") from None
+    user_id = insert_unless_taken(
+        conn,
+        users,
+        {
+            "email": address,
+            "password_hash": digest,
+            "role": role,
+            "lang": lang,
+            "disabled": False,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    if user_id is None:
+        raise Conflict(f"An account for '{address}' already exists.")
     return get_user(conn, user_id)  # type: ignore[return-value]
 
 

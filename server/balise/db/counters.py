@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
+from balise.db.dialect import insert
 from balise.db.tables import hourly_counts
 
 COUNTERS = ("clicks", "confirmed", "bots", "prefetches", "preview_views")
@@ -36,8 +36,7 @@ def increment_hourly(conn: Connection, increments: Iterable[Mapping[str, object]
     if not merged:
         return
     rows = [{"link_id": k[0], "hour": k[1], **v} for k, v in sorted(merged.items())]
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(hourly_counts)
+    stmt = insert(conn, hourly_counts)
     stmt = stmt.on_conflict_do_update(
         index_elements=["link_id", "hour"],
         set_={name: hourly_counts.c[name] + stmt.excluded[name] for name in COUNTERS},

@@ -5,11 +5,12 @@ from typing import Any
 from flask import g
 from spectree import Response
 
-from balise import links
+from balise import links, summaries
 from balise.errors import NotFound
 from balise.web.api import bp, require, spec
 from balise.web.context import state, transaction
 from balise.web.schemas import LinkCreate, LinkListQuery, LinkOut, LinkPage, LinkPatch, ProblemOut
+from balise.web.summary_view import summary_out
 
 TAGS = ["links"]
 ERRORS = {f"HTTP_{code}": ProblemOut for code in (401, 403, 404, 429)}
@@ -55,6 +56,10 @@ def find_link(conn: Any, slug: str) -> links.Link:
 def create_link(json: LinkCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Create a short link (random slug unless one is given)."""
     values = json.model_dump(exclude_unset=True)
+    summary = values.pop("summary", None)
+    if summary is not None:
+        # Checked before the link exists: on SQLite the slug savepoint in create_link commits.
+        summaries.clean(summary, default_lang=values.get("lang"))
     with transaction() as conn:
         link = links.create_link(
             conn,
@@ -63,7 +68,11 @@ def create_link(json: LinkCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
             api_key_id=g.api_key.id,
             user_id=g.api_key.user_id,
         )
+        if summary is not None:
+            saved, _ = summaries.save_summary(conn, link, summary, saved_by=g.api_key.name)
     body = link_out(link)
+    if summary is not None:
+        body["summary"] = summary_out(link, saved)
     return body, 201, {"Location": body["short_url"]}
 
 

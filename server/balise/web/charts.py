@@ -85,7 +85,9 @@ def nice_max(value: float, steps: int = 4) -> tuple[int, int]:
     return step * steps, step
 
 
-def _x_ticks(count: int, left: float, step: float, labels: Sequence[str], wanted: int) -> list[Tick]:
+def _x_ticks(
+    count: int, left: float, step: float, labels: Sequence[str], wanted: int
+) -> list[Tick]:
     if count == 0:
         return []
     every = max(1, math.ceil(count / wanted))
@@ -128,7 +130,9 @@ def time_chart(
         x = left + step * i
         bar_x = x + (step - bar_width) / 2
         buckets.append(
-            Bucket(round(x, 2), round(step, 2), round(bar_x, 2), round(bar_width, 2), segments, tip(i))
+            Bucket(
+                round(x, 2), round(step, 2), round(bar_x, 2), round(bar_width, 2), segments, tip(i)
+            )
         )
     drawn = []
     for s in lines:

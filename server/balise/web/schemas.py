@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from balise.web.schemas_summaries import SummaryIn, SummaryOut
+
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{3,64}$")]
 TargetUrl = Annotated[
@@ -44,6 +46,9 @@ class LinkCreate(LinkFields):
 
     url: TargetUrl
     slug: Slug | None = None
+    summary: SummaryIn | None = Field(
+        None, description="The link's summary, saved in the same transaction as the link."
+    )
 
 
 class LinkPatch(LinkFields):
@@ -68,6 +73,9 @@ class LinkOut(BaseModel):
     state: Literal["active", "disabled", "expired"]
     created_at: datetime
     updated_at: datetime
+    summary: SummaryOut | None = Field(
+        None, description="Only in the answer to a create that sent a summary."
+    )
 
 
 class LinkPage(BaseModel):
