@@ -131,6 +131,7 @@ def screenshots(
                 if prepare is not None:
                     prepare(page)
                 page.wait_for_load_state("networkidle")
+                page.evaluate("window.scrollTo(0, 0)")  # sticky parts drawn where they rest
                 path = artifacts_dir() / f"{name}-{label}-{scheme}.png"
                 page.screenshot(path=str(path), full_page=True)
                 saved.append(path)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.dashboard_live import CHROMIUM, LiveServer, live_server, screenshots
+from tests.local_servers import page, serving
 
 pytestmark = pytest.mark.browser
 
@@ -129,6 +130,61 @@ def test_marketer_creates_edits_copies_and_deletes_a_link(browser, server):
     page.click("text=Supprimer définitivement")
     page.wait_for_url("**/dashboard/links")
     assert "Lien la-mer supprimé." in page.locator(".flash").inner_text()
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def article() -> Iterator[str]:
+    """A local article page the links point to (readers are redirected to it)."""
+    with serving({"/article": page()}) as site:
+        yield site.url + "/article"
+
+
+def test_summary_editor_previews_live_and_the_reader_page_shows_it(browser, server, article):
+    context, page_ = sign_in(browser, server)
+    page_.goto(server.url + "/dashboard/links/new")
+    page_.fill("#f-url", article)
+    page_.fill("#f-slug", "arbres")
+    page_.fill("#f-redirect_delay", "10")
+    page_.click("main button[type=submit]")
+    page_.wait_for_url("**/dashboard/links/arbres")
+    page_.click("text=Écrire le résumé")
+    page_.fill("#f-title", "La ville plantera 10 000 arbres")
+    page_.fill("#f-teaser", "Le plus grand plan de plantation de son histoire.")
+    page_.fill("#f-recap", "10 000 arbres d'ici 2030.\n\nBudget : 12 millions d'euros.")
+    page_.fill("#f-optimistic", "Plus de fraîcheur en été.")
+    reader = page_.locator("#reader-preview")
+    assert reader.locator(".rp-title").inner_text() == "La ville plantera 10 000 arbres"
+    assert reader.locator('[data-paras="recap"] p').count() == 2
+    assert (
+        page_.locator("#card-preview .hc-title").inner_text() == "La ville plantera 10 000 arbres"
+    )
+    assert page_.locator("#c-title span").inner_text() == "31"
+    page_.select_option("#f-lang", "en")
+    assert reader.locator('[data-heading="recap"]').inner_text() == "FACTUAL RECAP"
+    page_.select_option("#f-lang", "fr")
+    page_.fill("#f-teaser", "x" * 501)
+    assert "over" in (page_.locator("#c-teaser").get_attribute("class") or "")
+    page_.fill("#f-teaser", "Le plus grand plan de plantation de son histoire.")
+    page_.click("button[value=save]")
+    page_.wait_for_url("**/dashboard/links/arbres/summary")
+    assert "Résumé enregistré." in page_.locator(".flash").inner_text()
+
+    def fill_draft(p: Any) -> None:
+        p.fill("#f-pessimistic", "Le calendrier est jugé trop lent.")
+
+    screenshots(
+        browser,
+        page_.url,
+        "summary-editor",
+        context.storage_state(),
+        prepare=fill_draft,
+    )
+
+    reader_page = context.new_page()
+    reader_page.goto(server.url + "/arbres")
+    assert reader_page.locator("h1").inner_text() == "La ville plantera 10 000 arbres"
+    assert "Budget : 12 millions d'euros." in reader_page.locator(".summary").inner_text()
     context.close()
 
 

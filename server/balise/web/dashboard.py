@@ -186,7 +186,13 @@ def problem_page(problem: Problem) -> Response:
 
 def init_app(app: Flask) -> None:
     """Session cookie rules, CSRF, and the dashboard, QR and share blueprints."""
-    from balise.web import dashboard_account, dashboard_auth, dashboard_links, qr  # noqa: F401
+    from balise.web import (  # noqa: F401 - register their pages on bp
+        dashboard_account,
+        dashboard_auth,
+        dashboard_links,
+        dashboard_summary,
+        qr,
+    )
 
     settings = app.config["BALISE"]
     app.config.update(

@@ -9,7 +9,7 @@ from flask import flash, redirect, request, url_for
 from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
-from balise import links, listing
+from balise import links, listing, summaries
 from balise.errors import BadRequest, NotFound, Problem
 from balise.web import dashboard_forms as forms
 from balise.web.context import state, transaction
@@ -63,7 +63,8 @@ def link_page(slug: str) -> Any:
     with transaction() as conn:
         link = find(conn, slug)
         clicks = listing.click_totals(conn, [link.id])[link.id]
-    return render("link.html", link=link, clicks=clicks)
+        summary = summaries.get_summary(conn, link.id)
+    return render("link.html", link=link, clicks=clicks, summary=summary)
 
 
 @bp.route("/links/new", methods=["GET", "POST"])

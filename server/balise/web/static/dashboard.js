@@ -53,3 +53,83 @@
     input.addEventListener("focus", function () { input.select(); });
   });
 })();
+
+// Summary editor: character counts and live previews of the reader page and the hover card.
+(function () {
+  "use strict";
+  var form = document.getElementById("summary-form");
+  if (!form) return;
+  var reader = document.getElementById("reader-preview");
+  var card = document.getElementById("card-preview");
+  var nojs = form.querySelectorAll("[data-nojs-only]");
+  nojs.forEach(function (el) { el.hidden = true; });
+
+  function paragraphs(text) {
+    return text.replace(/\r\n?/g, "\n").split(/\n[ \t]*\n+/).map(function (p) { return p.trim(); })
+      .filter(function (p) { return p.length > 0; });
+  }
+  function hostOf(url) {
+    try { return new URL(url).hostname.replace(/^www\./, ""); } catch (e) { return ""; }
+  }
+  function labelOf(url) {
+    try {
+      var u = new URL(url);
+      return (u.hostname + (u.pathname !== "/" ? u.pathname : "")).replace(/^www\./, "");
+    } catch (e) { return url; }
+  }
+  function value(name) {
+    var field = form.elements.namedItem(name);
+    return field ? field.value : "";
+  }
+  function setText(root, key, text) {
+    root.querySelectorAll('[data-show="' + key + '"]').forEach(function (el) { el.textContent = text; });
+  }
+  var target = form.getAttribute("data-target") || "";
+
+  function counts() {
+    form.querySelectorAll("[data-count-for]").forEach(function (counter) {
+      var field = document.getElementById(counter.getAttribute("data-count-for"));
+      var limit = parseInt(counter.getAttribute("data-limit"), 10);
+      var length = field.value.trim().length;
+      counter.firstElementChild.textContent = String(length);
+      counter.classList.toggle("over", length > limit);
+    });
+  }
+
+  function sections(root) {
+    root.querySelectorAll("[data-section]").forEach(function (section) {
+      var name = section.getAttribute("data-section");
+      var paras = paragraphs(value(name));
+      section.hidden = paras.length === 0;
+      var holder = section.querySelector('[data-paras="' + name + '"]');
+      if (!holder) return;
+      holder.textContent = "";
+      paras.forEach(function (p) {
+        var node = document.createElement("p");
+        node.textContent = p;
+        holder.appendChild(node);
+      });
+    });
+  }
+
+  function update() {
+    var lang = value("lang") === "en" ? "en" : "fr";
+    var source = value("source_url").trim() || target;
+    [reader, card].forEach(function (root) {
+      if (!root) return;
+      root.setAttribute("lang", lang);
+      setText(root, "title", value("title").replace(/\s+/g, " ").trim());
+      setText(root, "teaser", value("teaser").replace(/\s+/g, " ").trim());
+      setText(root, "host", hostOf(source));
+      setText(root, "source_label", labelOf(source));
+      root.querySelectorAll("[data-heading]").forEach(function (h) {
+        h.textContent = h.getAttribute("data-" + lang);
+      });
+      sections(root);
+    });
+    counts();
+  }
+  form.addEventListener("input", update);
+  form.addEventListener("change", update);
+  update();
+})();
