@@ -238,6 +238,8 @@ export const CARD_CSS = `
 .footer a { color: #2563eb; text-decoration: none; cursor: pointer; }
 .footer a:hover { text-decoration: underline; }
 .footer a:focus-visible { outline: 2px solid #2563eb; outline-offset: 1px; border-radius: 3px; }
+.source { min-width: 0; max-width: 100%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.preview { flex: none; margin-left: auto; }
 .source .label { color: #64748b; }
 .source .label::after { content: " · "; }
 @keyframes balise-in { from { opacity: 0; transform: translateY(2px); } to { opacity: 1; transform: none; } }

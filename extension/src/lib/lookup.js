@@ -18,8 +18,9 @@ export class LookupClient {
   constructor({
     fetch,
     cache = new TtlCache({ max: 500 }),
-    setTimeout = globalThis.setTimeout,
-    clearTimeout = globalThis.clearTimeout,
+    // Wrapped: browsers throw "Illegal invocation" when timers are called as methods of another object.
+    setTimeout = (fn, ms) => globalThis.setTimeout(fn, ms),
+    clearTimeout = (id) => globalThis.clearTimeout(id),
     windowMs = BATCH_WINDOW_MS,
   }) {
     this.fetch = fetch;
