@@ -171,7 +171,8 @@ function startLookup(link, token) {
   }
   suppressTitle(link);
   const message = { type: "lookup", instance, token, url: info.url, kind: info.kind, server: info.server };
-  if (info.kind === "known") message.also = collectAlso(info.url);
+  // A link outside the batches sent so far brings the next batch of the page's links along.
+  if (info.kind === "known" && !sentKeys.has(info.url)) message.also = collectAlso(info.url);
   api.runtime.sendMessage(message).then(
     (response) => {
       if (response && "summary" in response) {

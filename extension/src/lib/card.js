@@ -183,7 +183,7 @@ export const CARD_CSS = `
   max-height: inherit;
   overflow: auto;
   overscroll-behavior: contain;
-  padding: 14px 16px 12px;
+  padding: 14px 14px 12px;
   border-radius: 10px;
   border: 1px solid rgba(15, 23, 42, 0.10);
   background: #ffffff;
@@ -231,7 +231,7 @@ export const CARD_CSS = `
   flex-wrap: wrap;
   justify-content: space-between;
   align-items: baseline;
-  gap: 4px 12px;
+  gap: 4px 10px;
   margin-top: 10px;
   font-size: 12px;
 }
