@@ -130,3 +130,30 @@ test("the footer links to the source article and the + preview page", () => {
   assert.ok(links.every((a) => a.getAttribute("rel") === "noopener noreferrer"));
   assert.equal(links[0].textContent, "Article en référencelemonde.fr");
 });
+
+test("no source file parses markup: no innerHTML, outerHTML, insertAdjacentHTML or document.write", async () => {
+  const { readdir, readFile } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const root = new URL("../src/", import.meta.url).pathname;
+  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith(".js"));
+  assert.ok(files.length >= 8);
+  for (const file of files) {
+    const source = await readFile(join(root, file), "utf8");
+    assert.doesNotMatch(source, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|createContextualFragment/, file);
+  }
+});
+
+test("no telemetry: the only network calls are the summaries API and the options page's health check", async () => {
+  const { readdir, readFile } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const root = new URL("../src/", import.meta.url).pathname;
+  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith(".js"));
+  const callers = [];
+  for (const file of files) {
+    // Comments out (they may name the effects), code in.
+    const source = (await readFile(join(root, file), "utf8")).replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
+    if (/(?<![.\w])fetch\(/.test(source)) callers.push(file);
+    assert.doesNotMatch(source, /sendBeacon|XMLHttpRequest|WebSocket|EventSource/, file);
+  }
+  assert.deepEqual(callers.sort(), ["background.js", "options/options.js"]);
+});

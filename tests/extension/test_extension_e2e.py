@@ -33,9 +33,12 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "extension"
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason=f"Debian's Chromium is not installed at {CHROMIUM}"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"Debian's Chromium is not installed at {CHROMIUM}"
+    ),
+]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 
 ARTIFACTS = Path(os.environ.get("BALISE_ARTIFACTS_DIR") or ROOT / "test-artifacts")
@@ -58,7 +61,8 @@ FR_SUMMARY = {
     "teaser": "Les températures moyennes ont dépassé 1,5 °C sur une année complète, une première.",
     "recap": "Les relevés de l'année montrent une hausse moyenne de 1,6 °C.\n\n"
     "Les océans ont eux aussi battu des records de chaleur.",
-    "neutral": "Le seuil de 1,5 °C de l'accord de Paris se mesure sur vingt ans, pas sur une année.",
+    "neutral": "Le seuil de 1,5 °C de l'accord de Paris se mesure sur vingt ans, "
+    "pas sur une année.",
     "example": "Comme une fièvre qui dure : un jour à 38 °C ne fait pas une maladie, un mois si.",
     "optimistic": "Les énergies renouvelables progressent plus vite que prévu.",
     "pessimistic": "La tendance s'accélère et les engagements restent insuffisants.",
@@ -111,7 +115,11 @@ class CountingProxy:
                     proxy.requests.append((self.command, self.path))
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("connection", "keep-alive")
+                }
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=30)
                 try:
                     conn.request(self.command, self.path, body=body, headers=headers)
@@ -121,7 +129,12 @@ class CountingProxy:
                     conn.close()
                 self.send_response_only(response.status, response.reason)
                 for key, value in response.getheaders():
-                    if key.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length"):
+                    if key.lower() not in (
+                        "connection",
+                        "keep-alive",
+                        "transfer-encoding",
+                        "content-length",
+                    ):
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -147,7 +160,9 @@ class CountingProxy:
         self.server.server_close()
 
 
-def call(port: int, method: str, path: str, body: Any = None, key: str | None = None) -> tuple[int, Any]:
+def call(
+    port: int, method: str, path: str, body: Any = None, key: str | None = None
+) -> tuple[int, Any]:
     headers = {"Accept": "application/json"}
     data = None
     if body is not None:
@@ -190,7 +205,9 @@ def balise() -> Iterator[Balise]:
         BALISE_BASE_URL=base,
         BALISE_LOG_LEVEL="WARNING",
     )
-    subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*command, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120
+    )
     created = subprocess.run(
         [*command, "keys", "create", "--name", "e2e", "--role", "admin"],
         env=env,
@@ -211,25 +228,48 @@ def balise() -> Iterator[Balise]:
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"balise serve did not start: {Path(data_dir, 'serve.log').read_text()}")
+                raise RuntimeError(
+                    f"balise serve did not start: {Path(data_dir, 'serve.log').read_text()}"
+                )
             time.sleep(0.2)
 
         status, _ = call(port, "POST", "/api/v1/summaries/lookup", {"urls": []})
         if status in (404, 405):
-            pytest.skip(f"the server lacks the summaries look-up API (POST /api/v1/summaries/lookup answered {status})")
+            pytest.skip(
+                "the server lacks the summaries look-up API "
+                f"(POST /api/v1/summaries/lookup answered {status})"
+            )
 
         server = Balise(base=base, proxy=proxy)
         for name, slug, url, summary in (
-            ("fr", "climat-fr", "https://www.lemonde.fr/planete/article/climat-mesures.html", FR_SUMMARY),
+            (
+                "fr",
+                "climat-fr",
+                "https://www.lemonde.fr/planete/article/climat-mesures.html",
+                FR_SUMMARY,
+            ),
             ("en", "night-trains", KNOWN_TARGET, EN_SUMMARY),
             # Asked about by one test only: the browser's HTTP cache keeps answers for max-age.
-            ("pass", "climat-pass", "https://www.lemonde.fr/planete/article/climat-pass.html", FR_SUMMARY),
+            (
+                "pass",
+                "climat-pass",
+                "https://www.lemonde.fr/planete/article/climat-pass.html",
+                FR_SUMMARY,
+            ),
         ):
-            status, body = call(port, "POST", "/api/v1/links", {"url": url, "slug": slug, "lang": summary["lang"]}, key)
+            status, body = call(
+                port,
+                "POST",
+                "/api/v1/links",
+                {"url": url, "slug": slug, "lang": summary["lang"]},
+                key,
+            )
             assert status == 201, body
             status, answer = call(port, "PUT", f"/api/v1/links/{slug}/summary", summary, key)
             if status in (404, 405):
-                pytest.skip(f"the server lacks PUT /api/v1/links/<slug>/summary (answered {status})")
+                pytest.skip(
+                    f"the server lacks PUT /api/v1/links/<slug>/summary (answered {status})"
+                )
             assert status in (200, 201), answer
             server.links[name] = body
         yield server
@@ -277,7 +317,9 @@ class Pages:
         self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def add(self, path: str, html: str, headers: dict[str, str] | None = None, script: str | None = None) -> str:
+    def add(
+        self, path: str, html: str, headers: dict[str, str] | None = None, script: str | None = None
+    ) -> str:
         self.routes[path] = ("text/html; charset=utf-8", html.encode(), headers or {})
         if script is not None:
             self.routes[path + ".js"] = ("text/javascript; charset=utf-8", script.encode(), {})
@@ -296,7 +338,8 @@ def page_html(body: str, *, head: str = "", script_path: str | None = None) -> s
     script = f'<script src="{script_path}"></script>' if script_path else ""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Balise e2e</title>'
-        "<style>body{font:17px/1.6 Georgia,serif;max-width:680px;margin:48px auto;padding:0 16px}</style>"
+        "<style>body{font:17px/1.6 Georgia,serif;max-width:680px;margin:48px auto;"
+        "padding:0 16px}</style>"
         f"{head}</head><body>{body}{script}</body></html>"
     )
 
@@ -404,7 +447,9 @@ def card_content(page: Any) -> dict[str, Any]:
     host = find(root, lambda n: n.get("localName") == "balise-card")
     assert host is not None, "no card host in the page"
     shadow = host.get("shadowRoots", [])
-    assert shadow and shadow[0].get("shadowRootType") == "closed", "the card is not in a closed shadow root"
+    assert shadow and shadow[0].get("shadowRootType") == "closed", (
+        "the card is not in a closed shadow root"
+    )
     card = shadow[0]
     return {
         "title": text(find(card, lambda n: "title" in classes(n))),
@@ -419,7 +464,7 @@ def card_content(page: Any) -> dict[str, Any]:
 
 
 def card_element_center(page: Any, class_name: str) -> tuple[float, float]:
-    """Viewport centre of the first element with `class_name` inside the card's closed shadow root."""
+    """Viewport centre of the first `.class_name` inside the card's closed shadow root."""
     cdp = page.context.new_cdp_session(page)
     try:
         root = cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"]
@@ -427,7 +472,10 @@ def card_element_center(page: Any, class_name: str) -> tuple[float, float]:
         while stack:
             node = stack.pop(0)
             attrs = node.get("attributes", [])
-            if class_name in dict(zip(attrs[::2], attrs[1::2], strict=False)).get("class", "").split():
+            if (
+                class_name
+                in dict(zip(attrs[::2], attrs[1::2], strict=False)).get("class", "").split()
+            ):
                 quad = cdp.send("DOM.getBoxModel", {"nodeId": node["nodeId"]})["model"]["border"]
                 return (quad[0] + quad[2]) / 2, (quad[1] + quad[5]) / 2
             stack.extend(node.get("shadowRoots", []) + node.get("children", []))
@@ -448,7 +496,8 @@ def test_hover_shows_the_card_with_title_and_teaser(balise, pages, configure, pa
     url = pages.add(
         "/hover",
         page_html(
-            f'<h1>Revue de presse</h1><p>À lire : <a id="fr" title="Titre natif" href="{short(balise, "fr")}">'
+            "<h1>Revue de presse</h1><p>À lire : "
+            f'<a id="fr" title="Titre natif" href="{short(balise, "fr")}">'
             f"le climat s'emballe</a>, et d'autres nouvelles.</p>"
         ),
     )
@@ -515,7 +564,8 @@ def test_a_pass_shorter_than_the_fetch_delay_sends_nothing(balise, pages, config
     url = pages.add(
         "/pass",
         page_html(
-            f'<p style="margin-top:200px">Pass over <a id="fr" href="{short(balise, "pass")}">this link</a> quickly.</p>'
+            '<p style="margin-top:200px">Pass over '
+            f'<a id="fr" href="{short(balise, "pass")}">this link</a> quickly.</p>'
         ),
     )
     page.goto(url)
@@ -539,10 +589,12 @@ def test_keyboard_tab_opens_below_the_link_and_escape_closes(balise, pages, conf
     url = pages.add(
         "/keyboard",
         page_html(
-            f'<p><button id="before">Before</button> then <a id="fr" href="{short(balise, "fr")}">a short link</a>.</p>',
+            '<p><button id="before">Before</button> then '
+            f'<a id="fr" href="{short(balise, "fr")}">a short link</a>.</p>',
             script_path="/keyboard.js",
         ),
-        script="window.escapes = 0; document.addEventListener('keydown', e => { if (e.key === 'Escape') window.escapes++; });",
+        script="window.escapes = 0; document.addEventListener('keydown', "
+        "e => { if (e.key === 'Escape') window.escapes++; });",
     )
     page.goto(url)
     page.focus("#before")
@@ -570,7 +622,9 @@ def test_a_page_with_a_strict_csp(balise, pages, configure, page):
     page.hover("#fr")
     host = wait_for_card(page)
     assert card_content(page)["title"] == FR_SUMMARY["title"]
-    assert 300 <= host.bounding_box()["width"] <= 330, "the card's own styles apply under the page's CSP"
+    assert 300 <= host.bounding_box()["width"] <= 330, (
+        "the card's own styles apply under the page's CSP"
+    )
     shoot(page, "strict_csp_card")
 
 
@@ -580,16 +634,20 @@ def test_links_added_after_load_and_in_shadow_roots(balise, pages, configure, pa
     setTimeout(() => {{
       const p = document.createElement('p');
       const a = document.createElement('a');
-      a.id = 'late'; a.href = {json.dumps(short(balise, "fr"))}; a.textContent = 'a link added later';
+      a.id = 'late'; a.href = {json.dumps(short(balise, "fr"))};
+      a.textContent = 'a link added later';
       p.append('Now: ', a); document.body.append(p);
       const host = document.createElement('div'); host.id = 'widget';
       const root = host.attachShadow({{mode: 'open'}});
       const b = document.createElement('a');
-      b.id = 'shadowed'; b.href = {json.dumps(short(balise, "en"))}; b.textContent = 'a link in a shadow root';
+      b.id = 'shadowed'; b.href = {json.dumps(short(balise, "en"))};
+      b.textContent = 'a link in a shadow root';
       root.append(b); document.body.append(host);
     }}, 400);
     """
-    url = pages.add("/late", page_html("<p>Links arrive later.</p>", script_path="/late.js"), script=script)
+    url = pages.add(
+        "/late", page_html("<p>Links arrive later.</p>", script_path="/late.js"), script=script
+    )
     page.goto(url)
     page.wait_for_selector("#late")
     page.hover("#late")
@@ -598,44 +656,54 @@ def test_links_added_after_load_and_in_shadow_roots(balise, pages, configure, pa
     page.mouse.move(5, 5)
     page.locator("balise-card").wait_for(state="detached", timeout=3000)
     page.locator("#widget #shadowed").hover()
-    page.wait_for_function("() => document.getElementById('widget').shadowRoot.querySelector('balise-card')")
+    page.wait_for_function(
+        "() => document.getElementById('widget').shadowRoot.querySelector('balise-card')"
+    )
     shoot(page, "late_and_shadow_links")
+
+
+PAGE_STATE_JS = """() => {
+  const s = getComputedStyle(document.getElementById('box'));
+  const link = document.getElementById('fr').getBoundingClientRect();
+  return [s.display, s.backgroundColor, s.fontFamily, link.height];
+}"""
 
 
 def test_a_page_with_aggressive_css_neither_breaks_nor_is_broken(balise, pages, configure, page):
     configure()
     css = """<style>
-      * { font-family: "Comic Sans MS", cursive !important; color: #c00 !important; letter-spacing: 3px !important;
+      * { font-family: "Comic Sans MS", cursive !important; color: #c00 !important;
+          letter-spacing: 3px !important;
           box-sizing: content-box !important; margin: 12px !important; line-height: 3 !important; }
-      div { display: inline !important; position: static !important; width: 20px !important; height: 20px !important;
-            background: yellow !important; border: 6px dashed green !important; padding: 20px !important;
+      div { display: inline !important; position: static !important; width: 20px !important;
+            height: 20px !important; background: yellow !important;
+            border: 6px dashed green !important; padding: 20px !important;
             transform: rotate(3deg) !important; opacity: 0.5 !important; }
-      a { font-size: 30px !important; text-transform: uppercase !important; display: block !important; }
+      a { font-size: 30px !important; text-transform: uppercase !important;
+          display: block !important; }
       [role=tooltip] { display: none !important; } p { visibility: visible; }
     </style>"""
     url = pages.add(
         "/css",
-        page_html(f'<div id="box">box</div><p><a id="fr" href="{short(balise, "fr")}">short link</a></p>', head=css),
+        page_html(
+            f'<div id="box">box</div><p><a id="fr" href="{short(balise, "fr")}">short link</a></p>',
+            head=css,
+        ),
     )
     page.goto(url)
-    before = page.evaluate(
-        "() => { const s = getComputedStyle(document.getElementById('box'));"
-        " return [s.display, s.backgroundColor, s.fontFamily, document.getElementById('fr').getBoundingClientRect().height]; }"
-    )
+    before = page.evaluate(PAGE_STATE_JS)
     page.hover("#fr")
     host = wait_for_card(page)
     style = host.evaluate(
-        "h => { const s = getComputedStyle(h); return [s.position, s.display, s.opacity, s.transform]; }"
+        "h => { const s = getComputedStyle(h);"
+        " return [s.position, s.display, s.opacity, s.transform]; }"
     )
     assert style == ["fixed", "block", "1", "none"]
     box = host.bounding_box()
     assert 300 <= box["width"] <= 330
     assert box["height"] > 100, "the card keeps its own layout"
     assert card_content(page)["title"] == FR_SUMMARY["title"]
-    after = page.evaluate(
-        "() => { const s = getComputedStyle(document.getElementById('box'));"
-        " return [s.display, s.backgroundColor, s.fontFamily, document.getElementById('fr').getBoundingClientRect().height]; }"
-    )
+    after = page.evaluate(PAGE_STATE_JS)
     assert after == before, "the card's styles do not leak into the page"
     shoot(page, "aggressive_css_card")
 
@@ -644,14 +712,17 @@ def test_the_pages_own_click_handlers_still_fire(balise, pages, configure, page)
     configure()
     script = """
     window.clicks = [];
-    document.getElementById('fr').addEventListener('click', e => { e.preventDefault(); window.clicks.push('link'); });
+    document.getElementById('fr').addEventListener('click', e => {
+      e.preventDefault(); window.clicks.push('link');
+    });
     document.addEventListener('click', () => window.clicks.push('document'));
     document.getElementById('btn').addEventListener('click', () => window.clicks.push('button'));
     """
     url = pages.add(
         "/clicks",
         page_html(
-            f'<p><button id="btn">Button</button></p><p><a id="fr" href="{short(balise, "fr")}">short link</a></p>',
+            '<p><button id="btn">Button</button></p>'
+            f'<p><a id="fr" href="{short(balise, "fr")}">short link</a></p>',
             script_path="/clicks.js",
         ),
         script=script,
@@ -670,7 +741,10 @@ def test_an_unknown_short_link_shows_no_card_and_is_asked_once(balise, pages, co
     configure()
     url = pages.add(
         "/unknown",
-        page_html(f'<p><a id="nope" href="{balise.base}/no-such-link">nothing here</a></p><p id="away">away</p>'),
+        page_html(
+            f'<p><a id="nope" href="{balise.base}/no-such-link">nothing here</a></p>'
+            '<p id="away">away</p>'
+        ),
     )
     page.goto(url)
     for _ in range(2):
@@ -684,10 +758,15 @@ def test_an_unknown_short_link_shows_no_card_and_is_asked_once(balise, pages, co
 
 def test_known_mode_asks_about_a_page_of_links_in_one_batch(balise, pages, configure, page):
     configure(mode="known")
-    others = "".join(f'<li><a href="https://example.net/story/{i}">Story {i}</a></li>' for i in range(250))
+    others = "".join(
+        f'<li><a href="https://example.net/story/{i}">Story {i}</a></li>' for i in range(250)
+    )
     url = pages.add(
         "/known",
-        page_html(f'<p>Article: <a id="article" href="{KNOWN_TARGET}">night trains</a></p><ul>{others}</ul>'),
+        page_html(
+            f'<p>Article: <a id="article" href="{KNOWN_TARGET}">night trains</a></p>'
+            f"<ul>{others}</ul>"
+        ),
     )
     page.goto(url)
     page.hover("#article")
@@ -700,4 +779,6 @@ def test_known_mode_asks_about_a_page_of_links_in_one_batch(balise, pages, confi
     page.hover("text=Story 3")
     page.wait_for_timeout(900)
     assert page.locator("balise-card").count() == 0
-    assert [r for r in balise.proxy.summary_requests() if r[0] != "OPTIONS"] == [("POST", "/api/v1/summaries/lookup")]
+    assert [r for r in balise.proxy.summary_requests() if r[0] != "OPTIONS"] == [
+        ("POST", "/api/v1/summaries/lookup")
+    ]
