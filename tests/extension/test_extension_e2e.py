@@ -50,6 +50,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--lang=en-US",  # the options page's messages are asserted in English
     f"--disable-extensions-except={EXTENSION}",
     f"--load-extension={EXTENSION}",
 ]
@@ -375,11 +376,11 @@ def worker(context: Any) -> Any:
 def configure(browser_context: Any, balise: Balise):
     """Write `settings` as the options page would; a change also empties the worker's cache."""
 
-    def apply(mode: str = "short", **delays: int) -> None:
+    def apply(mode: str = "short", disabled: tuple[str, ...] = (), **delays: int) -> None:
         settings = {
             "servers": [balise.base],
             "mode": mode,
-            "disabledSites": [],
+            "disabledSites": list(disabled),
             "delays": {"fetch": 150, "show": 500, "hide": 300, **delays},
         }
         worker(browser_context).evaluate("s => chrome.storage.local.set({settings: s})", settings)
@@ -782,3 +783,48 @@ def test_known_mode_asks_about_a_page_of_links_in_one_batch(balise, pages, confi
     assert [r for r in balise.proxy.summary_requests() if r[0] != "OPTIONS"] == [
         ("POST", "/api/v1/summaries/lookup")
     ]
+
+
+def test_a_disabled_site_gets_no_card_and_sends_nothing(balise, pages, configure, page):
+    configure(disabled=("127.0.0.1",))
+    url = pages.add(
+        "/disabled", page_html(f'<p><a id="fr" href="{short(balise, "fr")}">link</a></p>')
+    )
+    page.goto(url)
+    page.hover("#fr")
+    page.wait_for_timeout(1200)
+    assert page.locator("balise-card").count() == 0
+    assert balise.proxy.summary_requests() == []
+    shoot(page, "disabled_site_no_card")
+
+
+def test_the_options_page_shows_and_checks_the_settings(balise, browser_context, configure, page):
+    configure(mode="known", fetch=200)
+    extension_id = worker(browser_context).url.split("/")[2]
+    page.goto(f"chrome-extension://{extension_id}/src/options/options.html")
+    assert page.input_value("#servers") == balise.base
+    assert page.is_checked("input[name=mode][value=known]")
+    assert page.input_value("#delay-fetch") == "200"
+
+    page.fill("#servers", "javascript:alert(1)")
+    page.click("button[type=submit]")
+    page.wait_for_function("document.getElementById('status').textContent.length > 0")
+    assert "javascript:alert(1)" in page.text_content("#status")
+    assert page.evaluate("() => chrome.storage.local.get('settings')")["settings"]["servers"] == [
+        balise.base
+    ], "nothing is saved when an address is invalid"
+
+    # With no server there is no permission to ask: the save goes straight through.
+    page.fill("#servers", "")
+    page.check("input[name=mode][value=short]")
+    page.fill("#disabled", "example.com")
+    page.click("button[type=submit]")
+    page.wait_for_function("document.getElementById('status').textContent === 'Saved.'")
+    saved = page.evaluate("() => chrome.storage.local.get('settings')")["settings"]
+    assert saved == {
+        "servers": [],
+        "mode": "short",
+        "disabledSites": ["example.com"],
+        "delays": {"fetch": 200, "show": 500, "hide": 300},
+    }
+    shoot(page, "options_page")
