@@ -398,6 +398,7 @@ def page(browser_context: Any) -> Iterator[Any]:
 
 def shoot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(250)  # let the card's 120 ms fade-in finish
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
