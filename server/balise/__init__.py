@@ -1,0 +1,49 @@
+"""Balise: short links that show readers the article's summary before they leave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from markupsafe import Markup
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from balise import config
+from balise.db import make_engine
+
+__version__ = "0.1.0"
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Application factory: settings, the engine, extensions and blueprints; no data work."""
+    from balise.web import api, errors, limits, meta, redirect
+    from balise.web.assets import text
+    from balise.web.context import Balise
+    from balise.web.jsonio import JSONProvider
+
+    settings = config.load(**(overrides or {}))
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config.update(
+        SECRET_KEY=config.secret_key(settings),
+        MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
+        BALISE=settings,
+    )
+    app.json = JSONProvider(app)
+    app.extensions["balise"] = Balise(
+        settings=settings, engine=make_engine(settings["DATABASE_URL"])
+    )
+    if settings["TRUSTED_PROXIES"]:
+        hops = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+    # Trusted static assets, inlined raw (autoescape would corrupt CSS and JS, and their hashes).
+    app.jinja_env.globals.update(
+        page_css=Markup(text("page.css")),  # noqa: S704
+        redirect_js=Markup(text("redirect.js")),  # noqa: S704
+    )
+
+    errors.register(app)
+    limits.init_app(app)
+    api.init_app(app)
+    app.register_blueprint(meta.bp)
+    app.register_blueprint(redirect.bp)  # last: its /<slug> rule catches what others leave
+    return app

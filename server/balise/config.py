@@ -1,0 +1,168 @@
+"""Settings, declared once: name, type, default and help, read from BALISE_* variables.
+
+The README documents every setting listed here; tests/test_settings_documented.py fails otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (1/0, true/false), got {value!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: Callable[[str], Any]
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"BALISE_{self.name}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATA_DIR", str, "./instance", "Directory for the SQLite database and generated secrets."
+    ),
+    Setting(
+        "DATABASE_URL",
+        str,
+        "",
+        "SQLAlchemy URL; empty means sqlite:///DATA_DIR/balise.db. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        str,
+        "",
+        "Signs tokens and sessions; generated and kept in DATA_DIR/secret_key when empty. "
+        "Must be the same on every instance.",
+    ),
+    Setting("BASE_URL", str, "", "Public origin of short links; empty means http://HOST:PORT."),
+    Setting("HOST", str, "127.0.0.1", "Address `balise serve` listens on."),
+    Setting("PORT", int, 8080, "Port `balise serve` listens on."),
+    Setting("THREADS", int, 8, "Waitress worker threads."),
+    Setting("DEFAULT_REDIRECT_DELAY", int, 0, "Seconds before the reader page redirects (0-10)."),
+    Setting(
+        "SUMMARY_REDIRECT_DELAY",
+        int,
+        6,
+        "Seconds before redirecting when a link asks for reading time and has a summary (0-30).",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        int,
+        0,
+        "Number of reverse-proxy hops whose X-Forwarded-* headers are trusted (1 behind nginx).",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        str,
+        "memory://",
+        "Flask-Limiter storage; redis://host:6379/0 to share limits between instances.",
+    ),
+    Setting(
+        "RATELIMIT_KEY_PREFIX",
+        str,
+        "balise",
+        "Prefix of rate-limit keys, so deployments can share one Redis.",
+    ),
+    Setting("RATELIMIT_CREATE", str, "60/minute", "Rate limit on link creation, per API key."),
+    Setting(
+        "RATELIMIT_AUTH_FAILURES",
+        str,
+        "20/minute",
+        "Rate limit on failed API authentications, per client address.",
+    ),
+    Setting("MAX_BODY_BYTES", int, 1_048_576, "Largest request body accepted (413 beyond)."),
+    Setting("LOG_LEVEL", str, "INFO", "Logging level on standard error."),
+    # Summaries: social cards, drafting from the target page, generated drafts.
+    Setting("SITE_NAME", str, "Balise", "Site name shown in social cards (og:site_name)."),
+    Setting(
+        "FETCH_ALLOW_PRIVATE",
+        _bool,
+        False,
+        "Let drafting fetch pages on private, loopback and link-local addresses (intranets).",
+    ),
+    Setting("FETCH_TIMEOUT", float, 10.0, "Total seconds a draft may spend fetching the page."),
+    Setting(
+        "LLM_URL",
+        str,
+        "",
+        "OpenAI-compatible chat completions endpoint for generated drafts; empty disables them.",
+    ),
+    Setting("LLM_MODEL", str, "", "Model name sent to LLM_URL."),
+    Setting("LLM_API_KEY", str, "", "Bearer key sent to LLM_URL, if it needs one. Never logged."),
+    Setting("LLM_TIMEOUT", float, 60.0, "Seconds to wait for the model's answer."),
+)
+
+
+class SettingError(ValueError):
+    """A BALISE_* variable holds a value its setting cannot parse."""
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> dict[str, Any]:
+    """Return every setting as a dict: overrides win, then BALISE_* variables, then defaults."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in overrides:
+            values[setting.name] = overrides[setting.name]
+        elif setting.env in environ:
+            raw = environ[setting.env]
+            try:
+                values[setting.name] = setting.type(raw)
+            except ValueError as exc:
+                raise SettingError(f"{setting.env}={raw!r}: {exc}") from None
+        else:
+            values[setting.name] = setting.default
+    values.update({k: v for k, v in overrides.items() if k not in values})
+    return _derive(values)
+
+
+def _derive(values: dict[str, Any]) -> dict[str, Any]:
+    data_dir = Path(values["DATA_DIR"]).expanduser().resolve()
+    values["DATA_DIR"] = str(data_dir)
+    if not values["DATABASE_URL"]:
+        values["DATABASE_URL"] = f"sqlite:///{data_dir / 'balise.db'}"
+    if not values["BASE_URL"]:
+        values["BASE_URL"] = f"http://{values['HOST']}:{values['PORT']}"
+    values["BASE_URL"] = values["BASE_URL"].rstrip("/")
+    delay = values["DEFAULT_REDIRECT_DELAY"]
+    if not 0 <= int(delay) <= 10:
+        raise SettingError("BALISE_DEFAULT_REDIRECT_DELAY must be between 0 and 10")
+    if not 0 <= int(values["SUMMARY_REDIRECT_DELAY"]) <= 30:
+        raise SettingError("BALISE_SUMMARY_REDIRECT_DELAY must be between 0 and 30")
+    return values
+
+
+def secret_key(values: Mapping[str, Any]) -> str:
+    """The configured secret, else one generated once and kept (mode 0600) in the data dir."""
+    if values.get("SECRET_KEY"):
+        return str(values["SECRET_KEY"])
+    path = Path(values["DATA_DIR"]) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key

@@ -1,0 +1,242 @@
+"""The schema: SQLAlchemy Core tables, one definition for SQLite and PostgreSQL.
+
+Alembic migrations under db/migrations create these tables; nothing calls create_all.
+Each table is queried by one domain module, named in its comment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+# Stable constraint names keep Alembic batch migrations on SQLite predictable.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BIGINT primary keys do not autoincrement on SQLite; INTEGER there is the rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+# Owner: keys.py (and users.py for the account link)
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("lang", String(8), nullable=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# Owner: links.py
+links = Table(
+    "links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    # Lower-cased slug: refuses slugs that differ only in case from an existing one.
+    Column("slug_key", String(64), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    # SHA-256 of the normalised target (urls.url_key) for summary look-up by article URL.
+    Column("url_key", String(64), nullable=False),
+    Column("title", String(300), nullable=True),
+    Column("lang", String(8), nullable=True),
+    Column("redirect_delay", Integer, nullable=True),
+    Column("reading_delay", Boolean, nullable=False, default=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("max_clicks", Integer, nullable=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("share_secret", String(64), nullable=True),
+    # Bumped on every change so caches of rendered pages can tell they are stale.
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("api_key_id", Integer, ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Index("ix_links_url_key", "url_key"),
+    Index("ix_links_created", "created_at", "id"),
+)
+
+link_tags = Table(
+    "link_tags",
+    metadata,
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(50), primary_key=True),
+    Index("ix_link_tags_tag", "tag"),
+)
+
+# Owner: clicks.py. One row per person click; never an IP address or a full user agent.
+clicks = Table(
+    "clicks",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("uid", String(32), nullable=False, unique=True),
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    Column("ts", UTCDateTime, nullable=False),
+    Column("referrer_host", String(255), nullable=True),
+    Column("referrer_path", String(1024), nullable=True),
+    Column("browser", String(64), nullable=True),
+    Column("os", String(64), nullable=True),
+    Column("device", String(16), nullable=True),
+    Column("country", String(2), nullable=True),
+    Column("utm_source", String(255), nullable=True),
+    Column("utm_medium", String(255), nullable=True),
+    Column("utm_campaign", String(255), nullable=True),
+    Column("visitor_hash", String(64), nullable=True),
+    Column("dnt", Boolean, nullable=False, default=False),
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    Index("ix_clicks_link_ts", "link_id", "ts"),
+    Index("ix_clicks_ts", "ts"),
+)
+
+# Owner: clicks.py. Bots, unfurlers and prefetches: stored apart, never counted as clicks.
+robot_hits = Table(
+    "robot_hits",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    Column("ts", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),  # bot | prefetch
+    Column("agent", String(64), nullable=True),
+    Index("ix_robot_hits_link_ts", "link_id", "ts"),
+)
+
+# Owner: clicks.py (written) and stats.py (read). Hourly counters kept by upsert.
+hourly_counts = Table(
+    "hourly_counts",
+    metadata,
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("confirmed", Integer, nullable=False, default=0),
+    Column("bots", Integer, nullable=False, default=0),
+    Column("prefetches", Integer, nullable=False, default=0),
+    Column("preview_views", Integer, nullable=False, default=0),
+    Index("ix_hourly_counts_hour", "hour"),
+)
+
+# Owner: clicks.py. Unique visitors per link and UTC day, kept after raw clicks are purged.
+daily_visitors = Table(
+    "daily_visitors",
+    metadata,
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("visitor_hash", String(64), primary_key=True),
+)
+
+# Owner: visitors.py. The day's salt is shared by every instance; past days are deleted.
+visitor_salts = Table(
+    "visitor_salts",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("salt", String(64), nullable=False),
+)
+
+# Owner: summaries.py
+summaries = Table(
+    "summaries",
+    metadata,
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
+    Column("lang", String(8), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("teaser", String(500), nullable=False),
+    Column("recap", Text, nullable=True),
+    Column("neutral", Text, nullable=True),
+    Column("example", Text, nullable=True),
+    Column("optimistic", Text, nullable=True),
+    Column("pessimistic", Text, nullable=True),
+    Column("source_url", Text, nullable=True),
+    Column("image_url", Text, nullable=True),
+    Column("origin", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+summary_versions = Table(
+    "summary_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("saved_at", UTCDateTime, nullable=False),
+    Column("saved_by", String(254), nullable=True),
+    Index("ix_summary_versions_link", "link_id", "id"),
+)
+
+__all__ = [
+    "metadata",
+    "users",
+    "api_keys",
+    "links",
+    "link_tags",
+    "clicks",
+    "robot_hits",
+    "hourly_counts",
+    "daily_visitors",
+    "visitor_salts",
+    "summaries",
+    "summary_versions",
+]

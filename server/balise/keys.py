@@ -1,0 +1,123 @@
+"""API keys: created once in clear, stored as a SHA-256 hash, checked on every API call.
+
+Owns the `api_keys` table. Keys carry 256 random bits, so a fast hash is enough: nobody can
+brute-force the preimage, and lookup by hash stays one indexed query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from balise.db.tables import api_keys
+from balise.errors import Conflict, NotFound, ValidationFailed
+
+ROLES = ("viewer", "editor", "admin")
+KEY_PREFIX = "blz_"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    user_id: int | None = None
+
+    def allows(self, role: str) -> bool:
+        """True when this key's role is `role` or above (viewer < editor < admin)."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def _hash(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def _to_key(row: object) -> ApiKey:
+    m = row._mapping  # type: ignore[attr-defined]
+    return ApiKey(
+        id=m["id"],
+        name=m["name"],
+        role=m["role"],
+        prefix=m["prefix"],
+        created_at=m["created_at"],
+        last_used_at=m["last_used_at"],
+        revoked_at=m["revoked_at"],
+        user_id=m["user_id"],
+    )
+
+
+def create_key(
+    conn: Connection, name: str, role: str, *, user_id: int | None = None
+) -> tuple[ApiKey, str]:
+    """Store a new key and return it with its plaintext, which is never stored or shown again."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed.field("name", "must be 1 to 100 characters")
+    if role not in ROLES:
+        raise ValidationFailed.field("role", "must be one of: " + ", ".join(ROLES))
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    try:
+        with conn.begin_nested():
+            key_id = conn.execute(
+                insert(api_keys)
+                .values(
+                    name=name,
+                    role=role,
+                    key_hash=_hash(plaintext),
+                    prefix=plaintext[:10],
+                    user_id=user_id,
+                    created_at=datetime.now(timezone.utc),
+                )
+                .returning(api_keys.c.id)
+            ).scalar_one()
+    except IntegrityError:
+        raise Conflict(f"An API key named '{name}' already exists.") from None
+    row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
+    return _to_key(row), plaintext
+
+
+def authenticate(conn: Connection, plaintext: str) -> ApiKey | None:
+    """The live key matching `plaintext`, or None (unknown or revoked)."""
+    row = conn.execute(
+        select(api_keys).where(
+            api_keys.c.key_hash == _hash(plaintext), api_keys.c.revoked_at.is_(None)
+        )
+    ).first()
+    return _to_key(row) if row else None
+
+
+def touch(conn: Connection, key: ApiKey, now: datetime) -> None:
+    """Record use, at most once a minute per key so busy keys do not write on every call."""
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        conn.execute(update(api_keys).where(api_keys.c.id == key.id).values(last_used_at=now))
+
+
+def list_keys(conn: Connection, *, user_id: int | None = None) -> list[ApiKey]:
+    query = select(api_keys).order_by(api_keys.c.id)
+    if user_id is not None:
+        query = query.where(api_keys.c.user_id == user_id)
+    return [_to_key(r) for r in conn.execute(query)]
+
+
+def revoke_key(conn: Connection, name: str) -> ApiKey:
+    result = conn.execute(
+        update(api_keys)
+        .where(api_keys.c.name == name, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(timezone.utc))
+    )
+    if result.rowcount == 0:
+        raise NotFound(f"No live API key named '{name}'.")
+    return _to_key(conn.execute(select(api_keys).where(api_keys.c.name == name)).one())
+
+
+def count_keys(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(api_keys)).scalar_one())

@@ -1,0 +1,1 @@
+(function(){var a=document.getElementById("go");if(!a)return;var d=parseInt(a.getAttribute("data-delay"),10)||0;setTimeout(function(){location.replace(a.href)},d*1000)})();

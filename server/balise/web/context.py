@@ -1,0 +1,68 @@
+"""Per-app state shared by blueprints: settings and the one engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import Connection, Engine
+
+from balise.db.changes import take_changed
+
+
+@dataclass
+class Balise:
+    settings: dict[str, Any]
+    engine: Engine
+    services: dict[str, Any] = field(default_factory=dict)
+    shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
+    change_hooks: list[Callable[[set[str]], None]] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.settings["BASE_URL"])
+
+    def short_url(self, slug: str) -> str:
+        return f"{self.base_url}/{slug}"
+
+    def on_links_changed(self, hook: Callable[[set[str]], None]) -> None:
+        """Call `hook(slugs)` after a unit of work that changed those links commits."""
+        self.change_hooks.append(hook)
+
+    def links_changed(self, slugs: set[str]) -> None:
+        for hook in self.change_hooks:
+            hook(slugs)
+
+    def on_shutdown(self, hook: Callable[[], None]) -> None:
+        """Run `hook` when the server stops (e.g. flush buffered clicks)."""
+        self.shutdown_hooks.append(hook)
+
+    def shutdown(self) -> None:
+        while self.shutdown_hooks:
+            self.shutdown_hooks.pop()()
+        self.engine.dispose()
+
+
+def state(app: Flask | None = None) -> Balise:
+    return (app or current_app).extensions["balise"]  # type: ignore[no-any-return]
+
+
+@contextmanager
+def transaction() -> Iterator[Connection]:
+    """One connection and transaction for a unit of work; committed when the block succeeds.
+
+    Links the work marked as changed (db.changes) are announced once the commit is done, so no
+    instance can reload a row older than the change it was told about.
+    """
+    balise = state()
+    with balise.engine.begin() as conn:
+        take_changed(conn)  # a pooled connection may carry marks from an aborted unit of work
+        try:
+            yield conn
+        finally:
+            changed = take_changed(conn)
+    if changed:
+        balise.links_changed(changed)

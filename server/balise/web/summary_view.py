@@ -1,0 +1,147 @@
+"""How a summary is shown: its JSON shape, and what the reader pages and social cards need.
+
+Text stays text: sections are split into paragraphs here and escaped by Jinja's autoescape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from balise.links import Link
+from balise.summaries import SECTIONS, Summary, paragraphs
+from balise.web.context import state
+
+HEADINGS: dict[str, dict[str, str]] = {
+    "fr": {
+        "recap": "Récapitulatif factuel",
+        "neutral": "Point de vue neutre",
+        "example": "Exemple",
+        "optimistic": "Point de vue optimiste",
+        "pessimistic": "Point de vue pessimiste",
+        "source_url": "Article en référence",
+        "label": "Résumé de l'article",
+    },
+    "en": {
+        "recap": "Factual recap",
+        "neutral": "Neutral view",
+        "example": "Example",
+        "optimistic": "Optimistic view",
+        "pessimistic": "Pessimistic view",
+        "source_url": "Source article",
+        "label": "Article summary",
+    },
+}
+OG_LOCALES = {"fr": "fr_FR", "en": "en_US"}
+
+
+def summary_json(slug: str, short_url: str, target_url: str, summary: Summary) -> dict[str, Any]:
+    """The PublicSummary shape (the extension's contract)."""
+    return {
+        "slug": slug,
+        "short_url": short_url,
+        "target_url": target_url,
+        "lang": summary.lang,
+        "title": summary.title,
+        "teaser": summary.teaser,
+        **{name: getattr(summary, name) for name in SECTIONS},
+        "source_url": summary.source_url or target_url,
+        "image_url": summary.image_url,
+        "origin": summary.origin,
+        "updated_at": summary.updated_at,
+    }
+
+
+def summary_out(link: Link, summary: Summary) -> dict[str, Any]:
+    """The SummaryOut shape of the authoring API: the public one plus created_at."""
+    body = summary_json(link.slug, state().short_url(link.slug), link.url, summary)
+    body["created_at"] = summary.created_at
+    return body
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    heading: str
+    paragraphs: list[str]
+
+
+@dataclass(frozen=True)
+class SummaryPage:
+    """The summary as the _summary.html partial shows it."""
+
+    lang: str
+    label: str
+    teaser: str
+    sections: list[Section]
+    source_heading: str
+    source_url: str
+    source_label: str
+
+
+def summary_page(link: Link, summary: Summary) -> SummaryPage:
+    headings = HEADINGS.get(summary.lang, HEADINGS["en"])
+    source = summary.source_url or link.url
+    parts = urlsplit(source)
+    label = (parts.hostname or "") + (parts.path if parts.path != "/" else "")
+    return SummaryPage(
+        lang=summary.lang,
+        label=headings["label"],
+        teaser=summary.teaser,
+        sections=[
+            Section(name, headings[name], paragraphs(getattr(summary, name)))
+            for name in SECTIONS
+            if getattr(summary, name)
+        ],
+        source_heading=headings["source_url"],
+        source_url=source,
+        source_label=label.removeprefix("www.") or source,
+    )
+
+
+def social_tags(
+    link: Link, summary: Summary | None, *, short_url: str, site_name: str, page_lang: str
+) -> list[tuple[str, str, str]]:
+    """(attribute, name, content) of the Open Graph and Twitter card tags, in order."""
+    title = summary.title if summary else (link.title or urlsplit(link.url).hostname or link.url)
+    lang = summary.lang if summary else page_lang
+    image = summary.image_url if summary else None
+    tags = [
+        ("property", "og:type", "article"),
+        ("property", "og:title", title),
+        ("property", "og:url", short_url),
+        ("property", "og:site_name", site_name),
+        ("property", "og:locale", OG_LOCALES.get(lang, "fr_FR")),
+    ]
+    if summary:
+        tags.append(("property", "og:description", summary.teaser))
+    if image:
+        tags.append(("property", "og:image", image))
+    tags += [
+        ("name", "twitter:card", "summary_large_image" if image else "summary"),
+        ("name", "twitter:title", title),
+    ]
+    if summary:
+        tags.append(("name", "twitter:description", summary.teaser))
+        tags.append(("name", "description", summary.teaser))
+    if image:
+        tags.append(("name", "twitter:image", image))
+    return tags
+
+
+def page_context(
+    link: Link, summary: Summary | None, *, short_url: str, page_lang: str
+) -> dict[str, Any]:
+    """What reader.html and preview.html need from the summary: headline, card tags, body."""
+    return {
+        "headline": summary.title if summary else link.title,
+        "social": social_tags(
+            link,
+            summary,
+            short_url=short_url,
+            site_name=str(state().settings["SITE_NAME"]),
+            page_lang=page_lang,
+        ),
+        "summary": summary_page(link, summary) if summary else None,
+    }

@@ -1,0 +1,171 @@
+"""Shared fixtures: every test that touches storage runs on SQLite and on PostgreSQL.
+
+PostgreSQL runs need BALISE_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1/test); each
+test session creates its own database there and drops it at the end, so runs never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from balise import create_app, keys, links
+from balise.db import make_engine, upgrade
+from balise.db.tables import metadata
+
+BASE_URL = "https://s.test"
+
+
+def _postgres_admin_url() -> str | None:
+    raw = os.environ.get("BALISE_TEST_POSTGRES_URL")
+    if not raw:
+        return None
+    url = make_url(raw)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database for this test session, dropped afterwards."""
+    admin_url = _postgres_admin_url()
+    if admin_url is None:
+        pytest.skip("PostgreSQL tests skipped: BALISE_TEST_POSTGRES_URL is not set")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"balise_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "unreachable"
+        admin.dispose()
+        pytest.skip(
+            f"PostgreSQL tests skipped: {admin_url} is unreachable ({exc.__class__.__name__})"
+        )
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'balise.db'}"
+
+
+@pytest.fixture(scope="session")
+def _migrated() -> Iterator[dict[str, Engine]]:
+    engines: dict[str, Engine] = {}
+    yield engines
+    for engine in engines.values():
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, _migrated: dict[str, Engine]) -> Iterator[Engine]:
+    """An engine on a migrated, empty database of each backend."""
+    backend = request.param
+    if backend not in _migrated:
+        url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
+        engine = make_engine(url)
+        upgrade(engine)
+        _migrated[backend] = engine
+    engine = _migrated[backend]
+    yield engine
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def settings(db: Engine, tmp_path: Any) -> dict[str, Any]:
+    return {
+        "DATABASE_URL": db.url.render_as_string(hide_password=False),
+        "DATA_DIR": str(tmp_path / "instance"),
+        "BASE_URL": BASE_URL,
+    }
+
+
+@pytest.fixture
+def app(settings: dict[str, Any]) -> Iterator[Any]:
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["balise"].shutdown()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(settings: dict[str, Any]) -> Callable[..., Any]:
+    """Run the `balise` command with this test's database; returns click's Result."""
+    from balise.cli import main
+
+    env = {f"BALISE_{k}": v for k, v in settings.items()}
+
+    def invoke(*args: str, **kwargs: Any) -> Any:
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False, **kwargs)
+
+    return invoke
+
+
+def _key(db: Engine, role: str) -> str:
+    with db.begin() as conn:
+        _key, plaintext = keys.create_key(conn, f"{role}-{secrets.token_hex(3)}", role)
+    return plaintext
+
+
+@pytest.fixture
+def admin_headers(db: Engine) -> dict[str, str]:
+    return {"Authorization": f"Bearer {_key(db, 'admin')}"}
+
+
+@pytest.fixture
+def editor_headers(db: Engine) -> dict[str, str]:
+    return {"Authorization": f"Bearer {_key(db, 'editor')}"}
+
+
+@pytest.fixture
+def viewer_headers(db: Engine) -> dict[str, str]:
+    return {"Authorization": f"Bearer {_key(db, 'viewer')}"}
+
+
+@pytest.fixture
+def make_link(db: Engine) -> Callable[..., links.Link]:
+    """Insert a link straight through the domain module: make_link(url=..., slug=..., ...)."""
+
+    def make(**overrides: Any) -> links.Link:
+        values = {"url": "https://example.org/article"} | overrides
+        with db.begin() as conn:
+            return links.create_link(conn, values, base_url=BASE_URL)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """BALISE_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15), skipped when unset or down."""
+    url = os.environ.get("BALISE_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("Redis tests skipped: BALISE_TEST_REDIS_URL is not set")
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis tests skipped: {url} is unreachable ({exc.__class__.__name__})")
+    finally:
+        client.close()
+    return url

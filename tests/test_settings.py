@@ -1,0 +1,50 @@
+"""Settings: declared once, read from BALISE_* variables, every one documented in the README."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from balise import config
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@pytest.mark.parametrize("setting", config.SETTINGS, ids=lambda s: s.env)
+def test_readme_documents_every_setting(setting):
+    assert f"`{setting.env}`" in README.read_text(encoding="utf-8"), (
+        f"{setting.env} is missing from the README's Settings table"
+    )
+
+
+def test_environment_variables_override_defaults(tmp_path):
+    values = config.load(
+        {"BALISE_PORT": "9000", "BALISE_DATA_DIR": str(tmp_path), "BALISE_TRUSTED_PROXIES": "1"}
+    )
+    assert values["PORT"] == 9000
+    assert values["TRUSTED_PROXIES"] == 1
+    assert values["DATABASE_URL"] == f"sqlite:///{tmp_path / 'balise.db'}"
+    assert values["BASE_URL"] == "http://127.0.0.1:9000"
+
+
+def test_an_unparsable_value_names_the_variable():
+    with pytest.raises(config.SettingError, match="BALISE_PORT"):
+        config.load({"BALISE_PORT": "eighty"})
+
+
+def test_secret_key_is_generated_once_and_kept_private(tmp_path):
+    values = config.load({"BALISE_DATA_DIR": str(tmp_path)})
+    first = config.secret_key(values)
+    assert len(first) >= 40
+    assert config.secret_key(values) == first
+    mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
+    assert mode == 0o600
+
+
+def test_a_configured_secret_key_is_used_and_not_written(tmp_path):
+    values = config.load({"BALISE_DATA_DIR": str(tmp_path), "BALISE_SECRET_KEY": "s3cret"})
+    assert config.secret_key(values) == "s3cret"
+    assert not (tmp_path / "secret_key").exists()

@@ -1,0 +1,256 @@
+"""The public look-up API the extension calls: URL forms, batch, caching, CORS, preview views."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from balise import links, summaries
+from balise.db.tables import hourly_counts
+
+TARGET = "https://news.example/2026/arbres?id=7&page=2"
+SUMMARY = {
+    "lang": "fr",
+    "title": "La ville plante 10 000 arbres",
+    "teaser": "La mairie lance le plus grand plan de plantation de son histoire.",
+    "recap": "Les faits.",
+}
+CONTRACT_KEYS = {
+    "slug",
+    "short_url",
+    "target_url",
+    "lang",
+    "title",
+    "teaser",
+    "recap",
+    "neutral",
+    "example",
+    "optimistic",
+    "pessimistic",
+    "source_url",
+    "image_url",
+    "origin",
+    "updated_at",
+}
+
+
+@pytest.fixture
+def known(db, make_link):
+    def make(slug="Arbres", url=TARGET, content=SUMMARY, **values):
+        link = make_link(slug=slug, url=url, **values)
+        with db.begin() as conn:
+            summaries.save_summary(conn, link, content)
+        return link
+
+    return make
+
+
+def get(client, url, **headers):
+    return client.get("/api/v1/summaries", query_string={"url": url}, headers=headers)
+
+
+def preview_views(db) -> dict[int, int]:
+    with db.connect() as conn:
+        rows = conn.execute(select(hourly_counts.c.link_id, hourly_counts.c.preview_views))
+        return {r.link_id: r.preview_views for r in rows}
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "https://s.test/Arbres",
+        "https://s.test/arbres",
+        "https://S.TEST/Arbres",
+        "https://s.test/Arbres/",
+        "https://s.test/Arbres+",
+        "https://s.test/Arbres+/",
+        "https://s.test:443/Arbres",
+        "http://s.test/Arbres",
+        "s.test/Arbres",
+        "S.Test/Arbres+",
+        "//s.test/Arbres",
+        "https://s.test/Arbres?utm_source=x#top",
+        "https://s.test/Arbres%2B",
+    ],
+)
+def test_short_url_in_any_form_finds_the_summary(client, known, form):
+    known()
+    r = get(client, form)
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert set(body) == CONTRACT_KEYS
+    assert body["slug"] == "Arbres"
+    assert body["short_url"] == "https://s.test/Arbres"
+    assert body["target_url"] == TARGET
+    assert body["source_url"] == TARGET
+    assert body["teaser"] == SUMMARY["teaser"]
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        TARGET,
+        "https://NEWS.example:443/2026/arbres/?page=2&id=7",
+        "https://news.example/2026/arbres?utm_source=fb&id=7&utm_medium=social&page=2&fbclid=abc",
+        "https://news.example/2026/arbres?gclid=1&page=2&id=7#comments",
+    ],
+)
+def test_target_url_matches_after_normalisation(client, known, form):
+    known()
+    r = get(client, form)
+    assert r.status_code == 200
+    assert r.get_json()["slug"] == "Arbres"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://news.example/2026/arbres?id=8&page=2",
+        "http://news.example/2026/arbres?id=7&page=2",
+        "https://s.test/Other",
+        "https://s.test/api/v1/links",
+        "https://elsewhere.test/Arbres",
+        "http://s.test:8080/Arbres",
+        "not a url",
+        "javascript:alert(1)",
+    ],
+)
+def test_unknown_urls_answer_404_problem(client, known, url):
+    known()
+    r = get(client, url)
+    assert r.status_code == 404
+    assert r.mimetype == "application/problem+json"
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert r.headers["Cache-Control"] == "public, max-age=60"
+
+
+def test_link_without_summary_is_not_answered(client, make_link):
+    make_link(slug="bare", url=TARGET)
+    assert get(client, "https://s.test/bare").status_code == 404
+    assert get(client, TARGET).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"disabled": True}, {"expires_at": datetime.now(timezone.utc) - timedelta(minutes=1)}],
+    ids=["disabled", "expired"],
+)
+def test_disabled_or_expired_links_are_never_answered(client, known, values, db):
+    known(**values)
+    assert get(client, "https://s.test/Arbres").status_code == 404
+    assert get(client, TARGET).status_code == 404
+    r = client.post("/api/v1/summaries/lookup", json={"urls": [TARGET, "s.test/Arbres"]})
+    assert r.get_json() == {"results": {TARGET: None, "s.test/Arbres": None}}
+    assert preview_views(db) == {}
+
+
+def test_target_with_several_links_answers_the_newest_summary(client, known):
+    known(slug="old1", content=SUMMARY | {"teaser": "Ancienne."})
+    known(slug="new2", content=SUMMARY | {"teaser": "Récente."})
+    known(slug="off3", content=SUMMARY | {"teaser": "Désactivée."}, disabled=True)
+    assert get(client, TARGET).get_json()["teaser"] == "Récente."
+
+
+def test_batch_answers_every_url_as_sent(client, known, make_link):
+    known()
+    other = "https://blog.example/post"
+    known(slug="post", url=other, content=SUMMARY | {"lang": "en", "title": "Post"})
+    urls = [
+        "https://s.test/Arbres+",
+        TARGET + "&utm_campaign=x",
+        "https://blog.example/post/",
+        "https://unknown.example/",
+        "s.test/nope",
+        "https://s.test/Arbres+",  # duplicates are answered once
+    ]
+    r = client.post("/api/v1/summaries/lookup", json={"urls": urls})
+    assert r.status_code == 200
+    results = r.get_json()["results"]
+    assert list(results) == urls[:5]
+    assert results[urls[0]]["slug"] == "Arbres"
+    assert results[urls[1]]["slug"] == "Arbres"
+    assert results[urls[2]]["title"] == "Post"
+    assert set(results[urls[2]]) == CONTRACT_KEYS
+    assert results[urls[3]] is None and results[urls[4]] is None
+
+
+def test_batch_of_more_than_100_urls_is_refused(client):
+    urls = [f"https://news.example/{i}" for i in range(101)]
+    r = client.post("/api/v1/summaries/lookup", json={"urls": urls})
+    assert r.status_code == 422
+    assert r.get_json()["errors"][0]["field"] == "urls"
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_batch_body_must_be_json_with_urls(client):
+    assert client.post("/api/v1/summaries/lookup", data="x").status_code == 415
+    assert client.post("/api/v1/summaries/lookup", json={"url": "x"}).status_code == 422
+    assert client.post("/api/v1/summaries/lookup", json={"urls": "x"}).status_code == 422
+
+
+def test_answers_are_cacheable_and_if_none_match_gives_304(client, known, db):
+    known()
+    r = get(client, "https://s.test/Arbres")
+    assert r.headers["Cache-Control"] == "public, max-age=300"
+    etag = r.headers["ETag"]
+    assert etag.startswith('"')
+    first_etag = etag
+    again = get(client, "s.test/arbres/", **{"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.get_data() == b""
+    assert again.headers["ETag"] == etag
+    assert again.headers["Access-Control-Allow-Origin"] == "*"
+
+    batch = {"urls": [TARGET, "https://x.example/"]}
+    r = client.post("/api/v1/summaries/lookup", json=batch)
+    etag = r.headers["ETag"]
+    assert r.headers["Cache-Control"] == "public, max-age=300"
+    again = client.post("/api/v1/summaries/lookup", json=batch, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+
+    with db.begin() as conn:  # the summary changes: so does the ETag
+        found = links.get_link_by_slug(conn, "Arbres")
+        summaries.save_summary(conn, found, SUMMARY | {"teaser": "Changé."})
+    changed = get(client, "https://s.test/Arbres", **{"If-None-Match": first_etag})
+    assert changed.status_code == 200
+    assert changed.get_json()["teaser"] == "Changé."
+
+
+def test_cors_allows_any_origin_and_preflight(client, known):
+    known()
+    r = get(client, TARGET, Origin="https://news.example")
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in r.headers["Access-Control-Expose-Headers"]
+    pre = client.options(
+        "/api/v1/summaries/lookup",
+        headers={
+            "Origin": "https://news.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert pre.status_code in (200, 204)
+    assert pre.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in pre.headers["Access-Control-Allow-Methods"]
+    assert "Content-Type" in pre.headers["Access-Control-Allow-Headers"]
+
+
+def test_no_api_key_is_needed_and_a_bad_one_is_ignored(client, known):
+    known()
+    r = get(client, TARGET, Authorization="Bearer blz_wrong")
+    assert r.status_code == 200
+
+
+def test_each_answer_counts_one_preview_view_per_link(client, known, db):
+    first = known()
+    second = known(slug="post", url="https://blog.example/post")
+    get(client, TARGET)
+    get(client, "https://s.test/Arbres+")
+    get(client, "https://unknown.example/")
+    client.post(
+        "/api/v1/summaries/lookup",
+        json={"urls": [TARGET, "s.test/Arbres", "https://blog.example/post", "https://x.test/"]},
+    )
+    assert preview_views(db) == {first.id: 3, second.id: 1}
