@@ -32,7 +32,8 @@ def png(size: int) -> bytes:
             a = w = 0.0
             for sj in range(SS):
                 for si in range(SS):
-                    t, wh = coverage((i + (si + 0.5) / SS) / size, (j + (sj + 0.5) / SS) / size)
+                    x = (i + (si + 0.5) / SS) / size
+                    t, wh = coverage(x, (j + (sj + 0.5) / SS) / size)
                     a += t
                     w += wh
             a /= SS * SS
@@ -43,10 +44,14 @@ def png(size: int) -> bytes:
         rows.append(bytes(row))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b"")
+    idat = zlib.compress(b"".join(rows), 9)
+    signature = b"\x89PNG\r\n\x1a\n"
+    return signature + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 if __name__ == "__main__":
