@@ -84,7 +84,11 @@ test("look-ups within the window share one POST batch", async () => {
   assert.deepEqual(await again, summaryFor(`${S}/abc`));
   assert.equal(server.requests.length, 1);
   assert.equal(server.requests[0].url, `${S}/api/v1/summaries/lookup`);
-  assert.deepEqual(JSON.parse(server.requests[0].init.body), { urls: [`${S}/abc`, `${S}/xyz`] });
+  // Someone is waiting on these answers: they are views, not a prefetch.
+  assert.deepEqual(JSON.parse(server.requests[0].init.body), {
+    urls: [`${S}/abc`, `${S}/xyz`],
+    prefetch: false,
+  });
   assert.equal(server.requests[0].init.credentials, "omit");
 });
 
@@ -161,6 +165,7 @@ test("prefetch asks in batches of at most 100 and fills the cache", async () => 
   assert.equal(server.requests.length, 2);
   assert.equal(JSON.parse(server.requests[0].init.body).urls.length, 100);
   assert.equal(JSON.parse(server.requests[1].init.body).urls.length, 50);
+  assert.equal(JSON.parse(server.requests[0].init.body).prefetch, true);
   assert.equal((await c.get(S, "https://news.test/7")).title, "T https://news.test/7");
   assert.equal(await c.get(S, "https://news.test/8"), null);
   assert.equal(server.requests.length, 2);

@@ -152,7 +152,11 @@ export class LookupClient {
       credentials: "omit",
       referrerPolicy: "no-referrer",
       headers: { Accept: "application/json", "Content-Type": "application/json" },
-      body: JSON.stringify({ urls: entries.map((e) => e.url) }),
+      // A batch nobody is waiting on is asked ahead of any hover: the server counts no views.
+      body: JSON.stringify({
+        urls: entries.map((e) => e.url),
+        prefetch: entries.every((e) => e.prefetch && e.waiters.size === 0),
+      }),
       signal,
     });
     if (response.status === 404 || response.status === 405) {
