@@ -163,3 +163,9 @@ def keys_revoke(name: str) -> None:
         except Problem as exc:
             raise click.ClickException(exc.detail) from None
     click.echo(f"revoked '{name}'")
+
+
+from balise.cli_clicks import clicks_group, stats_command  # noqa: E402 - needs main defined
+
+main.add_command(stats_command)
+main.add_command(clicks_group)

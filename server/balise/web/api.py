@@ -156,7 +156,10 @@ limiter.limit(
 
 
 def init_app(app: Flask) -> None:
-    from balise.web import api_links  # noqa: F401 - registers its routes on bp
+    from balise.web import (
+        api_links,  # noqa: F401 - registers its routes on bp
+        api_stats,  # noqa: F401 - registers its routes on bp
+    )
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["BALISE"]["RATELIMIT_STORAGE_URI"])
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
