@@ -74,6 +74,8 @@ def serve(init: bool) -> None:
         port=settings["PORT"],
         threads=settings["THREADS"],
         ident="balise",
+        # Waitress strips X-Forwarded-* unless told otherwise; ProxyFix (create_app) reads them.
+        clear_untrusted_proxy_headers=not settings["TRUSTED_PROXIES"],
     )
 
     def stop(signum: int, _frame: Any) -> None:
