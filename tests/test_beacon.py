@@ -58,7 +58,16 @@ def test_a_forged_token_is_refused_with_400_and_changes_nothing(app, client, mak
     forged_by_other_key = BeaconTokens("not-the-secret").sign(
         rows(db, clicks)[0]["uid"], link.id, rows(db, clicks)[0]["ts"]
     )
-    for bad in (payload + ".AAAA" + signature[4:], forged_by_other_key, "garbage", "", "x" * 5000):
+    other_click = token.replace(token[:4], "0000", 1)  # another uid under the same signature
+    bad_tokens = (
+        payload + ".AAAA" + signature[4:],
+        other_click,
+        forged_by_other_key,
+        "garbage",
+        "",
+        "x" * 5000,
+    )
+    for bad in bad_tokens:
         r = send(client, link.slug, bad)
         assert r.status_code == 400, bad
         assert r.mimetype == PROBLEM

@@ -47,6 +47,7 @@ Item = Union[Hit, Confirmation]  # noqa: UP007 - a runtime alias on Python 3.10
 TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
 BASELINE_TTL = 10.0  # seconds before a max_clicks link's stored count is read again
 SQLITE_BUSY_MS = 30000  # engine default, restored after the writer's shorter wait
+FULL_WARNING_EVERY = 5.0  # seconds a request waits on a full buffer between warnings
 
 
 def utcnow() -> datetime:
@@ -146,11 +147,24 @@ class Recorder:
             self._commit([item])
             return
         try:
-            self._queue.put(item)
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                self._wait_for_room(item)
         finally:
             with self._lock:
                 self._putting -= 1
                 self._lock.notify_all()
+
+    def _wait_for_room(self, item: Item) -> None:
+        waited = 0.0
+        while True:
+            try:
+                self._queue.put(item, timeout=FULL_WARNING_EVERY)
+                return
+            except queue.Full:
+                waited += FULL_WARNING_EVERY
+                log.warning("click buffer full for %.0f s: requests wait for the writer", waited)
 
     def _baseline(self, link_id: int) -> int:
         """Clicks stored by others (earlier runs, other instances) as of a recent read."""
@@ -171,9 +185,9 @@ class Recorder:
             if self._closed:
                 return
             self._closed = True
+            self._give_up_at = time.monotonic() + timeout  # when the database never answers
             self._lock.wait_for(lambda: self._putting == 0, timeout)
         atexit.unregister(self.close)
-        self._give_up_at = time.monotonic() + timeout
         if self._thread.is_alive():
             self._queue.put(_Stop())
             self._thread.join()
@@ -194,7 +208,10 @@ class Recorder:
     # -- writer thread --------------------------------------------------------------------
 
     def _run(self) -> None:
-        classify.warm_up()
+        try:
+            classify.warm_up()
+        except Exception:  # noqa: BLE001 - rules compile again on first use
+            log.exception("could not compile the user-agent rules in advance")
         batch: list[Item] = []
         waiters: list[threading.Event] = []
         first_at = 0.0
@@ -250,7 +267,7 @@ class Recorder:
         self._next_purge = time.monotonic() + self.purge_every
         try:
             self.purge()
-        except SQLAlchemyError as exc:
+        except Exception as exc:  # noqa: BLE001 - the writer must outlive any failure
             log.warning("click retention purge failed (%s); next try in an hour", exc)
             self._next_purge = time.monotonic() + 3600
 
@@ -296,7 +313,7 @@ class Recorder:
                 )
                 time.sleep(delay)
                 continue
-            except SQLAlchemyError as exc:
+            except Exception as exc:  # noqa: BLE001 - a bad item must not stop the writer
                 self._isolate(items, exc)
                 return
             if attempt:
