@@ -181,37 +181,58 @@ def write_batch(
     Hits of links deleted meanwhile are dropped (their statistics went with them).
     """
     live = existing_links(conn, [h.link_id for h in hits])
-    hits = [h for h in hits if h.link_id in live]
-    result = BatchResult()
-    increments: list[dict[str, object]] = []
-    click_rows, robot_rows, visitors = [], [], set()
+    rows = _Rows()
     for hit in hits:
+        if hit.link_id in live:
+            rows.add(hit, salt_for, country_for, own_host)
+    if rows.clicks:
+        conn.execute(insert(clicks), rows.clicks)
+    if rows.robots:
+        conn.execute(insert(robot_hits), rows.robots)
+    if rows.visitors:
+        values = [
+            {"link_id": v[0], "day": v[1], "visitor_hash": v[2]} for v in sorted(rows.visitors)
+        ]
+        conn.execute(_insert_ignore(conn, daily_visitors), values)
+    result = BatchResult(clicks_by_link=rows.clicks_by_link)
+    if confirmations:
+        _confirm(conn, confirmations, now, result, rows.increments)
+    increment_hourly(conn, rows.increments)
+    return result
+
+
+@dataclass
+class _Rows:
+    """What a batch of hits inserts, and the counters it adds to."""
+
+    clicks: list[dict[str, object]] = field(default_factory=list)
+    robots: list[dict[str, object]] = field(default_factory=list)
+    visitors: set[tuple[int, str, str]] = field(default_factory=set)
+    increments: list[dict[str, object]] = field(default_factory=list)
+    clicks_by_link: Counter[int] = field(default_factory=Counter)
+
+    def add(
+        self,
+        hit: Hit,
+        salt_for: Callable[[str], bytes],
+        country_for: Callable[[str], str | None],
+        own_host: str | None,
+    ) -> None:
         if hit.kind == CLICK:
             salt = None if hit.dnt else salt_for(day_of(hit.ts))
             country = None if hit.dnt or not hit.ip else country_for(hit.ip)
             row = click_row(hit, salt=salt, country=country, own_host=own_host)
-            click_rows.append(row)
+            self.clicks.append(row)
             if row["visitor_hash"]:
-                visitors.add((hit.link_id, day_of(hit.ts), row["visitor_hash"]))
-            result.clicks_by_link[hit.link_id] += 1
+                self.visitors.add((hit.link_id, day_of(hit.ts), str(row["visitor_hash"])))
+            self.clicks_by_link[hit.link_id] += 1
         else:
             agent = hit.agent if hit.kind == BOT else agent_facts(hit.user_agent or "").browser
-            robot_rows.append(
+            self.robots.append(
                 {"link_id": hit.link_id, "ts": hit.ts, "kind": hit.kind, "agent": agent}
             )
         counter = {CLICK: "clicks", BOT: "bots", PREFETCH: "prefetches"}[hit.kind]
-        increments.append({"link_id": hit.link_id, "hour": hit.ts, counter: 1})
-    if click_rows:
-        conn.execute(insert(clicks), click_rows)
-    if robot_rows:
-        conn.execute(insert(robot_hits), robot_rows)
-    if visitors:
-        rows = [{"link_id": v[0], "day": v[1], "visitor_hash": v[2]} for v in sorted(visitors)]
-        conn.execute(_insert_ignore(conn, daily_visitors), rows)
-    if confirmations:
-        _confirm(conn, confirmations, now, result, increments)
-    increment_hourly(conn, increments)
-    return result
+        self.increments.append({"link_id": hit.link_id, "hour": hit.ts, counter: 1})
 
 
 def _confirm(

@@ -132,22 +132,34 @@ def _add_unique_visitors(
         select(func.count(func.distinct(clicks.c.visitor_hash))).where(where)
     ).scalar_one()
     if period.interval == "hour":
-        hour, parse = hour_of_column(conn)
-        per_hour = select(hour.label("hour"), func.count(func.distinct(clicks.c.visitor_hash)))
-        for when, count in conn.execute(per_hour.where(where).group_by(hour)):
-            i = period.index(parse(when))
-            if i is not None:
-                series[i]["unique_visitors"] += count
-        return total
-    # A hash lives one UTC day, so a visitor spans at most two day or week buckets.
+        _visitors_per_hour(conn, period, where, series)
+    else:
+        _visitors_per_day_or_week(conn, period, where, series)
+    return total
+
+
+def _visitors_per_hour(
+    conn: Connection, period: Period, where: ColumnElement[bool], series: list[dict[str, int]]
+) -> None:
+    hour, parse = hour_of_column(conn)
+    per_hour = select(hour.label("hour"), func.count(func.distinct(clicks.c.visitor_hash)))
+    for when, count in conn.execute(per_hour.where(where).group_by(hour)):
+        i = period.index(parse(when))
+        if i is not None:
+            series[i]["unique_visitors"] += count
+
+
+def _visitors_per_day_or_week(
+    conn: Connection, period: Period, where: ColumnElement[bool], series: list[dict[str, int]]
+) -> None:
+    # A hash lives one UTC day, so a visitor spans at most two day or week buckets: the ones
+    # holding its first and last click. Streamed: memory does not grow with visitors.
     spans = select(func.min(clicks.c.ts), func.max(clicks.c.ts)).where(where)
     for first, last in conn.execute(
         spans.group_by(clicks.c.visitor_hash).execution_options(yield_per=5000)
     ):
-        buckets = {period.index(_utc(first)), period.index(_utc(last))} - {None}
-        for i in buckets:
+        for i in {period.index(_utc(first)), period.index(_utc(last))} - {None}:
             series[i]["unique_visitors"] += 1  # type: ignore[index]
-    return total
 
 
 def _archived_visitors(
