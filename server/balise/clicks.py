@@ -171,7 +171,7 @@ def write_batch(
     hits: Sequence[Hit],
     confirmations: Sequence[Confirmation],
     *,
-    salt_for: Callable[[str], bytes],
+    salt_for: Callable[[str], bytes | None],
     country_for: Callable[[str], str | None],
     own_host: str | None,
     now: datetime,
@@ -214,7 +214,7 @@ class _Rows:
     def add(
         self,
         hit: Hit,
-        salt_for: Callable[[str], bytes],
+        salt_for: Callable[[str], bytes | None],
         country_for: Callable[[str], str | None],
         own_host: str | None,
     ) -> None:

@@ -47,28 +47,28 @@ class SaltStore:
         self._cache: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
-    def salt_for(self, day: str, now: datetime) -> bytes:
-        """The salt of `day` (created when absent); a new day deletes earlier days' salts."""
+    def salt_for(self, day: str, now: datetime) -> bytes | None:
+        """The salt of `day`, created for today when absent (a new day deletes earlier days'
+        salts). None for a past day whose salt is gone: it is never made again."""
         with self._lock:
+            self._forget_past(now)
             salt = self._cache.get(day)
             if salt is None:
                 # Its own transaction: a salt is cached only once every instance can read it.
                 with self.transaction() as conn:
-                    salt = _shared_salt(conn, day)
                     if day >= day_of(now):
+                        salt = _shared_salt(conn, day)
                         delete_past_salts(conn, day)
-                self._cache[day] = salt
-            self._forget_past(now)
+                    else:
+                        salt = _stored_salt(conn, day)
+                if salt is not None:
+                    self._cache[day] = salt
             return salt
 
     def _forget_past(self, now: datetime) -> None:
         keep_from = day_of(now - STRAGGLER_GRACE)
         for day in [d for d in self._cache if d < keep_from]:
             del self._cache[day]
-
-    def cached_days(self) -> list[str]:
-        with self._lock:
-            return sorted(self._cache)
 
 
 def _shared_salt(conn: Connection, day: str) -> bytes:
@@ -78,8 +78,15 @@ def _shared_salt(conn: Connection, day: str) -> bytes:
         .values(day=day, salt=secrets.token_hex(32))
         .on_conflict_do_nothing(index_elements=["day"])
     )
+    salt = _stored_salt(conn, day)
+    assert salt is not None  # noqa: S101 - inserted or kept just above
+    return salt
+
+
+def _stored_salt(conn: Connection, day: str) -> bytes | None:
     stored = conn.execute(select(visitor_salts.c.salt).where(visitor_salts.c.day == day))
-    return bytes.fromhex(stored.scalar_one())
+    found = stored.scalar_one_or_none()
+    return bytes.fromhex(found) if found else None
 
 
 def delete_past_salts(conn: Connection, today: str | date) -> int:
