@@ -46,14 +46,15 @@ class LiveServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"balise serve exited early:\n{self.output()}")
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
                 conn.request("GET", "/healthz")
                 if conn.getresponse().status == 200:
-                    conn.close()
                     return
             except OSError:
                 time.sleep(0.05)
+            finally:
+                conn.close()
         self.stop()
         raise RuntimeError(f"balise serve did not answer within {timeout} s:\n{self.output()}")
 

@@ -158,10 +158,12 @@ def test_a_confirmation_that_arrives_before_its_click_is_stored_waits_for_it(db,
 def test_retention_deletes_old_raw_clicks_and_keeps_counts_and_visitors(db, make_link):
     link = make_link()
     old = NOW - timedelta(days=400)
-    rec = Recorder(db, retention_days=395)
+    rec = Recorder(db, retention_days=395, flush_interval=0.01, clock=lambda: old)
     rec.start()
     rec.record(a_click(link.id, ts=old))
     rec.record(Hit("bot", link.id, old, agent="Twitterbot"))
+    assert rec.flush(30)
+    rec.clock = lambda: NOW
     rec.record(a_click(link.id, ts=NOW))
     assert rec.flush(30)
     assert rec.purge(NOW) == (1, 1)

@@ -51,6 +51,7 @@ def test_stats_report_exactly_what_readers_did(app, client, make_link, viewer_he
     client.head(f"/{link.slug}")
     client.get(f"/{link.slug}+")
     assert client.post(f"/{link.slug}/beacon", data=token).status_code == 204
+    flushed(app)
     clock.advance(days=1)
     visit(client, link.slug)  # the first visitor, the next day: a new unique visitor
     flushed(app)

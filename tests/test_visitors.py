@@ -45,3 +45,13 @@ def test_visitor_hash_depends_on_salt_address_and_agent():
     assert visitor_hash(other, "192.0.2.1", "UA") != base
     assert visitor_hash(salt, "192.0.2.2", "UA") != base
     assert visitor_hash(salt, "192.0.2.1", "UB") != base
+
+
+def test_tomorrows_salt_is_ready_in_the_last_hour_and_shared(db):
+    instance = store(db)
+    instance.prepare(datetime(2026, 4, 2, 23, 30, tzinfo=timezone.utc))
+    assert [r["day"] for r in rows(db, visitor_salts)] == ["2026-04-02", "2026-04-03"]
+    midnight = datetime(2026, 4, 3, 0, 0, 1, tzinfo=timezone.utc)
+    other = store(db)
+    assert other.salt_for("2026-04-03", midnight) == instance.salt_for("2026-04-03", midnight)
+    assert [r["day"] for r in rows(db, visitor_salts)] == ["2026-04-03"]

@@ -220,6 +220,7 @@ class Recorder:
             wait = self.flush_interval
             if batch:
                 wait = max(0.0, first_at + self.flush_interval - time.monotonic())
+            self._prepare_salts()
             taken = self._take(wait, batch, waiters)
             if taken and len(batch) and not first_at:
                 first_at = time.monotonic()
@@ -240,6 +241,12 @@ class Recorder:
             if stopping and not batch and self._queue.empty():
                 return
             self._maybe_purge()
+
+    def _prepare_salts(self) -> None:
+        try:
+            self.salts.prepare(self.clock())
+        except Exception as exc:  # noqa: BLE001 - retried on the next turn and when writing
+            log.warning("could not prepare the visitor salts (%s)", exc.__class__.__name__)
 
     def _take(self, wait: float, batch: list[Item], waiters: list[threading.Event]) -> Any:
         """Move what the buffer holds (waiting up to `wait` for the first) into the batch."""

@@ -40,32 +40,44 @@ def visitor_hash(salt: bytes, ip: str, user_agent: str) -> str:
 
 
 class SaltStore:
-    """Each day's salt, shared through the database and cached in memory once committed."""
+    """Each day's salt, shared through the database and cached in memory once committed.
+
+    The writer calls prepare() often: it makes today's salt and, in the last hour of a day,
+    tomorrow's, so clicks just after midnight find theirs cached; on a new day it deletes the
+    salts of past days from storage, and forgets them in memory STRAGGLER_GRACE later.
+    """
 
     def __init__(self, transaction: Callable[[], AbstractContextManager[Connection]]) -> None:
         self.transaction = transaction  # opens a connection in a transaction, commits on exit
         self._cache: dict[str, bytes] = {}
+        self._today = ""
         self._lock = threading.Lock()
 
+    def prepare(self, now: datetime) -> None:
+        self.salt_for(day_of(now), now)
+        self.salt_for(day_of(now + timedelta(hours=1)), now)
+
     def salt_for(self, day: str, now: datetime) -> bytes | None:
-        """The salt of `day`, created for today when absent (a new day deletes earlier days'
-        salts). None for a past day whose salt is gone: it is never made again."""
+        """The salt of `day`: made when absent for today or later; for a past day, only the
+        one still known. None when a past day's salt is gone: it is never made again."""
         with self._lock:
-            self._forget_past(now)
+            self._rotate(now)
             salt = self._cache.get(day)
             if salt is None:
                 # Its own transaction: a salt is cached only once every instance can read it.
                 with self.transaction() as conn:
-                    if day >= day_of(now):
-                        salt = _shared_salt(conn, day)
-                        delete_past_salts(conn, day)
-                    else:
-                        salt = _stored_salt(conn, day)
+                    make = day >= self._today
+                    salt = _shared_salt(conn, day) if make else _stored_salt(conn, day)
                 if salt is not None:
                     self._cache[day] = salt
             return salt
 
-    def _forget_past(self, now: datetime) -> None:
+    def _rotate(self, now: datetime) -> None:
+        today = day_of(now)
+        if today != self._today:  # a new day (or a clock set back, in tests)
+            with self.transaction() as conn:
+                delete_past_salts(conn, today)
+            self._today = today
         keep_from = day_of(now - STRAGGLER_GRACE)
         for day in [d for d in self._cache if d < keep_from]:
             del self._cache[day]
