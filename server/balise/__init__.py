@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: settings, the engine, extensions and blueprints; no data work."""
-    from balise.web import api, errors, limits, meta, redirect
+    from balise.web import api, errors, limits, meta, redirect, track
     from balise.web.assets import text
     from balise.web.context import Balise
     from balise.web.jsonio import JSONProvider
@@ -44,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     limits.init_app(app)
     api.init_app(app)
+    track.init_app(app)  # click recorder and the beacon route
     app.register_blueprint(meta.bp)
     app.register_blueprint(redirect.bp)  # last: its /<slug> rule catches what others leave
     return app

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, render_template, request
 
 from balise import links, summaries
 from balise.errors import Gone, NotFound
+from balise.web import track
 from balise.web.assets import page_csp
 from balise.web.context import state, transaction
 from balise.web.i18n import messages, negotiate
@@ -88,17 +89,22 @@ def reader(slug: str) -> Response:
     if slug.endswith("+"):
         return preview(slug[:-1])
     link = resolve(slug)
+    hit = track.observe_request(link)  # classify; 410 once max_clicks are served; None for HEAD
     summary = load_summary(link)
-    return _page(
+    response = _page(
         "reader.html",
         link,
-        page_csp("redirect.js"),
+        page_csp("beacon.js", "redirect.js"),
         summary,
         delay=redirect_delay(link, summary),
+        beacon_token=track.beacon_token(hit),
     )
+    track.record(hit)
+    return response
 
 
 def preview(slug: str) -> Response:
     """The `+` page: where the link leads and its summary, no redirect, no click."""
     link = resolve(slug)
+    track.check_limit(link)
     return _page("preview.html", link, page_csp(), load_summary(link))
