@@ -173,7 +173,3 @@ from balise.cli_summaries import summaries_group  # noqa: E402 - registers on th
 main.add_command(summaries_group)
 main.add_command(stats_command)
 main.add_command(clicks_group)
-
-
-if __name__ == "__main__":
-    main()

@@ -88,6 +88,19 @@ SETTINGS: tuple[Setting, ...] = (
         "20/minute",
         "Rate limit on failed API authentications, per client address.",
     ),
+    Setting(
+        "CACHE_TTL",
+        float,
+        5.0,
+        "Seconds an instance may serve a link from memory before reading it again; changes "
+        "made through another instance show within this time (at once with REDIS_URL).",
+    ),
+    Setting(
+        "REDIS_URL",
+        str,
+        "",
+        "Redis for instant cache invalidation between instances (pub/sub); empty: TTL only.",
+    ),
     Setting("MAX_BODY_BYTES", int, 1_048_576, "Largest request body accepted (413 beyond)."),
     Setting("LOG_LEVEL", str, "INFO", "Logging level on standard error."),
     # Summaries: social cards, drafting from the target page, generated drafts.

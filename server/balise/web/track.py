@@ -1,16 +1,19 @@
 """Tracking glue between HTTP and the click recorder: observe a reader request, confirm a beacon.
 
-The reader view calls observe() before responding (it enforces max_clicks) and record() after;
-the work it adds to a request is classification (cached), a token, and a put in the buffer.
+The reader path calls Tracker.observe() before responding (it enforces max_clicks) and
+record() after; the work it adds to a request is classification (cached), a token, and a put
+in the buffer.
 """
 
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from markupsafe import Markup
+from werkzeug.datastructures import EnvironHeaders
 
 from balise import classify
 from balise.beacon import BeaconTokens
@@ -22,8 +25,65 @@ from balise.recorder import Recorder
 from balise.web.assets import text
 from balise.web.context import state
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
 bp = Blueprint("tracking", __name__)
 MAX_BEACON_BYTES = 1024
+
+
+class Tracker:
+    """Turns a reader request into the hit to record; needs no Flask request or app context,
+    so the lean reader path (fastpath.py) and the Flask view share it."""
+
+    def __init__(self, recorder: Recorder, beacons: BeaconTokens, honor_dnt: bool) -> None:
+        self.recorder = recorder
+        self.beacons = beacons
+        self.honor_dnt = honor_dnt
+
+    def check_limit(self, link: Link) -> None:
+        """410 once a link has served its max_clicks (for requests that record nothing)."""
+        if not self.recorder.admit(link, is_click=False):
+            raise _gone(link)
+
+    def observe(self, link: Link, environ: WSGIEnvironment) -> Hit | None:
+        """Classify this request of the reader page into the hit to record; None for HEAD.
+
+        Raises Gone when the link has served its max_clicks.
+        """
+        if environ["REQUEST_METHOD"] != "GET":
+            self.check_limit(link)
+            return None
+        headers = EnvironHeaders(environ)
+        verdict = classify.classify(headers.items())
+        if not self.recorder.admit(link, is_click=verdict.kind == classify.CLICK):
+            raise _gone(link)
+        dnt = self.honor_dnt and (
+            headers.get("DNT", "").strip() == "1" or headers.get("Sec-GPC", "").strip() == "1"
+        )
+        query = environ.get("QUERY_STRING", "")
+        return observe(
+            verdict.kind,
+            link.id,
+            self.recorder.clock(),
+            uid=secrets.token_hex(16) if verdict.kind == classify.CLICK else None,
+            ip=environ.get("REMOTE_ADDR") or "",
+            user_agent=headers.get("User-Agent", ""),
+            referrer=headers.get("Referer"),
+            args=dict(parse_qsl(query)) if "utm_" in query else {},
+            dnt=dnt,
+            agent=verdict.agent,
+        )
+
+    def token(self, hit: Hit | None) -> str:
+        """The token the page sends back to confirm the click; empty for anything but a click."""
+        if hit is None or hit.uid is None:
+            return ""
+        return self.beacons.sign(hit.uid, hit.link_id, hit.ts)
+
+    def record(self, hit: Hit | None) -> None:
+        if hit is not None:
+            self.recorder.record(hit)
 
 
 def init_app(app: Flask) -> None:
@@ -40,71 +100,25 @@ def init_app(app: Flask) -> None:
         countries=CountryLookup(settings["GEOIP_DB"]),
     )
     balise.services["clicks"] = recorder.start()
-    balise.services["beacons"] = BeaconTokens(app.config["SECRET_KEY"])
+    balise.services["tracker"] = Tracker(
+        recorder, BeaconTokens(app.config["SECRET_KEY"]), bool(settings["HONOR_DNT"])
+    )
     balise.on_shutdown(recorder.close)
     # Trusted static asset, inlined raw like redirect.js; its CSP hash stays constant.
     app.jinja_env.globals["beacon_js"] = Markup(text("beacon.js"))  # noqa: S704
     app.register_blueprint(bp)
 
 
+def tracker(app: Flask | None = None) -> Tracker:
+    return state(app).services["tracker"]  # type: ignore[no-any-return]
+
+
 def recorder() -> Recorder:
-    return state().services["clicks"]  # type: ignore[no-any-return]
-
-
-def _beacons() -> BeaconTokens:
-    return state().services["beacons"]  # type: ignore[no-any-return]
+    return tracker().recorder
 
 
 def _gone(link: Link) -> Gone:
     return Gone(f"The link '{link.slug}' has reached its click limit.")
-
-
-def check_limit(link: Link) -> None:
-    """410 once a link has served its max_clicks (for requests that record nothing)."""
-    if not recorder().admit(link, is_click=False):
-        raise _gone(link)
-
-
-def observe_request(link: Link) -> Hit | None:
-    """Classify this GET of the reader page into the hit to record; None for HEAD.
-
-    Raises Gone when the link has served its max_clicks.
-    """
-    if request.method != "GET":
-        check_limit(link)
-        return None
-    verdict = classify.classify(request.headers.items())
-    rec = recorder()
-    if not rec.admit(link, is_click=verdict.kind == classify.CLICK):
-        raise _gone(link)
-    headers = request.headers
-    dnt = bool(state().settings["HONOR_DNT"]) and (
-        headers.get("DNT", "").strip() == "1" or headers.get("Sec-GPC", "").strip() == "1"
-    )
-    return observe(
-        verdict.kind,
-        link.id,
-        rec.clock(),
-        uid=secrets.token_hex(16) if verdict.kind == classify.CLICK else None,
-        ip=request.remote_addr or "",
-        user_agent=headers.get("User-Agent", ""),
-        referrer=headers.get("Referer"),
-        args=request.args,
-        dnt=dnt,
-        agent=verdict.agent,
-    )
-
-
-def beacon_token(hit: Hit | None) -> str:
-    """The token the page sends back to confirm the click; empty for anything but a click."""
-    if hit is None or hit.uid is None:
-        return ""
-    return _beacons().sign(hit.uid, hit.link_id, hit.ts)
-
-
-def record(hit: Hit | None) -> None:
-    if hit is not None:
-        recorder().record(hit)
 
 
 @bp.post("/<slug>/beacon")
@@ -114,7 +128,7 @@ def beacon(slug: str) -> Response:
         if (request.content_length or 0) > MAX_BEACON_BYTES:
             raise BadRequest("The beacon body is too large.")
         token = request.get_data(as_text=True).strip()
-        confirmation = _beacons().verify(token, recorder().clock())
+        confirmation = tracker().beacons.verify(token, recorder().clock())
     except BadRequest as problem:
         response = jsonify(problem.to_dict())
         response.mimetype = "application/problem+json"
