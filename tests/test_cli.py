@@ -72,7 +72,7 @@ def test_serve_migrates_prints_a_first_key_serves_and_stops_cleanly_on_sigterm(t
     }
     env.pop("BALISE_SECRET_KEY", None)
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "balise.cli", "serve", "--init"],
+        [sys.executable, "-m", "balise", "serve", "--init"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -103,7 +103,7 @@ def test_serve_migrates_prints_a_first_key_serves_and_stops_cleanly_on_sigterm(t
 def test_db_upgrade_command(tmp_path: Path):
     env = os.environ | {"BALISE_DATA_DIR": str(tmp_path), "BALISE_DATABASE_URL": ""}
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "balise.cli", "db", "upgrade"],
+        [sys.executable, "-m", "balise", "db", "upgrade"],
         env=env,
         capture_output=True,
         text=True,

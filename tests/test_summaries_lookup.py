@@ -254,3 +254,10 @@ def test_each_answer_counts_one_preview_view_per_link(client, known, db):
         json={"urls": [TARGET, "s.test/Arbres", "https://blog.example/post", "https://x.test/"]},
     )
     assert preview_views(db) == {first.id: 3, second.id: 1}
+
+
+def test_a_prefetch_batch_counts_no_preview_view(client, known, db):
+    known()
+    r = client.post("/api/v1/summaries/lookup", json={"urls": [TARGET], "prefetch": True})
+    assert r.status_code == 200 and r.get_json()["results"][TARGET] is not None
+    assert preview_views(db) == {}

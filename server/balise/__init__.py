@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: settings, the engine, extensions and blueprints; no data work."""
-    from balise.web import api, dashboard, errors, limits, meta, redirect
+    from balise.web import api, dashboard, errors, fastpath, limits, meta, redirect, track
     from balise.web.assets import text
     from balise.web.context import Balise
     from balise.web.jsonio import JSONProvider
@@ -32,9 +32,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["balise"] = Balise(
         settings=settings, engine=make_engine(settings["DATABASE_URL"])
     )
-    if settings["TRUSTED_PROXIES"]:
-        hops = settings["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     # Trusted static assets, inlined raw (autoescape would corrupt CSS and JS, and their hashes).
     app.jinja_env.globals.update(
         page_css=Markup(text("page.css")),  # noqa: S704
@@ -44,7 +41,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     limits.init_app(app)
     api.init_app(app)
+    track.init_app(app)  # click recorder and the beacon route
+    fastpath.init_app(app, track.tracker(app))  # GET/HEAD /<slug> before Flask's machinery
     app.register_blueprint(meta.bp)
     dashboard.init_app(app)  # before the reader: it serves /<slug>/qr.svg
     app.register_blueprint(redirect.bp)  # last: its /<slug> rule catches what others leave
+    if settings["TRUSTED_PROXIES"]:  # outermost, so every path sees the reader's address
+        hops = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     return app

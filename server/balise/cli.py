@@ -74,6 +74,8 @@ def serve(init: bool) -> None:
         port=settings["PORT"],
         threads=settings["THREADS"],
         ident="balise",
+        # Waitress strips X-Forwarded-* unless told otherwise; ProxyFix (create_app) reads them.
+        clear_untrusted_proxy_headers=not settings["TRUSTED_PROXIES"],
     )
 
     def stop(signum: int, _frame: Any) -> None:
@@ -169,10 +171,9 @@ from balise.cli_users import users_group  # noqa: E402 - after main exists: it i
 
 main.add_command(users_group)
 
+from balise.cli_clicks import clicks_group, stats_command  # noqa: E402 - needs main defined
 from balise.cli_summaries import summaries_group  # noqa: E402 - registers on the group above
 
 main.add_command(summaries_group)
-
-
-if __name__ == "__main__":
-    main()
+main.add_command(stats_command)
+main.add_command(clicks_group)

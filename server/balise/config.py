@@ -88,6 +88,19 @@ SETTINGS: tuple[Setting, ...] = (
         "20/minute",
         "Rate limit on failed API authentications, per client address.",
     ),
+    Setting(
+        "CACHE_TTL",
+        float,
+        5.0,
+        "Seconds an instance may serve a link from memory before reading it again; changes "
+        "made through another instance show within this time (at once with REDIS_URL).",
+    ),
+    Setting(
+        "REDIS_URL",
+        str,
+        "",
+        "Redis for instant cache invalidation between instances (pub/sub); empty: TTL only.",
+    ),
     Setting("MAX_BODY_BYTES", int, 1_048_576, "Largest request body accepted (413 beyond)."),
     Setting("LOG_LEVEL", str, "INFO", "Logging level on standard error."),
     # Dashboard (issue 7)
@@ -122,6 +135,37 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LLM_MODEL", str, "", "Model name sent to LLM_URL."),
     Setting("LLM_API_KEY", str, "", "Bearer key sent to LLM_URL, if it needs one. Never logged."),
     Setting("LLM_TIMEOUT", float, 60.0, "Seconds to wait for the model's answer."),
+    # Click analytics (clicks.py, recorder.py)
+    Setting(
+        "GEOIP_DB",
+        str,
+        "",
+        "Path of a MaxMind-format (.mmdb) database; clicks get a country only when it is set.",
+    ),
+    Setting(
+        "HONOR_DNT",
+        _bool,
+        True,
+        "With DNT: 1 or Sec-GPC: 1, a click is counted but stores no visitor hash, referrer, "
+        "UTM, country or device.",
+    ),
+    Setting("CLICK_BATCH_SIZE", int, 500, "Most clicks the writer stores in one transaction."),
+    Setting(
+        "CLICK_FLUSH_INTERVAL", float, 1.0, "Longest time (seconds) a click waits in the buffer."
+    ),
+    Setting(
+        "CLICK_QUEUE_SIZE",
+        int,
+        10000,
+        "Clicks the in-process buffer holds; when full, requests wait (nothing is dropped).",
+    ),
+    Setting(
+        "CLICK_RETENTION_DAYS",
+        int,
+        395,
+        "Raw clicks and robot hits older than this are deleted daily; hourly counts and daily "
+        "unique visitors stay. 0 keeps them forever.",
+    ),
 )
 
 

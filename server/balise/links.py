@@ -156,6 +156,7 @@ def create_link(
                 raise SlugTaken(f"The slug '{custom}' is already taken.")
             continue
         _set_tags(conn, link_id, values.get("tags") or ())
+        mark_changed(conn, slug)  # an instance may have cached the slug as unknown
         link = get_link_by_id(conn, link_id)
         assert link is not None  # noqa: S101 - just inserted in this transaction
         return link

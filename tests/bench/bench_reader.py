@@ -239,7 +239,7 @@ def bench(args: argparse.Namespace) -> None:
         "BALISE_BASE_URL": f"http://127.0.0.1:{port}",
         "BALISE_LOG_LEVEL": "WARNING",
     }
-    proc = serve([sys.executable, "-m", "balise.cli", "serve"], env, port, "/healthz")
+    proc = serve([sys.executable, "-m", "balise", "serve"], env, port, "/healthz")
     balise = run_wrk(f"http://127.0.0.1:{port}", paths, args, workdir)
     balise.name = "Balise GET /<slug>"
     log = stop(proc)

@@ -137,7 +137,7 @@ def _key_or_address() -> str:
 
 def init_app(app: Flask) -> None:
     # Importing the resource modules registers their routes on bp.
-    from balise.web import api_keys, api_links, api_lookup, api_summaries  # noqa: F401
+    from balise.web import api_keys, api_links, api_lookup, api_stats, api_summaries  # noqa: F401
 
     app.register_blueprint(bp)
     # Failed authentications are counted per address on every API route.

@@ -1,7 +1,9 @@
 """Public summary look-up for the browser extension: no auth, CORS *, cacheable with an ETag.
 
 GET /api/v1/summaries?url=URL answers one URL (404 when unknown); POST /api/v1/summaries/lookup
-answers up to 100 in one query. Every answered look-up counts a preview view per link.
+answers up to 100 in one query. Every answered look-up counts a preview view per link, except
+batches marked `prefetch` (the extension asking ahead about a page's links): like the reader
+path's prefetches, those are not views.
 """
 
 from __future__ import annotations
@@ -40,10 +42,12 @@ def _answer(found: summary_lookup.Found) -> dict[str, Any]:
     return summary_json(found.slug, state().short_url(found.slug), found.target_url, found.summary)
 
 
-def _lookup(urls: list[str]) -> dict[str, summary_lookup.Found | None]:
+def _lookup(urls: list[str], *, seen: bool = True) -> dict[str, summary_lookup.Found | None]:
+    """Answers for `urls`; each answer counts a preview view unless nobody has seen it yet."""
     with transaction() as conn:
         answers = summary_lookup.lookup(conn, urls, base_url=state().base_url)
-        summary_lookup.count_preview_views(conn, answers.values())
+        if seen:
+            summary_lookup.count_preview_views(conn, answers.values())
     return answers
 
 
@@ -78,7 +82,7 @@ def lookup_one(query: SummaryQuery) -> Response:
 @spec.validate(json=LookupIn, resp=Responses(HTTP_200=LookupOut, HTTP_422=ProblemOut), tags=TAGS)
 def lookup_many(json: LookupIn) -> Response:
     """Up to 100 URLs in one query: {"results": {"<url as sent>": summary or null}}."""
-    answers = _lookup(json.urls)
+    answers = _lookup(json.urls, seen=not json.prefetch)
     results = {url: (_answer(f) if f else None) for url, f in answers.items()}
     return _cacheable({"results": results})
 

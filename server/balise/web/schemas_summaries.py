@@ -121,6 +121,11 @@ class LookupIn(BaseModel):
         list[Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL_LENGTH)]],
         Field(max_length=100),
     ]
+    prefetch: bool = Field(
+        False,
+        description="True when nobody has seen these cards yet (the extension asking ahead "
+        "about a page's links): the answers count no preview views.",
+    )
 
 
 class LookupOut(BaseModel):

@@ -1,0 +1,131 @@
+// Which links are Balise short links, and what to ask the server about them.
+// Pure: no chrome.* and no DOM, so `node --test` runs it.
+
+export const SLUG_RE = /^[A-Za-z0-9_-]{3,64}$/;
+
+/** First path segments the server keeps for itself: never slugs. */
+export const RESERVED = new Set([
+  "api",
+  "dashboard",
+  "static",
+  "healthz",
+  "favicon.ico",
+  "robots.txt",
+]);
+
+function parse(href, base) {
+  try {
+    return base === undefined ? new URL(href) : new URL(href, base);
+  } catch {
+    return null;
+  }
+}
+
+function isHttp(url) {
+  return url.protocol === "http:" || url.protocol === "https:";
+}
+
+/**
+ * Normalise a configured server address: scheme and host lower-cased (URL does
+ * that), default port dropped, no query or fragment, no trailing slash.
+ * Returns null for anything that is not an absolute http(s) URL.
+ */
+export function normalizeServer(value) {
+  if (typeof value !== "string") return null;
+  let text = value.trim();
+  if (!text) return null;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `https://${text}`;
+  const url = parse(text);
+  if (!url || !isHttp(url) || !url.hostname || url.username || url.password) return null;
+  const path = url.pathname.replace(/\/+$/, "");
+  return `${url.origin}${path}`;
+}
+
+/** The origin pattern to ask for in `permissions.request` (`https://host:port/*`). */
+export function originPattern(server) {
+  const url = parse(server);
+  return url ? `${url.protocol}//${url.host}/*` : null;
+}
+
+/** Pre-compute what matching needs once per settings change. */
+export function compileServers(servers) {
+  const out = [];
+  for (const raw of servers || []) {
+    const server = normalizeServer(raw);
+    if (!server) continue;
+    const url = new URL(server);
+    out.push({ server, host: url.host, prefix: url.pathname === "/" ? "" : url.pathname });
+  }
+  return out;
+}
+
+/**
+ * If `href` is a short link (or a `+` preview link) of one of `compiled`
+ * servers, return `{server, slug, url}` where `url` is the canonical short URL
+ * to look up; otherwise null. The scheme may differ from the configured one
+ * (links get shared as http:// too); host, port and path prefix must match.
+ */
+export function matchShortLink(href, compiled) {
+  if (!compiled || compiled.length === 0) return null;
+  const url = parse(href);
+  if (!url || !isHttp(url)) return null;
+  for (const entry of compiled) {
+    if (url.host !== entry.host) continue;
+    let path = url.pathname;
+    if (entry.prefix) {
+      if (!path.startsWith(`${entry.prefix}/`)) continue;
+      path = path.slice(entry.prefix.length);
+    }
+    let segment = path.slice(1);
+    if (segment.endsWith("/")) segment = segment.slice(0, -1);
+    if (segment.endsWith("+")) segment = segment.slice(0, -1);
+    if (segment.includes("/") || RESERVED.has(segment) || !SLUG_RE.test(segment)) return null;
+    return { server: entry.server, slug: segment, url: `${entry.server}/${segment}` };
+  }
+  return null;
+}
+
+/** Strip the fragment; the server knows articles, not places in them. */
+export function lookupKey(href) {
+  const url = parse(href);
+  if (!url || !isHttp(url)) return null;
+  url.hash = "";
+  return url.href;
+}
+
+/**
+ * Decide what a hovered link means under the given settings:
+ * `{server, url, kind: "short"}` for a short link (ask that server),
+ * `{server: null, url, kind: "known"}` for any other link in mode "known"
+ * (ask every configured server), or null when it costs nothing.
+ * `pageUrl` is only compared against, never returned: a link to the page
+ * itself is not looked up, so the page's own address never leaves.
+ */
+export function classifyLink(href, { compiled, mode, pageUrl }) {
+  const short = matchShortLink(href, compiled);
+  if (short) return { server: short.server, url: short.url, kind: "short" };
+  if (mode !== "known" || !compiled || compiled.length === 0) return null;
+  const key = lookupKey(href);
+  if (!key) return null;
+  if (pageUrl && key === lookupKey(pageUrl)) return null;
+  return { server: null, url: key, kind: "known" };
+}
+
+/** True when `hostname` is listed (exactly or as a parent domain) in `disabledSites`. */
+export function isSiteDisabled(hostname, disabledSites) {
+  if (!hostname) return false;
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  for (const raw of disabledSites || []) {
+    if (typeof raw !== "string") continue;
+    let site = raw.trim().toLowerCase();
+    if (!site) continue;
+    if (site.includes("://")) {
+      const url = parse(site);
+      if (!url) continue;
+      site = url.hostname;
+    }
+    site = site.replace(/^\*\./, "").replace(/^\.+|\.+$/g, "");
+    if (host === site || host.endsWith(`.${site}`)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { buildCard, cardModel, domainOf, paragraphs, safeHttpUrl, strings } from "../src/lib/card.js";
+import { byClass, fakeDocument } from "./fake-dom.js";
+
+const summary = {
+  slug: "dsk42",
+  short_url: "https://s.example.org/dsk42",
+  target_url: "https://www.lemonde.fr/article",
+  lang: "fr",
+  title: "Le titre",
+  teaser: "Une phrase d'accroche.",
+  recap: "Premier paragraphe.\n\nSecond paragraphe\nsur deux lignes.",
+  neutral: null,
+  example: "",
+  optimistic: "Espoir.",
+  source_url: null,
+  origin: "author",
+  updated_at: "2024-01-01T00:00:00Z",
+};
+
+test("headings are localised from the summary's language", () => {
+  assert.equal(strings("fr").recap, "Récapitulatif factuel");
+  assert.equal(strings("fr").neutral, "Point de vue neutre");
+  assert.equal(strings("fr").example, "Exemple");
+  assert.equal(strings("fr").optimistic, "Point de vue optimiste");
+  assert.equal(strings("fr").pessimistic, "Point de vue pessimiste");
+  assert.equal(strings("fr").source_url, "Article en référence");
+  assert.equal(strings("en").recap, "Factual recap");
+  assert.equal(strings("en").neutral, "Neutral view");
+  assert.equal(strings("en").example, "Example");
+  assert.equal(strings("en").optimistic, "Optimistic view");
+  assert.equal(strings("en").pessimistic, "Pessimistic view");
+  assert.equal(strings("en").source_url, "Source article");
+  assert.equal(strings("en-GB").recap, "Factual recap");
+  assert.equal(strings("de").recap, "Factual recap");
+  assert.equal(strings(undefined).recap, "Factual recap");
+});
+
+test("paragraphs split on blank lines and keep single newlines", () => {
+  assert.deepEqual(paragraphs("a\n\nb\nc\n \n\nd"), ["a", "b\nc", "d"]);
+  assert.deepEqual(paragraphs(null), []);
+  assert.deepEqual(paragraphs("  "), []);
+});
+
+test("only http(s) URLs are kept", () => {
+  assert.equal(safeHttpUrl("javascript:alert(1)"), null);
+  assert.equal(safeHttpUrl("data:text/html,x"), null);
+  assert.equal(safeHttpUrl(" https://x.test/a"), "https://x.test/a");
+  assert.equal(domainOf("https://www.lemonde.fr/a"), "lemonde.fr");
+});
+
+test("the model has title and teaser, present sections in order, source domain and preview link", () => {
+  const model = cardModel(summary);
+  assert.equal(model.lang, "fr");
+  assert.equal(model.title, "Le titre");
+  assert.equal(model.teaser, "Une phrase d'accroche.");
+  assert.equal(model.domain, "lemonde.fr");
+  assert.deepEqual(
+    model.sections.map((s) => [s.key, s.heading, s.paragraphs]),
+    [
+      ["recap", "Récapitulatif factuel", ["Premier paragraphe.", "Second paragraphe\nsur deux lignes."]],
+      ["optimistic", "Point de vue optimiste", ["Espoir."]],
+    ],
+  );
+  assert.deepEqual(model.source, {
+    heading: "Article en référence",
+    url: "https://www.lemonde.fr/article",
+    label: "lemonde.fr",
+  });
+  assert.deepEqual(model.preview, { label: "Aperçu Balise", url: "https://s.example.org/dsk42+" });
+});
+
+test("source_url wins over the target; hostile URLs are dropped", () => {
+  const model = cardModel({ ...summary, lang: "en", source_url: "https://news.test/x" });
+  assert.equal(model.source.url, "https://news.test/x");
+  assert.equal(model.source.heading, "Source article");
+  const bad = cardModel({ ...summary, source_url: "javascript:alert(1)", target_url: "data:x", short_url: "javascript:1" });
+  assert.equal(bad.source, null);
+  assert.equal(bad.preview, null);
+  assert.equal(bad.domain, null);
+});
+
+test("what is not a summary gives no card", () => {
+  for (const value of [null, undefined, "x", [], {}, { title: 3 }]) assert.equal(cardModel(value), null);
+});
+
+test("very long text is cut", () => {
+  const model = cardModel({ ...summary, title: "x".repeat(5000) });
+  assert.ok(model.title.length <= 300);
+  assert.ok(model.title.endsWith("…"));
+});
+
+test("markup from the network stays text: the card is built with textContent only", () => {
+  const evil = '<img src=x onerror="alert(1)"><script>alert(2)</script>';
+  const model = cardModel({ ...summary, title: evil, teaser: evil, recap: evil });
+  const card = buildCard(fakeDocument, model);
+  assert.equal(card.find(byClass("title")).textContent, evil);
+  assert.equal(card.find(byClass("teaser")).textContent, evil);
+  assert.equal(card.find(byClass("para")).textContent, evil);
+  assert.equal(card.findAll((n) => n.tagName === "img" || n.tagName === "script").length, 0);
+});
+
+test("sections start closed and open on demand", () => {
+  let toggled = null;
+  const card = buildCard(fakeDocument, cardModel(summary), { idPrefix: "c1", onToggle: (k, o) => (toggled = [k, o]) });
+  assert.equal(card.getAttribute("lang"), "fr");
+  const buttons = card.findAll(byClass("toggle"));
+  assert.deepEqual(
+    buttons.map((b) => b.find(byClass("heading")).textContent),
+    ["Récapitulatif factuel", "Point de vue optimiste"],
+  );
+  const body = card.find((n) => n.getAttribute("id") === "c1-recap");
+  assert.equal(body.hidden, true);
+  assert.equal(buttons[0].getAttribute("aria-expanded"), "false");
+  assert.equal(buttons[0].getAttribute("aria-controls"), "c1-recap");
+  buttons[0].listeners.get("click")();
+  assert.equal(body.hidden, false);
+  assert.equal(buttons[0].getAttribute("aria-expanded"), "true");
+  assert.deepEqual(toggled, ["recap", true]);
+});
+
+test("the footer links to the source article and the + preview page", () => {
+  const card = buildCard(fakeDocument, cardModel(summary));
+  const links = card.findAll((n) => n.tagName === "a");
+  assert.deepEqual(
+    links.map((a) => a.getAttribute("href")),
+    ["https://www.lemonde.fr/article", "https://s.example.org/dsk42+"],
+  );
+  assert.ok(links.every((a) => a.getAttribute("rel") === "noopener noreferrer"));
+  assert.equal(links[0].textContent, "Article en référencelemonde.fr");
+});
+
+test("no source file parses markup: no innerHTML, outerHTML, insertAdjacentHTML or document.write", async () => {
+  const { readdir, readFile } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const root = new URL("../src/", import.meta.url).pathname;
+  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith(".js"));
+  assert.ok(files.length >= 8);
+  for (const file of files) {
+    const source = await readFile(join(root, file), "utf8");
+    assert.doesNotMatch(source, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|createContextualFragment/, file);
+  }
+});
+
+test("no telemetry: the only network calls are the summaries API and the options page's health check", async () => {
+  const { readdir, readFile } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const root = new URL("../src/", import.meta.url).pathname;
+  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith(".js"));
+  const callers = [];
+  for (const file of files) {
+    // Comments out (they may name the effects), code in.
+    const source = (await readFile(join(root, file), "utf8")).replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
+    if (/(?<![.\w])fetch\(/.test(source)) callers.push(file);
+    assert.doesNotMatch(source, /sendBeacon|XMLHttpRequest|WebSocket|EventSource/, file);
+  }
+  assert.deepEqual(callers.sort(), ["background.js", "options/options.js"]);
+});

@@ -1,0 +1,77 @@
+"""Schemas of the statistics API (pydantic): query parameters and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Moment = Annotated[str, Field(max_length=40)]
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Moment | None = Field(
+        None,
+        alias="from",
+        description="Start: ISO 8601 date (midnight in `tz`) or date-time. Default: `to` less "
+        "1 day (hour), 30 days (day) or 26 weeks (week).",
+    )
+    to: Moment | None = Field(None, description="End (exclusive); default now.")
+    interval: Literal["hour", "day", "week"] = "day"
+    tz: Annotated[str, Field(max_length=64)] = Field(
+        "UTC", description="IANA time zone of the buckets, e.g. Europe/Paris."
+    )
+    top: Annotated[int, Field(ge=1, le=100)] = Field(10, description="Length of top lists.")
+
+
+class ExportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Moment | None = Field(None, alias="from", description="Clicks at or after (UTC).")
+    to: Moment | None = Field(None, description="Clicks before (UTC).")
+
+
+class Totals(BaseModel):
+    clicks: int = Field(description="Clicks served to people (bots and prefetches apart).")
+    confirmed: int = Field(description="Served clicks whose page confirmed them by beacon.")
+    unique_visitors: int = Field(description="Sum over UTC days of each day's unique visitors.")
+    bots: int
+    prefetches: int
+    preview_views: int
+
+
+class Point(Totals):
+    start: datetime = Field(description="Bucket start, local time in `tz` with its offset.")
+
+
+class TopItem(BaseModel):
+    value: str
+    clicks: int
+
+
+class TopLists(BaseModel):
+    referrers: list[TopItem]
+    browsers: list[TopItem]
+    os: list[TopItem]
+    devices: list[TopItem]
+    countries: list[TopItem]
+    utm_source: list[TopItem]
+    utm_medium: list[TopItem]
+    utm_campaign: list[TopItem]
+    links: list[TopItem] | None = Field(None, description="All-links statistics only.")
+
+
+class StatsOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    link: str | None = Field(None, description="The link's slug; null for all links.")
+    from_: datetime = Field(alias="from")
+    to: datetime
+    interval: Literal["hour", "day", "week"]
+    tz: str
+    totals: Totals
+    series: list[Point]
+    top: TopLists
