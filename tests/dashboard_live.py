@@ -113,6 +113,7 @@ def screenshots(
     """Full-page screenshots of `url` in light and dark, at desktop and phone widths.
 
     `prepare(page)` runs after loading (to fill and send a form, say) before each screenshot.
+    Fails when the page scrolls sideways: everything must fit a phone's width.
     """
     saved = []
     for label, width in WIDTHS.items():
@@ -132,6 +133,8 @@ def screenshots(
                     prepare(page)
                 page.wait_for_load_state("networkidle")
                 page.evaluate("window.scrollTo(0, 0)")  # sticky parts drawn where they rest
+                wider = page.evaluate("document.documentElement.scrollWidth - innerWidth")
+                assert wider <= 0, f"{name} scrolls sideways by {wider}px at {width}px"
                 path = artifacts_dir() / f"{name}-{label}-{scheme}.png"
                 page.screenshot(path=str(path), full_page=True)
                 saved.append(path)

@@ -6,7 +6,11 @@ in BALISE_ARTIFACTS_DIR/dashboard, for people to look at.
 
 from __future__ import annotations
 
+import csv
 import os
+import re
+import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +27,8 @@ EMAIL = "marketer@example.org"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("live")) as live:
+    settings = {"TRUSTED_PROXIES": "1", "CLICK_FLUSH_INTERVAL": "0.2"}
+    with live_server(tmp_path_factory.mktemp("live"), **settings) as live:
         live.balise(
             "users", "create", EMAIL, "--role", "editor", "--password-stdin", stdin=PASSWORD
         )
@@ -186,6 +191,127 @@ def test_summary_editor_previews_live_and_the_reader_page_shows_it(browser, serv
     assert reader_page.locator("h1").inner_text() == "La ville plantera 10 000 arbres"
     assert "Budget : 12 millions d'euros." in reader_page.locator(".summary").inner_text()
     context.close()
+
+
+AGENTS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.6367.82 Mobile Safari/537.36",
+]
+REFERRERS = [
+    "https://t.co/x",
+    "https://www.linkedin.com/feed/",
+    "https://news.ycombinator.com/",
+    "",
+]
+SOURCES = ["mastodon", "newsletter", "linkedin"]
+
+
+def produce_clicks(server: LiveServer, slug: str, people: int) -> None:
+    """`people` reader requests (varied browsers, referrers, UTM, addresses), plus 5 bots and
+    3 prefetches that must not count as clicks."""
+    for i in range(people):
+        headers = {
+            "User-Agent": AGENTS[i % len(AGENTS)],
+            "X-Forwarded-For": f"198.51.100.{i % 60}",
+            "Accept": "text/html",
+        }
+        if REFERRERS[i % len(REFERRERS)]:
+            headers["Referer"] = REFERRERS[i % len(REFERRERS)]
+        query = f"?utm_source={SOURCES[i % len(SOURCES)]}&utm_medium=social" if i % 2 else ""
+        fetch(server.url + f"/{slug}{query}", headers)
+    for _ in range(5):
+        fetch(server.url + f"/{slug}", {"User-Agent": "Twitterbot/1.0"})
+    for _ in range(3):
+        fetch(server.url + f"/{slug}", {"User-Agent": AGENTS[0], "Sec-Purpose": "prefetch"})
+
+
+def fetch(url: str, headers: dict[str, str]) -> None:
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - our own server
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        response.read()
+
+
+def total(page: Any, label: str) -> int:
+    item = page.locator(".total", has_text=label).first.locator(".value").inner_text()
+    return int(re.sub(r"\D", "", item))
+
+
+def test_clicks_show_on_the_stats_page_export_as_csv_and_share_read_only(
+    browser, server, article, tmp_path
+):
+    context, page_ = sign_in(browser, server)
+    page_.goto(server.url + "/dashboard/links/new")
+    page_.fill("#f-url", article)
+    page_.fill("#f-slug", "rapport")
+    page_.fill("#f-title", "Rapport de campagne")
+    page_.click("main button[type=submit]")
+    page_.wait_for_url("**/dashboard/links/rapport")
+
+    reader = browser.new_context(user_agent=AGENTS[0], locale="fr-FR")
+    for _ in range(2):  # real page views: the page confirms its click by beacon
+        visit = reader.new_page()
+        visit.goto(server.url + "/rapport")
+        visit.wait_for_url(article)
+        visit.close()
+    reader.close()
+    produce_clicks(server, "rapport", 238)
+
+    deadline = time.monotonic() + 60
+    while True:  # clicks are written in batches: wait for the writer
+        page_.goto(server.url + "/dashboard/links/rapport/stats?range=24h")
+        if total(page_, "Clics") == 240 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert total(page_, "Clics") == 240
+    assert total(page_, "Confirmés") == 2
+    assert total(page_, "Robots") == 5
+    assert total(page_, "Préchargements") == 3
+    assert total(page_, "Visiteurs uniques") >= 60
+    assert "t.co" in page_.locator("#h-top-referrers + table").inner_text()
+    assert "mastodon" in page_.locator("#h-top-utm_source + table").inner_text()
+    page_.locator(".chart-card").first.locator(".chart-wide .bucket").last.hover()
+    assert "Clics : " in page_.locator(".chart-tip").inner_text()
+    state = context.storage_state()
+    screenshots(browser, page_.url, "stats-link", state)
+
+    with page_.expect_download() as download_info:
+        page_.click("text=Exporter en CSV")
+    saved = tmp_path / "clicks.csv"
+    download_info.value.save_as(saved)
+    with saved.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][:2] == ["time", "link"]
+    assert len(rows) == 1 + 240
+
+    page_.select_option("#s-expires", "30")
+    page_.click("text=Créer un lien de partage")
+    share_url = page_.locator("#share-url").input_value()
+    assert share_url.startswith(server.url + "/share/")
+
+    page_.goto(server.url + "/dashboard/stats?range=7d")
+    assert total(page_, "Clics") >= 240
+    screenshots(browser, page_.url, "stats-all", state, locale="en-GB")
+    context.close()
+
+    stranger = browser.new_context(locale="fr-FR", timezone_id="America/Montreal")
+    shared = stranger.new_page()
+    shared.goto(share_url)
+    assert "Rapport de campagne" in shared.locator("h1").inner_text()
+    assert total(shared, "Clics") == 240
+    assert shared.locator("a[href^='/dashboard']").count() == 0
+    assert shared.locator("form[method=post]").count() == 0
+    shared.goto(server.url + "/dashboard/links")
+    assert "/dashboard/login" in shared.url  # the share link opens nothing else
+    shared.goto(share_url[:-4] + "AAAA")
+    assert "Lien de partage invalide" in shared.locator("h1").inner_text()
+    stranger.close()
+    screenshots(browser, share_url, "share")
+    screenshots(browser, share_url[:-4] + "AAAA", "share-invalid")
 
 
 def test_api_keys_and_account_pages(browser, server):

@@ -141,7 +141,12 @@ def time_chart(
             for i, p in enumerate(points)
         ]
         path = " ".join(f"{'M' if i == 0 else 'L'}{x},{y}" for i, (x, y) in enumerate(coords))
-        drawn.append(Line(s.css, s.label, path, coords if count <= 40 else []))
+        dots = (
+            [xy for xy, p in zip(coords, points, strict=True) if int(p[s.key]) > 0]
+            if count <= 60
+            else []
+        )
+        drawn.append(Line(s.css, s.label, path, dots))
     y_ticks = [
         Tick(round(bottom - v * scale, 2), int_label(v))
         for v in range(0, top_value + 1, step_value)

@@ -190,8 +190,10 @@ def init_app(app: Flask) -> None:
         dashboard_account,
         dashboard_auth,
         dashboard_links,
+        dashboard_stats,
         dashboard_summary,
         qr,
+        share,
     )
 
     settings = app.config["BALISE"]
@@ -209,3 +211,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     dashboard_auth.limit_failed_sign_ins(app)
     app.register_blueprint(qr.bp)
+    app.register_blueprint(share.bp)

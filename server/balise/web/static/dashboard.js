@@ -133,3 +133,30 @@
   form.addEventListener("change", update);
   update();
 })();
+
+// Charts: a tooltip with the bucket's numbers on hover or touch (the SVG <title> is the fallback).
+(function () {
+  "use strict";
+  var buckets = document.querySelectorAll(".chart .bucket[data-tip]");
+  if (!buckets.length) return;
+  var tip = document.createElement("div");
+  tip.className = "chart-tip";
+  tip.setAttribute("role", "tooltip");
+  tip.hidden = true;
+  document.body.appendChild(tip);
+  function show(event) {
+    var bucket = event.currentTarget;
+    tip.textContent = bucket.getAttribute("data-tip");
+    tip.hidden = false;
+    var x = Math.min(event.clientX + 14, window.innerWidth - tip.offsetWidth - 8);
+    var y = event.clientY - tip.offsetHeight - 12;
+    tip.style.left = Math.max(8, x) + "px";
+    tip.style.top = (y < 8 ? event.clientY + 18 : y) + "px";
+  }
+  buckets.forEach(function (bucket) {
+    var title = bucket.querySelector("title");
+    if (title) title.remove();  // our tooltip replaces the browser's
+    bucket.addEventListener("pointermove", show);
+    bucket.addEventListener("pointerleave", function () { tip.hidden = true; });
+  });
+})();

@@ -1,0 +1,219 @@
+"""Stats pages, CSV export and read-only share links, as a marketer and a client see them."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import insert
+
+from balise import links, shares
+from balise.db.counters import increment_hourly
+from balise.db.tables import clicks
+
+NOW = datetime.now(timezone.utc).replace(minute=30, second=0, microsecond=0)
+
+
+def seed(db, link, *, hours_ago=(1, 2, 26), people=3) -> None:
+    """`people` clicks in each of the hours `hours_ago` (one confirmed), plus a bot."""
+    rows, counts = [], []
+    for h in hours_ago:
+        when = NOW - timedelta(hours=h)
+        for i in range(people):
+            rows.append(
+                {
+                    "uid": secrets.token_hex(8),
+                    "link_id": link.id,
+                    "ts": when,
+                    "referrer_host": "t.co" if i else "news.example",
+                    "browser": "Firefox",
+                    "os": "Linux",
+                    "device": "mobile" if i else "desktop",
+                    "country": "FR",
+                    "utm_source": "mastodon",
+                    "visitor_hash": f"v{h}-{i}",
+                    "dnt": False,
+                    "confirmed_at": when if i == 0 else None,
+                }
+            )
+        counts.append(
+            {"link_id": link.id, "hour": when, "clicks": people, "confirmed": 1, "bots": 1}
+        )
+    with db.begin() as conn:
+        conn.execute(insert(clicks), rows)
+        increment_hourly(conn, counts)
+
+
+def total(html: str, label: str) -> int:
+    found = re.search(
+        rf'<span class="label">{label}</span><span class="value">([^<]+)</span>', html
+    )
+    assert found, label
+    return int(re.sub(r"\D", "", found.group(1)))
+
+
+def test_link_stats_show_totals_charts_and_top_lists(viewer, make_link, db):
+    link = make_link(slug="promo", title="Promo")
+    seed(db, link)
+    viewer.client.set_cookie("balise_tz", "Europe/Paris", path="/")
+    r = viewer.get("/dashboard/links/promo/stats?range=7d")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert (total(html, "Clics"), total(html, "Confirmés"), total(html, "Robots")) == (9, 3, 3)
+    assert total(html, "Visiteurs uniques") == 9
+    assert html.count('class="chart chart-wide"') == 2 and html.count("chart-narrow") == 2
+    assert 'role="img"' in html and "<desc" in html
+    assert html.count('<tr><th scope="row">') >= 7  # the numbers table: one row a day
+    assert re.search(r"t\.co\s*<svg", html) and "🇫🇷 FR" in html and "Mobile" in html
+    assert "par jour · Europe/Paris" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "label", "rows"),
+    [
+        ("range=24h", "par heure", 24),
+        ("range=30d", "par jour", 30),
+        ("range=12m", "par semaine", None),
+        ("range=custom&from=2026-01-01&to=2026-03-01&interval=hour", "par jour", 60),
+    ],
+)
+def test_range_presets_and_chosen_dates(viewer, make_link, query, label, rows):
+    make_link(slug="promo")
+    html = viewer.get(f"/dashboard/links/promo/stats?{query}").get_data(as_text=True)
+    assert f"{label} · UTC" in html
+    table = html.split('<table class="numbers">')[1].split("</table>")[0]
+    if rows is not None:
+        assert table.count('<tr><th scope="row">') == rows
+
+
+def test_a_malformed_date_is_a_clear_error(viewer, make_link):
+    make_link(slug="promo")
+    r = viewer.get("/dashboard/links/promo/stats?range=custom&from=yesterday")
+    assert r.status_code == 422
+
+
+def test_all_links_stats_rank_the_links(viewer, make_link, db):
+    seed(db, make_link(slug="first"), people=2)
+    seed(db, make_link(slug="second"), people=4)
+    html = viewer.get("/dashboard/stats?range=7d").get_data(as_text=True)
+    assert total(html, "Clics") == 18
+    top = html.split('id="h-top-links"')[1].split("</table>")[0]
+    assert top.index("second") < top.index("first")
+    assert 'href="/dashboard/links/second/stats"' in top
+
+
+def test_csv_export_of_the_range(viewer, make_link, db):
+    link = make_link(slug="promo")
+    seed(db, link, hours_ago=(1, 24 * 40))
+    r = viewer.get("/dashboard/links/promo/clicks.csv?range=7d")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert r.headers["Content-Disposition"].startswith('attachment; filename="promo-clicks-')
+    lines = r.get_data(as_text=True).strip().splitlines()
+    assert lines[0].startswith("time,link,referrer_host")
+    assert len(lines) == 1 + 3  # the clicks of 40 days ago are outside the range
+
+
+def share_url_of(response) -> str:
+    found = re.search(
+        r'id="share-url" type="text" value="https://s\.test(/share/[^"]+)"',
+        response.get_data(as_text=True),
+    )
+    assert found, "no share URL on the page"
+    return found.group(1)
+
+
+def test_a_share_link_shows_that_links_stats_and_nothing_else(editor, make_link, db, app):
+    link = make_link(slug="promo", title="Promo de mars")
+    seed(db, link)
+    r = editor.post("/dashboard/links/promo/share", {"expires": "30"})
+    assert r.status_code == 201
+    path = share_url_of(r)
+    stranger = app.test_client()
+    shared = stranger.get(path + "?range=7d")
+    html = shared.get_data(as_text=True)
+    assert shared.status_code == 200
+    assert "Promo de mars" in html and total(html, "Clics") == 9
+    assert (
+        'href="/dashboard' not in html and "csrf_token" not in html and 'method="post"' not in html
+    )
+    assert shared.headers["Referrer-Policy"] == "no-referrer"
+    assert shared.headers["Cache-Control"] == "no-store"
+    assert "unsafe-inline" not in shared.headers["Content-Security-Policy"]
+    assert stranger.get("/dashboard/links/promo/clicks.csv").status_code == 302
+    assert stranger.get("/dashboard/links/promo/stats").status_code == 302
+
+
+def test_a_tampered_share_link_is_refused(editor, make_link, app):
+    make_link(slug="promo")
+    other = make_link(slug="secret-campaign")
+    path = share_url_of(editor.post("/dashboard/links/promo/share", {"expires": "7"}))
+    payload, signature = path.removeprefix("/share/").split(".")
+    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    forged_payload = shares.URLSafeSerializer("x").dump_payload([other.id, 4102444800]).decode()
+    stranger = app.test_client()
+    for bad in (f"{payload}.{flipped}", f"{forged_payload}.{signature}", payload, "nonsense"):
+        r = stranger.get(f"/share/{bad}")
+        assert r.status_code == 404, bad
+        assert "Lien de partage invalide" in r.get_data(as_text=True)
+
+
+def test_an_expired_share_link_is_refused(make_link, db, app, client):
+    link = make_link(slug="promo")
+    with db.begin() as conn:
+        secret = links.rotate_share_secret(conn, link)
+    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    token = shares.make_token(app.config["SECRET_KEY"], link.id, secret, past)
+    r = client.get(f"/share/{token}")
+    assert r.status_code == 410
+    assert "Lien de partage expiré" in r.get_data(as_text=True)
+
+
+def test_revoking_rotates_the_secret_and_ends_every_share_link(editor, make_link, app):
+    make_link(slug="promo")
+    old = share_url_of(editor.post("/dashboard/links/promo/share", {"expires": "7"}))
+    assert editor.post("/dashboard/links/promo/share/revoke").status_code == 302
+    stranger = app.test_client()
+    assert stranger.get(old).status_code == 404
+    new = share_url_of(editor.post("/dashboard/links/promo/share", {"expires": "7"}))
+    assert stranger.get(new).status_code == 200
+
+
+def test_share_expiry_is_chosen_and_bounded(editor, make_link):
+    make_link(slug="promo")
+    tomorrow = (datetime.now(timezone.utc) + timedelta(days=2)).date().isoformat()
+    r = editor.post("/dashboard/links/promo/share", {"expires": "custom", "expires_on": tomorrow})
+    assert r.status_code == 201
+    for bad in (
+        {"expires": "custom", "expires_on": "2001-01-01"},
+        {"expires": "custom", "expires_on": "2999-01-01"},
+        {"expires": "custom", "expires_on": ""},
+        {"expires": "3650"},
+    ):
+        r = editor.post("/dashboard/links/promo/share", bad)
+        assert r.status_code == 422, bad
+        assert "dans l&#39;année qui vient" in r.get_data(as_text=True)
+
+
+def test_a_viewer_reads_stats_but_cannot_share(viewer, make_link):
+    make_link(slug="promo")
+    html = viewer.get("/dashboard/links/promo/stats").get_data(as_text=True)
+    assert "/dashboard/links/promo/share" not in html
+    assert viewer.post("/dashboard/links/promo/share", {"expires": "7"}).status_code == 403
+    assert viewer.post("/dashboard/links/promo/share/revoke").status_code == 403
+
+
+def test_share_tokens_refuse_malformed_payloads():
+    def secret_of(link_id: int) -> str:
+        return "s"
+
+    key = "app-secret"
+    for payload in ([1], [True, 5], ["1", 5], {"l": 1}, None):
+        token = shares.URLSafeSerializer(key, salt="balise.share.s").dumps(payload)
+        with pytest.raises(shares.ShareInvalid):
+            shares.read_token(key, token, secret_of)
+    good = shares.make_token(key, 7, "s", datetime.now(timezone.utc) + timedelta(days=1))
+    assert shares.read_token(key, good, secret_of)[0] == 7
+    with pytest.raises(shares.ShareInvalid):
+        shares.read_token("another-app", good, secret_of)
