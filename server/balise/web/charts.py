@@ -71,18 +71,22 @@ class Chart:
     x_ticks: list[Tick]
 
 
-def nice_max(value: float, steps: int = 4) -> tuple[int, int]:
-    """A round top for the y axis and its step: nice_max(37) == (40, 10)."""
+def nice_max(value: float) -> tuple[int, int]:
+    """A round top for the y axis and its step, with 3 to 5 steps: nice_max(37) == (40, 10)."""
     if value <= 0:
-        return steps, 1
-    raw = value / steps
-    magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
-        step = factor * magnitude
-        if step >= raw and step == int(step):
-            return int(step * steps), int(step)
-    step = math.ceil(raw)
-    return step * steps, step
+        return 4, 1
+    best: tuple[int, int] | None = None
+    for steps in (4, 5, 3):
+        raw = value / steps
+        magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+        step = next(
+            int(f * magnitude)
+            for f in (1, 2, 2.5, 5, 10)
+            if f * magnitude >= raw and f * magnitude == int(f * magnitude)
+        )
+        if best is None or step * steps < best[0]:
+            best = (step * steps, step)
+    return best  # type: ignore[return-value]
 
 
 def _x_ticks(
