@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import datetime, timezone
 
@@ -232,9 +233,11 @@ def test_list_sorts_by_clicks_across_pages(viewer, make_link, db):
     assert first + second == expected
 
 
-def test_a_forged_cursor_is_a_400_page(viewer):
-    r = viewer.get("/dashboard/links?cursor=bm9wZQ")
-    assert r.status_code == 400
+@pytest.mark.parametrize("raw", [b"nope", b"99999999999999999999999", b"-5", b"1:2:3"])
+def test_a_forged_cursor_is_a_400_page(viewer, raw):
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    for sort in ("newest", "clicks"):
+        assert viewer.get(f"/dashboard/links?sort={sort}&cursor={cursor}").status_code == 400
 
 
 def test_unknown_link_is_a_dashboard_404(viewer):

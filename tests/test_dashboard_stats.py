@@ -88,9 +88,20 @@ def test_range_presets_and_chosen_dates(viewer, make_link, query, label, rows):
         assert table.count('<tr><th scope="row">') == rows
 
 
-def test_a_malformed_date_is_a_clear_error(viewer, make_link):
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=yesterday",
+        "from=0001-01-01&tz=Asia/Tokyo",
+        "from=2026-01-01&to=9999-12-31",
+        "from=1990-01-01",
+    ],
+)
+def test_malformed_or_far_dates_are_a_clear_error(viewer, make_link, query):
     make_link(slug="promo")
-    r = viewer.get("/dashboard/links/promo/stats?range=custom&from=yesterday")
+    r = viewer.get(f"/dashboard/links/promo/stats?range=custom&{query}")
+    assert r.status_code == 422
+    r = viewer.get(f"/dashboard/links/promo/clicks.csv?range=custom&{query}")
     assert r.status_code == 422
 
 
@@ -189,6 +200,7 @@ def test_share_expiry_is_chosen_and_bounded(editor, make_link):
         {"expires": "custom", "expires_on": "2001-01-01"},
         {"expires": "custom", "expires_on": "2999-01-01"},
         {"expires": "custom", "expires_on": ""},
+        {"expires": "custom", "expires_on": "9999-12-31"},
         {"expires": "3650"},
     ):
         r = editor.post("/dashboard/links/promo/share", bad)

@@ -52,7 +52,7 @@ def _decode(cursor: str, size: int) -> list[int]:
         parts = [int(p) for p in raw.split(":")]
     except (ValueError, UnicodeDecodeError):
         parts = []
-    if len(parts) != size:
+    if len(parts) != size or not all(0 <= p < 2**63 for p in parts):
         raise BadRequest("The cursor is not one this server handed out.")
     return parts
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 from flask import current_app, flash, redirect, request, stream_with_context, url_for
@@ -111,10 +111,7 @@ def clicks_csv(slug: str) -> Response:
 def _share_expiry(form: Any, tz: Any, now: datetime) -> datetime:
     choice = form.get("expires", "7")
     if choice == "custom":
-        try:
-            day = date.fromisoformat(form.get("expires_on", ""))
-        except ValueError:
-            raise ValidationFailed.field("expires_on", "must be a date") from None
+        day = stats_view.parse_day(form.get("expires_on", ""), "expires_on")
         expiry = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
     elif choice.isdigit() and int(choice) in SHARE_DAYS:
         expiry = now + timedelta(days=int(choice))

@@ -69,17 +69,25 @@ def _fit(interval: str, span: timedelta) -> str:
     return "week"
 
 
+def parse_day(value: str, field: str) -> date:
+    """A date from a form, within years 2000 to 2200 (time arithmetic stays in range)."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed.field(field, "must be a date") from None
+    if not 2000 <= day.year <= 2200:
+        raise ValidationFailed.field(field, "must be between the years 2000 and 2200")
+    return day
+
+
 def parse_range(args: MultiDict[str, str], tz: ZoneInfo, now: datetime) -> Range:
     """The range a stats page asks for (`range`, `from`, `to`, `interval`), with defaults."""
     preset = args.get("range", DEFAULT_PRESET)
     wanted = args.get("interval") if args.get("interval") in INTERVALS else None
     today = now.astimezone(tz).date()
     if preset == "custom":
-        try:
-            first = date.fromisoformat(args.get("from", ""))
-            last = date.fromisoformat(args.get("to", "") or today.isoformat())
-        except ValueError:
-            raise ValidationFailed.field("from", "must be a date") from None
+        first = parse_day(args.get("from", ""), "from")
+        last = parse_day(args.get("to", "") or today.isoformat(), "to")
         first, last = min(first, last), max(first, last)
         start, end = _day_start(first, tz), min(_day_start(last + timedelta(days=1), tz), now)
         if start >= end:
