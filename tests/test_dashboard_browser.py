@@ -314,6 +314,34 @@ def test_clicks_show_on_the_stats_page_export_as_csv_and_share_read_only(
     screenshots(browser, share_url[:-4] + "AAAA", "share-invalid")
 
 
+def test_the_dashboard_works_without_javascript(browser, server, article):
+    context, page_ = sign_in(browser, server, java_script_enabled=False)
+    page_.goto(server.url + "/dashboard/links/new")
+    page_.fill("#f-url", article)
+    page_.fill("#f-slug", "sans-js")
+    page_.click("main button[type=submit]")
+    page_.wait_for_url("**/dashboard/links/sans-js")
+    assert page_.locator("button[data-copy]").is_hidden()  # copy needs a script: select instead
+    page_.goto(server.url + "/dashboard/links/sans-js/summary")
+    page_.fill("#f-title", "Sans JavaScript")
+    page_.fill("#f-teaser", "Tout marche quand même.")
+    page_.fill("#f-recap", "Premier paragraphe.\n\nSecond paragraphe.")
+    page_.click("button[value=preview]")
+    assert "ne sont pas enregistrées" in page_.locator(".flash").inner_text()
+    assert page_.locator("#reader-preview .rp-title").inner_text() == "Sans JavaScript"
+    assert page_.locator('#reader-preview [data-paras="recap"] p').count() == 2
+    page_.click("button[value=save]")
+    assert "Résumé enregistré." in page_.locator(".flash").inner_text()
+    page_.goto(server.url + "/dashboard/links/sans-js/stats?range=7d")
+    assert page_.locator(".chart-card svg.chart-wide").count() == 2
+    page_.click("text=Voir les chiffres >> nth=0")
+    assert page_.locator("table.numbers").first.is_visible()
+    page_.goto(server.url + "/dashboard/links/sans-js/delete")
+    page_.click("text=Supprimer définitivement")
+    page_.wait_for_url("**/dashboard/links")
+    context.close()
+
+
 def test_api_keys_and_account_pages(browser, server):
     context, page = sign_in(browser, server)
     page.goto(server.url + "/dashboard/keys")

@@ -231,3 +231,14 @@ def test_a_refused_draft_says_why_and_keeps_the_form(editor, make_link):
     assert "Impossible de rédiger un brouillon" in html
     assert FULL["teaser"] in html
     assert 'value="generate"' not in html  # no model configured: no button
+
+
+def test_preview_splits_paragraphs_sent_with_browser_line_endings(editor, make_link):
+    make_link(slug="trees")
+    html = editor.post(
+        "/dashboard/links/trees/summary",
+        FULL | {"recap": "Premier.\r\n\r\nSecond.", "action": "preview"},
+    ).get_data(as_text=True)
+    paras = html.split('data-paras="recap">')[1].split("</div>")[0]
+    assert paras == "<p>Premier.</p><p>Second.</p>"
+    assert re.search(r'id="c-recap"[^>]*><span>17</span>', html)

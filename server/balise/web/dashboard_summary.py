@@ -110,7 +110,11 @@ def summary_editor(slug: str) -> Any:
 
 
 def _read_form() -> dict[str, str]:
-    form = {name: request.form.get(name, "") for name in FIELDS}
+    # Browsers send textarea lines as CRLF; the previews and counts work on plain newlines.
+    form = {
+        name: request.form.get(name, "").replace("\r\n", "\n").replace("\r", "\n")
+        for name in FIELDS
+    }
     origin = request.form.get("origin", "author")
     form["origin"] = origin if origin in summaries.ORIGINS else "author"
     return form
