@@ -30,12 +30,37 @@ def make(values: dict[str, str], **kwargs):
 
 def test_values_are_served_from_memory_until_the_ttl_passes():
     clock = Clock()
-    cache, loads = make({"a": "one"}, ttl=5, clock=clock)
+    cache, loads = make({"a": "one"}, ttl=5, clock=clock, refresh_ahead=False)
     assert [cache.get("a") for _ in range(3)] == ["one"] * 3
     assert loads == ["a"]
     clock.now = 5.1
     assert cache.get("a") == "one"
     assert loads == ["a", "a"]
+
+
+def test_a_due_entry_is_served_while_one_background_refresh_reads_it_again():
+    clock = Clock()
+    values = {"a": "one"}
+    cache, loads = make(values, ttl=5, clock=clock)
+    assert cache.get("a") == "one"
+    values["a"] = "two"
+    clock.now = 6  # due, not yet overdue: readers do not wait
+    assert [cache.get("a") for _ in range(5)][0] == "one"
+    cache.close()  # waits for the refresh under way
+    assert loads == ["a", "a"]
+    assert cache.get("a") == "two"
+
+
+def test_an_overdue_entry_is_read_again_before_answering():
+    clock = Clock()
+    values = {"a": "one"}
+    cache, loads = make(values, ttl=5, clock=clock)
+    cache.get("a")
+    values["a"] = "two"
+    clock.now = 10.5  # more than two TTLs: too old to serve
+    assert cache.get("a") == "two"
+    assert loads == ["a", "a"]
+    cache.close()
 
 
 def test_unknown_keys_are_cached_briefly():

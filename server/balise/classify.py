@@ -33,6 +33,8 @@ _UNFURLERS_LOWER = tuple((name.lower(), name) for name in UNFURLERS)
 # Headers whose value announces a speculative load, not a person's visit.
 PREFETCH_HEADERS = ("sec-purpose", "purpose", "x-purpose", "x-moz")
 PREFETCH_VALUES = ("prefetch", "preview")
+# Every header classify() reads (callers holding a WSGI environ can pass just these).
+HEADERS_READ = ("user-agent", "x-firefox-ai", *PREFETCH_HEADERS)
 # Longest user agent looked at: bounds the caches' memory whatever clients send.
 MAX_AGENT_LENGTH = 512
 AGENT_NAME_LENGTH = 64

@@ -182,7 +182,10 @@ def run_wrk(url: str, paths_file: Path, args: argparse.Namespace, workdir: Path)
 
 
 def serve(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subprocess.Popen[Any]:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    # Logs go to a file: an undrained pipe fills up and blocks a server that logs under load.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)  # noqa: S603
+    proc.log = log  # type: ignore[attr-defined]
     wait_http(port, probe)
     return proc
 
@@ -190,11 +193,15 @@ def serve(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subproc
 def stop(proc: subprocess.Popen[Any]) -> str:
     proc.send_signal(signal.SIGTERM)
     try:
-        _out, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
-        _out, err = proc.communicate()
-    return err.decode(errors="replace") if err else ""
+        proc.wait()
+    log = proc.log  # type: ignore[attr-defined]
+    log.seek(0)
+    text = log.read().decode(errors="replace")
+    log.close()
+    return text
 
 
 def count_rows(database_url: str) -> tuple[int, int]:

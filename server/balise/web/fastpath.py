@@ -40,10 +40,16 @@ class Reader:
         settings = app.config["BALISE"]
         self.app = app
         self.tracker = tracker
-        self.cache: LinkCache[ReaderEntry] = LinkCache(
-            lambda slug: load_entry(app, slug), ttl=float(settings["CACHE_TTL"])
-        )
+        self.cache: LinkCache[ReaderEntry] = LinkCache(self._load, ttl=float(settings["CACHE_TTL"]))
         self.invalidator = Invalidator(self.cache, settings["REDIS_URL"])
+
+    def _load(self, slug: str) -> ReaderEntry | None:
+        """Read the slug; an unchanged link keeps the entry it had, with its rendered pages."""
+        entry = load_entry(self.app, slug)
+        held = self.cache.peek(slug)
+        if entry is not None and held is not None and held.link.version == entry.link.version:
+            return held
+        return entry
 
     def entry(self, slug: str) -> ReaderEntry | None:
         return self.cache.get(slug.lower())
@@ -105,5 +111,6 @@ def init_app(app: Flask, tracker: Tracker) -> Reader:
     balise.on_links_changed(reader.invalidator.changed)
     reader.invalidator.start()
     balise.on_shutdown(reader.invalidator.close)
+    balise.on_shutdown(reader.cache.close)
     app.wsgi_app = ReaderPath(reader, app.wsgi_app)  # type: ignore[method-assign]
     return reader

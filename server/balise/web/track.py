@@ -7,13 +7,13 @@ in the buffer.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from markupsafe import Markup
-from werkzeug.datastructures import EnvironHeaders
 
 from balise import classify
 from balise.beacon import BeaconTokens
@@ -32,6 +32,12 @@ bp = Blueprint("tracking", __name__)
 MAX_BEACON_BYTES = 1024
 
 
+# The WSGI environ keys of the headers classification reads, and their header names.
+_CLASSIFY_ENVIRON = tuple(
+    ("HTTP_" + name.upper().replace("-", "_"), name) for name in classify.HEADERS_READ
+)
+
+
 class Tracker:
     """Turns a reader request into the hit to record; needs no Flask request or app context,
     so the lean reader path (fastpath.py) and the Flask view share it."""
@@ -40,6 +46,13 @@ class Tracker:
         self.recorder = recorder
         self.beacons = beacons
         self.honor_dnt = honor_dnt
+        # Click ids need to be unique, not secret (the beacon token that names one is signed):
+        # a random per-process prefix and a counter cost no system call per request.
+        self._uid_prefix = secrets.token_hex(10)
+        self._uid_counter = itertools.count()
+
+    def _uid(self) -> str:
+        return f"{self._uid_prefix}{next(self._uid_counter):012x}"
 
     def check_limit(self, link: Link) -> None:
         """410 once a link has served its max_clicks (for requests that record nothing)."""
@@ -54,22 +67,24 @@ class Tracker:
         if environ["REQUEST_METHOD"] != "GET":
             self.check_limit(link)
             return None
-        headers = EnvironHeaders(environ)
-        verdict = classify.classify(headers.items())
+        verdict = classify.classify(
+            (name, environ[key]) for key, name in _CLASSIFY_ENVIRON if key in environ
+        )
         if not self.recorder.admit(link, is_click=verdict.kind == classify.CLICK):
             raise _gone(link)
         dnt = self.honor_dnt and (
-            headers.get("DNT", "").strip() == "1" or headers.get("Sec-GPC", "").strip() == "1"
+            environ.get("HTTP_DNT", "").strip() == "1"
+            or environ.get("HTTP_SEC_GPC", "").strip() == "1"
         )
         query = environ.get("QUERY_STRING", "")
         return observe(
             verdict.kind,
             link.id,
             self.recorder.clock(),
-            uid=secrets.token_hex(16) if verdict.kind == classify.CLICK else None,
+            uid=self._uid() if verdict.kind == classify.CLICK else None,
             ip=environ.get("REMOTE_ADDR") or "",
-            user_agent=headers.get("User-Agent", ""),
-            referrer=headers.get("Referer"),
+            user_agent=environ.get("HTTP_USER_AGENT", ""),
+            referrer=environ.get("HTTP_REFERER"),
             args=dict(parse_qsl(query)) if "utm_" in query else {},
             dnt=dnt,
             agent=verdict.agent,
