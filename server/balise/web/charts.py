@@ -98,6 +98,54 @@ def _x_ticks(
     return [Tick(left + step * (i + 0.5), labels[i]) for i in range(0, count, every)]
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """Plot area and scales of one chart."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+    scale: float  # pixels per unit
+    step: float  # pixels per bucket
+
+    def x(self, i: int) -> float:
+        return self.left + self.step * i
+
+    def y(self, value: int) -> float:
+        return round(self.bottom - value * self.scale, 2)
+
+
+def _bucket(
+    point: dict[str, Any], i: int, frame: _Frame, stacked: Sequence[Series], tip: str
+) -> Bucket:
+    bar_width = max(frame.step * 0.72, 1.0) if frame.step >= 2 else frame.step
+    y = float(frame.bottom)
+    segments = []
+    for s in stacked:
+        h = int(point[s.key]) * frame.scale
+        if h > 0:
+            y -= h
+            segments.append(Segment(round(y, 2), round(h, 2), s.css))
+    x = frame.x(i)
+    bar_x = x + (frame.step - bar_width) / 2
+    return Bucket(
+        round(x, 2), round(frame.step, 2), round(bar_x, 2), round(bar_width, 2), segments, tip
+    )
+
+
+def _line(points: Sequence[dict[str, Any]], s: Series, frame: _Frame) -> Line:
+    coords = [
+        (round(frame.x(i) + frame.step / 2, 2), frame.y(int(p[s.key])))
+        for i, p in enumerate(points)
+    ]
+    path = " ".join(f"{'M' if i == 0 else 'L'}{x},{y}" for i, (x, y) in enumerate(coords))
+    dots = []
+    if len(points) <= 60:  # dots only where they stay apart, and only on non-zero values
+        dots = [xy for xy, p in zip(coords, points, strict=True) if int(p[s.key]) > 0]
+    return Line(s.css, s.label, path, dots)
+
+
 def time_chart(
     points: Sequence[dict[str, Any]],
     *,
@@ -118,44 +166,10 @@ def time_chart(
         + [0]
     )
     top_value, step_value = nice_max(peak)
-    scale = (bottom - top) / top_value
     count = len(points)
-    step = (right - left) / max(count, 1)
-    bar_width = max(step * 0.72, 1.0) if step >= 2 else step
-    buckets = []
-    for i, point in enumerate(points):
-        y = float(bottom)
-        segments = []
-        for s in stacked:
-            h = int(point[s.key]) * scale
-            if h > 0:
-                y -= h
-                segments.append(Segment(round(y, 2), round(h, 2), s.css))
-        x = left + step * i
-        bar_x = x + (step - bar_width) / 2
-        buckets.append(
-            Bucket(
-                round(x, 2), round(step, 2), round(bar_x, 2), round(bar_width, 2), segments, tip(i)
-            )
-        )
-    drawn = []
-    for s in lines:
-        coords = [
-            (round(left + step * (i + 0.5), 2), round(bottom - int(p[s.key]) * scale, 2))
-            for i, p in enumerate(points)
-        ]
-        path = " ".join(f"{'M' if i == 0 else 'L'}{x},{y}" for i, (x, y) in enumerate(coords))
-        dots = (
-            [xy for xy, p in zip(coords, points, strict=True) if int(p[s.key]) > 0]
-            if count <= 60
-            else []
-        )
-        drawn.append(Line(s.css, s.label, path, dots))
-    y_ticks = [
-        Tick(round(bottom - v * scale, 2), int_label(v))
-        for v in range(0, top_value + 1, step_value)
-    ]
-    wanted = 8 if width >= WIDE else 4
+    frame = _Frame(
+        left, top, right, bottom, (bottom - top) / top_value, (right - left) / max(count, 1)
+    )
     return Chart(
         width,
         height,
@@ -163,10 +177,10 @@ def time_chart(
         top,
         right,
         bottom,
-        buckets,
-        drawn,
-        y_ticks,
-        _x_ticks(count, left, step, labels, wanted),
+        [_bucket(p, i, frame, stacked, tip(i)) for i, p in enumerate(points)],
+        [_line(points, s, frame) for s in lines],
+        [Tick(frame.y(v), int_label(v)) for v in range(0, top_value + 1, step_value)],
+        _x_ticks(count, left, frame.step, labels, 8 if width >= WIDE else 4),
     )
 
 

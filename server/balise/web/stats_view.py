@@ -138,20 +138,15 @@ def _tip(t: Catalogue, label: str, point: dict[str, Any], keys: tuple[str, ...])
     return " · ".join([label, *parts])
 
 
-def build_charts(found: dict[str, Any], t: Catalogue) -> dict[str, Any]:
-    """Both charts (clicks; robots and previews) at both widths, with labels and tips."""
-    points = found["series"]
-    interval = found["interval"]
-    labels = [bucket_label(p["start"], interval, t) for p in points]
-    longs = [bucket_label(p["start"], interval, t, long=True) for p in points]
-    specs = {
+def _specs(t: Catalogue) -> dict[str, tuple[list[charts.Series], list[charts.Series]]]:
+    """Each chart's stacked bars and lines: people's clicks; robots and previews apart."""
+    return {
         "clicks": (
             [
                 charts.Series("confirmed", "s-confirmed", t.stat_confirmed),
                 charts.Series("served_only", "s-served", t.stat_served_only),
             ],
             [charts.Series("unique_visitors", "s-visitors", t.stat_unique_visitors)],
-            ("clicks", "confirmed", "unique_visitors"),
         ),
         "robots": (
             [
@@ -159,32 +154,36 @@ def build_charts(found: dict[str, Any], t: Catalogue) -> dict[str, Any]:
                 charts.Series("prefetches", "s-prefetches", t.stat_prefetches),
             ],
             [charts.Series("preview_views", "s-previews", t.stat_preview_views)],
-            ("bots", "prefetches", "preview_views"),
         ),
     }
-    built: dict[str, Any] = {}
-    for name, (stacked, lines, tip_keys) in specs.items():
 
-        def tip(i: int, keys: tuple[str, ...] = tip_keys) -> str:
-            return _tip(t, longs[i], points[i], keys)
 
+TIP_KEYS = {
+    "clicks": ("clicks", "confirmed", "unique_visitors"),
+    "robots": ("bots", "prefetches", "preview_views"),
+}
+
+
+def build_charts(found: dict[str, Any], t: Catalogue) -> dict[str, Any]:
+    """Both charts (clicks; robots and previews) at both widths, with labels and tips."""
+    points = found["series"]
+    labels = [bucket_label(p["start"], found["interval"], t) for p in points]
+    longs = [bucket_label(p["start"], found["interval"], t, long=True) for p in points]
+    built: dict[str, Any] = {"labels": longs}
+    for name, (stacked, lines) in _specs(t).items():
+        tips = [_tip(t, longs[i], p, TIP_KEYS[name]) for i, p in enumerate(points)]
+        common = {"stacked": stacked, "lines": lines, "labels": labels, "int_label": t.int}
         built[name] = {
             "legend": [*stacked, *lines],
-            "wide": charts.time_chart(
-                points, stacked=stacked, lines=lines, labels=labels, tip=tip, int_label=t.int
-            ),
+            "wide": charts.time_chart(points, tip=tips.__getitem__, **common),  # type: ignore[arg-type]
             "narrow": charts.time_chart(
                 points,
-                stacked=stacked,
-                lines=lines,
-                labels=labels,
-                tip=tip,
+                tip=tips.__getitem__,
                 width=charts.NARROW,
                 height=220,
-                int_label=t.int,
+                **common,  # type: ignore[arg-type]
             ),
         }
-    built["labels"] = longs
     return built
 
 
