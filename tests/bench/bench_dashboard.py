@@ -1,0 +1,146 @@
+"""Benchmark: dashboard pages against 10,000 links, 300,000 hourly counters and 50,000 clicks.
+
+Prints the server time per page (the whole WSGI request in process, signed in: session check,
+queries, template, SVG charts) on SQLite and, given --postgres URL, on PostgreSQL (a scratch
+database is created there and dropped after).
+
+    .venv/bin/python tests/bench/bench_dashboard.py [--postgres postgresql://postgres@127.0.0.1/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy import insert
+from tests.bench.bench_lookup import scratch_postgres
+
+from balise import create_app, users
+from balise.db import make_engine, upgrade
+from balise.db.tables import clicks, hourly_counts, link_tags, links
+from balise.urls import url_key
+
+BASE_URL = "https://s.test"
+LINKS = 10_000
+HOURS_PER_LINK = 30
+CLICKS = 50_000
+CALLS = 20
+PASSWORD = "bench password"
+PAGES = [
+    ("links, newest", "/dashboard/links"),
+    ("links, most clicked", "/dashboard/links?sort=clicks"),
+    ("links, search", "/dashboard/links?q=article-12"),
+    ("links, tag", "/dashboard/links?tag=tag7"),
+    ("stats, all links, 30 d", "/dashboard/stats?range=30d"),
+    ("stats, all links, 12 m", "/dashboard/stats?range=12m"),
+    ("stats, one link, 24 h", "/dashboard/links/s000001/stats?range=24h"),
+    ("stats, one link, 30 d", "/dashboard/links/s000001/stats?range=30d"),
+]
+
+
+def populate(url: str) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    rng = random.Random(7)
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    rows, tags, counts = [], [], {}
+    for i in range(1, LINKS + 1):
+        target = f"https://news{i % 50}.example/2026/article-{i}"
+        created = now - timedelta(hours=LINKS - i)
+        rows.append(
+            {"id": i, "slug": f"s{i:06d}", "slug_key": f"s{i:06d}", "url": target,
+             "url_key": url_key(target), "title": f"Article {i}", "reading_delay": False,
+             "disabled": False, "version": 1, "created_at": created, "updated_at": created}
+        )  # fmt: skip
+        tags.append({"link_id": i, "tag": f"tag{i % 20}"})
+        for _ in range(HOURS_PER_LINK):
+            hour = now - timedelta(hours=rng.randrange(24 * 365))
+            counts[(i, hour)] = {"link_id": i, "hour": hour, "clicks": rng.randrange(1, 50),
+                                 "confirmed": 1, "bots": rng.randrange(3), "prefetches": 0,
+                                 "preview_views": rng.randrange(5)}  # fmt: skip
+    raw = [
+        {
+            "uid": f"{n:032x}",
+            "link_id": 1 + n % 200,
+            "ts": now - timedelta(minutes=rng.randrange(43200)),
+            "referrer_host": rng.choice(["t.co", "news.ycombinator.com", "www.linkedin.com", None]),
+            "browser": rng.choice(["Firefox", "Chrome", "Safari"]),
+            "os": "Linux",
+            "device": "desktop",
+            "utm_source": rng.choice(["mastodon", "newsletter", None]),
+            "visitor_hash": f"v{n % 9000}",
+            "dnt": False,
+            "confirmed_at": None,
+        }  # fmt: skip
+        for n in range(CLICKS)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(links), rows)
+        conn.execute(insert(link_tags), tags)
+        values = list(counts.values())
+        for start in range(0, len(values), 20_000):
+            conn.execute(insert(hourly_counts), values[start : start + 20_000])
+        for start in range(0, len(raw), 20_000):
+            conn.execute(insert(clicks), raw[start : start + 20_000])
+        users.hasher = PasswordHasher(time_cost=1, memory_cost=1024)
+        users.create_user(conn, "bench@example.org", PASSWORD, "viewer")
+    engine.dispose()
+
+
+def measure(url: str) -> dict[str, tuple[float, float]]:
+    app = create_app({"DATABASE_URL": url, "BASE_URL": BASE_URL, "DATA_DIR": tempfile.mkdtemp()})
+    client = app.test_client()
+    html = client.get("/dashboard/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    client.post(
+        "/dashboard/login",
+        data={"email": "bench@example.org", "password": PASSWORD, "csrf_token": token},
+    )
+    results: dict[str, tuple[float, float]] = {}
+    try:
+        for label, path in PAGES:
+            times: list[float] = []
+            for n in range(CALLS + 2):
+                start = time.perf_counter()
+                response = client.get(path)
+                elapsed = (time.perf_counter() - start) * 1000
+                assert response.status_code == 200, (path, response.status_code)
+                if n >= 2:
+                    times.append(elapsed)
+            times.sort()
+            results[label] = (statistics.median(times), times[int(len(times) * 0.95) - 1])
+    finally:
+        app.extensions["balise"].shutdown()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--postgres", help="PostgreSQL URL (a scratch database is made there)")
+    args = parser.parse_args()
+    targets: list[tuple[str, str, Any]] = [
+        ("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", None)
+    ]
+    if args.postgres:
+        targets.append(("postgresql", *scratch_postgres(args.postgres)))
+    print(f"{LINKS:,} links, {LINKS * HOURS_PER_LINK:,} hourly counters, {CLICKS:,} clicks")
+    for name, url, cleanup in targets:
+        try:
+            populate(url)
+            print(f"\n{name}: {'page':<26}{'median ms':>10}{'p95 ms':>9}")
+            for label, (median, p95) in measure(url).items():
+                print(f"{'':<{len(name) + 2}}{label:<26}{median:>10.1f}{p95:>9.1f}")
+        finally:
+            if cleanup:
+                cleanup()
+
+
+if __name__ == "__main__":
+    main()
