@@ -1,0 +1,1 @@
+"""HTTP layer: blueprints, templates, static files and the WSGI fast path."""
