@@ -230,7 +230,7 @@ def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "id":
+        if prefix != "id" or not 0 <= int(value) < 2**63:  # beyond: the database overflows
             raise ValueError(prefix)
         return int(value)
     except (ValueError, UnicodeDecodeError):
