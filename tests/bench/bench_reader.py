@@ -225,7 +225,8 @@ def bench(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="balise-bench-"))
     database_url = args.postgres or f"sqlite:///{workdir / 'balise.db'}"
     if args.postgres:
-        engine = create_engine(args.postgres)
+        engine = make_engine(args.postgres)
+        upgrade(engine)
         with engine.begin() as conn:
             for table in ("clicks", "robot_hits", "hourly_counts", "daily_visitors"):
                 conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
@@ -235,7 +236,8 @@ def bench(args: argparse.Namespace) -> None:
     paths.write_text("".join(f"/{s}\n" for s in slugs))
     for name, source in BASELINES.items():
         (workdir / name).write_text(textwrap.dedent(source))
-    base_env = os.environ | {"PYTHONPATH": str(workdir)}
+    pythonpath = os.pathsep.join(filter(None, [str(workdir), os.environ.get("PYTHONPATH")]))
+    base_env = os.environ | {"PYTHONPATH": pythonpath}
     waitress = [sys.executable, "-m", "waitress", f"--threads={args.threads}", "--host=127.0.0.1"]
     results = []
     for label, module in (("bare WSGI 302", "bare:app"), ("minimal Flask", "flaskapp:app")):
