@@ -261,3 +261,10 @@ def test_a_prefetch_batch_counts_no_preview_view(client, known, db):
     r = client.post("/api/v1/summaries/lookup", json={"urls": [TARGET], "prefetch": True})
     assert r.status_code == 200 and r.get_json()["results"][TARGET] is not None
     assert preview_views(db) == {}
+
+
+def test_an_etag_weakened_by_a_gzip_proxy_still_gives_304(client, known):
+    known()
+    etag = get(client, TARGET).headers["ETag"]
+    again = get(client, TARGET, **{"If-None-Match": f"W/{etag}"})
+    assert again.status_code == 304

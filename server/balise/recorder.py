@@ -204,6 +204,11 @@ class Recorder:
         if leftovers:
             self._commit(leftovers)
         self.countries.close()
+        log.info(
+            "clicks served: %d, stored: %d",
+            sum(self._enqueued.values()),
+            sum(self._committed.values()),
+        )
 
     # -- writer thread --------------------------------------------------------------------
 

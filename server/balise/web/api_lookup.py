@@ -52,10 +52,13 @@ def _lookup(urls: list[str], *, seen: bool = True) -> dict[str, summary_lookup.F
 
 
 def _cacheable(body: Any) -> Response:
-    """200 with a strong ETag over the body, or 304 when the client already has it."""
+    """200 with a strong ETag over the body, or 304 when the client already has it.
+
+    The comparison is weak (RFC 9110 for If-None-Match): nginx's gzip turns the ETag into
+    W/"...", and the client sends back what it got."""
     payload = current_app.json.dumps(body).encode("utf-8")
     etag = hashlib.sha256(payload).hexdigest()[:32]
-    if request.if_none_match.contains(etag):
+    if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
         response = Response(payload, mimetype="application/json")
