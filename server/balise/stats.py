@@ -219,15 +219,21 @@ def top_values(
 
 
 def top_links(conn: Connection, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
+    """The most clicked links: summed per link id first, so only `limit` rows meet `links`."""
     total = func.sum(hourly_counts.c.clicks).label("n")
-    query = (
-        select(links.c.slug, total)
-        .join(links, links.c.id == hourly_counts.c.link_id)
+    per_link = (
+        select(hourly_counts.c.link_id, total)
         .where(hourly_counts.c.hour >= start, hourly_counts.c.hour < end)
-        .group_by(links.c.slug)
+        .group_by(hourly_counts.c.link_id)
         .having(total > 0)
-        .order_by(total.desc(), links.c.slug)
+        .order_by(total.desc(), hourly_counts.c.link_id)
         .limit(limit)
+        .subquery()
+    )
+    query = (
+        select(links.c.slug, per_link.c.n)
+        .join(per_link, links.c.id == per_link.c.link_id)
+        .order_by(per_link.c.n.desc(), links.c.slug)
     )
     return [{"value": slug, "clicks": int(n)} for slug, n in conn.execute(query)]
 

@@ -174,7 +174,17 @@ hourly_counts = Table(
     Column("bots", Integer, nullable=False, default=0),
     Column("prefetches", Integer, nullable=False, default=0),
     Column("preview_views", Integer, nullable=False, default=0),
-    Index("ix_hourly_counts_hour", "hour"),
+    # Covering index: range scans over hours (series, top links) never visit the table rows.
+    Index(
+        "ix_hourly_counts_hour_cover",
+        "hour",
+        "link_id",
+        "clicks",
+        "confirmed",
+        "bots",
+        "prefetches",
+        "preview_views",
+    ),
 )
 
 # Owner: clicks.py. Unique visitors per link and UTC day, kept after raw clicks are purged.
