@@ -24,8 +24,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS))
+ROOT = Path(__file__).resolve().parents[2]  # the repository, so `tests` imports as a package
+sys.path.insert(0, str(ROOT))
 
 from tests.agents import BROWSERS, CRAWLERS, UNFURLERS  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402

@@ -13,14 +13,18 @@ import argparse
 import random
 import re
 import statistics
+import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import insert
-from tests.bench.bench_lookup import scratch_postgres
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a file or with -m
+from tests.bench.bench_lookup import scratch_postgres  # noqa: E402
 
 from balise import create_app, users
 from balise.db import make_engine, upgrade
