@@ -13,47 +13,30 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from balise import create_app, keys, links
 from balise.db import make_engine, upgrade
 from balise.db.tables import metadata
+from tests.databases import scratch_database
 
 BASE_URL = "https://s.test"
-
-
-def _postgres_admin_url() -> str | None:
-    raw = os.environ.get("BALISE_TEST_POSTGRES_URL")
-    if not raw:
-        return None
-    url = make_url(raw)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """URL of a fresh PostgreSQL database for this test session, dropped afterwards."""
-    admin_url = _postgres_admin_url()
-    if admin_url is None:
+    admin_url = os.environ.get("BALISE_TEST_POSTGRES_URL")
+    if not admin_url:
         pytest.skip("PostgreSQL tests skipped: BALISE_TEST_POSTGRES_URL is not set")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"balise_test_{os.getpid()}_{secrets.token_hex(3)}"
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url, drop = scratch_database(admin_url, f"balise_test_{os.getpid()}")
     except Exception as exc:  # noqa: BLE001 - any connection failure means "unreachable"
-        admin.dispose()
         pytest.skip(
             f"PostgreSQL tests skipped: {admin_url} is unreachable ({exc.__class__.__name__})"
         )
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop()
 
 
 @pytest.fixture(scope="session")

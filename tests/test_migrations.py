@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
 from balise.db import make_engine, upgrade
 from balise.db.migrate import current
 from balise.db.tables import metadata
+from tests.databases import scratch_database
 
 
 def test_upgrade_creates_every_table_and_is_idempotent(db):
@@ -27,11 +27,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
 
 
 def test_instances_starting_together_on_postgres_migrate_once(postgres_url):
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    name = make_url(postgres_url).database + "_race"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    url, drop = scratch_database(postgres_url, "balise_race")
     engines = [make_engine(url) for _ in range(3)]
     errors: list[BaseException] = []
 
@@ -52,9 +48,7 @@ def test_instances_starting_together_on_postgres_migrate_once(postgres_url):
     finally:
         for engine in engines:
             engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop()
 
 
 def test_the_schema_the_migrations_build_is_the_one_the_code_declares(db):

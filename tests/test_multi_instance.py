@@ -10,12 +10,12 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from balise import keys
 from balise.db import make_engine, upgrade
 from balise.db.tables import clicks, hourly_counts, visitor_salts
+from tests.databases import scratch_database
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.postgres
@@ -29,15 +29,9 @@ BROWSER = (
 @pytest.fixture
 def shared_database(postgres_url):
     """A database of its own for the instances (they outlive any one test transaction)."""
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    name = f"{make_url(postgres_url).database}_multi"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    url, drop = scratch_database(postgres_url, "balise_multi")
     yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop()
 
 
 def call(server, method, path, body=None, key=None, ua=BROWSER):

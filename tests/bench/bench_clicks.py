@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import random
-import secrets
 import statistics
 import sys
 import tempfile
@@ -21,13 +20,13 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository, so `tests` imports as a package
 sys.path.insert(0, str(ROOT))
 
 from tests.agents import BROWSERS, CRAWLERS, UNFURLERS  # noqa: E402
+from tests.databases import scratch_database  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 
 from balise import links  # noqa: E402
@@ -132,23 +131,6 @@ def run(label: str, url: str, args: argparse.Namespace) -> bool:
     return ok
 
 
-def scratch_postgres(admin_url: str) -> tuple[str, object]:
-    url = make_url(admin_url)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"balise_bench_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=5000)
@@ -161,7 +143,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         ok &= run("SQLite", f"sqlite:///{tmp}/bench.db", args)
     if args.postgres:
-        url, drop = scratch_postgres(args.postgres)
+        url, drop = scratch_database(args.postgres, "balise_bench")
         try:
             ok &= run("PostgreSQL", url, args)
         finally:

@@ -24,7 +24,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a file or with -m
-from tests.bench.bench_lookup import scratch_postgres  # noqa: E402
+from tests.databases import scratch_database  # noqa: E402
 
 from balise import create_app, users
 from balise.db import make_engine, upgrade
@@ -133,7 +133,7 @@ def main() -> None:
         ("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", None)
     ]
     if args.postgres:
-        targets.append(("postgresql", *scratch_postgres(args.postgres)))
+        targets.append(("postgresql", *scratch_database(args.postgres, "balise_bench")))
     print(f"{LINKS:,} links, {LINKS * HOURS_PER_LINK:,} hourly counters, {CLICKS:,} clicks")
     for name, url, cleanup in targets:
         try:

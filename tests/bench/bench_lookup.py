@@ -10,16 +10,19 @@ the one look-up query, the preview-view upsert and the JSON answer) on SQLite an
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a file or with -m
+from tests.databases import scratch_database  # noqa: E402
 
 from balise import create_app
 from balise.db import make_engine, upgrade
@@ -111,23 +114,6 @@ def measure(url: str, calls: int) -> dict[str, Any]:
     }
 
 
-def scratch_postgres(admin_url: str) -> tuple[str, Any]:
-    url = make_url(admin_url)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"balise_bench_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--postgres", help="PostgreSQL URL (a scratch database is made there)")
@@ -135,7 +121,7 @@ def main() -> None:
     args = parser.parse_args()
     targets = [("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", None)]
     if args.postgres:
-        targets.append(("postgresql", *scratch_postgres(args.postgres)))
+        targets.append(("postgresql", *scratch_database(args.postgres, "balise_bench")))
     print(f"POST /api/v1/summaries/lookup, {BATCH} URLs (half known), {LINKS:,} links")
     print(f"{'backend':<12}{'median ms':>10}{'p95 ms':>9}{'mean ms':>9}{'answered':>10}")
     for name, url, cleanup in targets:
