@@ -169,6 +169,19 @@ def test_max_clicks_counts_served_clicks_then_answers_410(app, client, make_link
     assert len(rows(db, clicks)) == 2
 
 
+def test_the_api_reports_a_link_that_used_up_its_clicks_as_exhausted(
+    app, client, make_link, editor_headers
+):
+    link = make_link(max_clicks=1)
+    assert (
+        client.get(f"/api/v1/links/{link.slug}", headers=editor_headers).json["state"] == "active"
+    )
+    assert visit(client, link.slug).status_code == 200
+    flushed(app)
+    r = client.get(f"/api/v1/links/{link.slug}", headers=editor_headers)
+    assert r.json["state"] == "exhausted"
+
+
 def test_max_clicks_counts_clicks_stored_before_this_process(settings, make_link, db):
     from balise import create_app
 

@@ -4,8 +4,9 @@ from typing import Any
 
 from flask import g
 from spectree import Response
+from sqlalchemy import Connection
 
-from balise import links, summaries
+from balise import clicks, links, summaries
 from balise.errors import NotFound
 from balise.web.api import bp, require, spec
 from balise.web.context import state, transaction
@@ -16,7 +17,16 @@ TAGS = ["links"]
 ERRORS = {f"HTTP_{code}": ProblemOut for code in (401, 403, 404, 429)}
 
 
-def link_out(link: links.Link) -> dict[str, Any]:
+def link_state(conn: Connection, link: links.Link) -> str:
+    """active, disabled, expired, or exhausted once the clicks stored reach max_clicks."""
+    current = link.state()
+    if current == "active" and link.max_clicks is not None:
+        if clicks.served_clicks(conn, link.id) >= link.max_clicks:
+            return "exhausted"
+    return current
+
+
+def link_out(link: links.Link, conn: Connection) -> dict[str, Any]:
     """The JSON shape of a link (LinkOut)."""
     short_url = state().short_url(link.slug)
     return {
@@ -32,7 +42,7 @@ def link_out(link: links.Link) -> dict[str, Any]:
         "expires_at": link.expires_at,
         "max_clicks": link.max_clicks,
         "disabled": link.disabled,
-        "state": link.state(),
+        "state": link_state(conn, link),
         "created_at": link.created_at,
         "updated_at": link.updated_at,
     }
@@ -57,10 +67,7 @@ def create_link(json: LinkCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Create a short link (random slug unless one is given)."""
     values = json.model_dump(exclude_unset=True)
     summary = values.pop("summary", None)
-    if summary is not None:
-        # Checked before the link exists: on SQLite the slug savepoint in create_link commits.
-        summaries.clean(summary, default_lang=values.get("lang"))
-    with transaction() as conn:
+    with transaction() as conn:  # an invalid summary rolls the new link back too
         link = links.create_link(
             conn,
             values,
@@ -70,7 +77,7 @@ def create_link(json: LinkCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
         )
         if summary is not None:
             saved, _ = summaries.save_summary(conn, link, summary, saved_by=g.api_key.name)
-    body = link_out(link)
+        body = link_out(link, conn)
     if summary is not None:
         body["summary"] = summary_out(link, saved)
     return body, 201, {"Location": body["short_url"]}
@@ -90,7 +97,7 @@ def list_links(query: LinkListQuery) -> dict[str, Any]:
         found, cursor = links.list_links(
             conn, q=query.q, tag=query.tag, limit=query.limit, cursor=query.cursor
         )
-    return {"items": [link_out(link) for link in found], "next_cursor": cursor}
+        return {"items": [link_out(link, conn) for link in found], "next_cursor": cursor}
 
 
 @bp.get("/links/<slug>")
@@ -99,7 +106,7 @@ def list_links(query: LinkListQuery) -> dict[str, Any]:
 def get_link(slug: str) -> dict[str, Any]:
     """One link."""
     with transaction() as conn:
-        return link_out(find_link(conn, slug))
+        return link_out(find_link(conn, slug), conn)
 
 
 @bp.patch("/links/<slug>")
@@ -117,7 +124,7 @@ def update_link(slug: str, json: LinkPatch) -> dict[str, Any]:
         updated = links.update_link(
             conn, link, json.model_dump(exclude_unset=True), base_url=state().base_url
         )
-    return link_out(updated)
+        return link_out(updated, conn)
 
 
 @bp.delete("/links/<slug>")

@@ -70,7 +70,9 @@ class LinkOut(BaseModel):
     expires_at: datetime | None
     max_clicks: int | None
     disabled: bool
-    state: Literal["active", "disabled", "expired"]
+    state: Literal["active", "disabled", "expired", "exhausted"] = Field(
+        description="exhausted: the clicks stored have reached max_clicks (readers get 410)."
+    )
     created_at: datetime
     updated_at: datetime
     summary: SummaryOut | None = Field(
