@@ -32,9 +32,8 @@ TOP_COLUMNS = {
     "utm_medium": clicks.c.utm_medium,
     "utm_campaign": clicks.c.utm_campaign,
 }
-CSV_COLUMNS = (
-    "time",
-    "link",
+# Click columns exported as they are stored (text, formula-safe).
+_TEXT_COLUMNS = (
     "referrer_host",
     "referrer_path",
     "browser",
@@ -44,10 +43,8 @@ CSV_COLUMNS = (
     "utm_source",
     "utm_medium",
     "utm_campaign",
-    "visitor",
-    "dnt",
-    "confirmed_at",
 )
+CSV_COLUMNS = ("time", "link", *_TEXT_COLUMNS, "visitor", "dnt", "confirmed_at")
 UTC = timezone.utc
 
 
@@ -278,21 +275,7 @@ def _csv_row(m: Any) -> list[str]:
     return [
         _utc(m["ts"]).isoformat().replace("+00:00", "Z"),
         m["slug"],
-        *(
-            _cell(m[name])
-            for name in (
-                "referrer_host",
-                "referrer_path",
-                "browser",
-                "os",
-                "device",
-                "country",
-                "utm_source",
-                "utm_medium",
-                "utm_campaign",
-                "visitor_hash",
-            )
-        ),
+        *(_cell(m[name]) for name in (*_TEXT_COLUMNS, "visitor_hash")),
         "1" if m["dnt"] else "0",
         _utc(confirmed).isoformat().replace("+00:00", "Z") if confirmed else "",
     ]
