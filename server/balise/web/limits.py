@@ -22,6 +22,9 @@ def init_app(app: Flask) -> Limiter:
         key_prefix=settings["RATELIMIT_KEY_PREFIX"],
         strategy="moving-window",
         headers_enabled=True,
+        # Redis down: keep limiting in this process's memory rather than fail requests.
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
     )
     limiter.init_app(app)
     app.extensions["balise.limiter"] = limiter
