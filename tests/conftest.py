@@ -189,6 +189,14 @@ class DashboardClient:
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.client.get(path, **kwargs)
 
+    @staticmethod
+    def field_errors(response: Any) -> dict[str, str]:
+        """The validation errors a form page shows beside its fields, by field name."""
+        import re
+
+        html = response.get_data(as_text=True)
+        return dict(re.findall(r'<p class="error" id="e-([a-z_]+)">([^<]+)</p>', html))
+
     def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """POST a dashboard form with a valid CSRF token (taken from the account page)."""
         form = {"csrf_token": self.csrf_token("/dashboard/account")} | (data or {})

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from balise import links
 from balise.db.counters import increment_hourly
 from balise.db.tables import links as links_table
+from tests.conftest import DashboardClient
 
 FULL_FORM = {
     "url": "https://example.org/articles/1",
@@ -26,9 +27,7 @@ FULL_FORM = {
 }
 
 
-def errors_of(response) -> dict[str, str]:
-    html = response.get_data(as_text=True)
-    return dict(re.findall(r'<p class="error" id="e-([a-z_]+)">([^<]+)</p>', html))
+errors_of = DashboardClient.field_errors
 
 
 def stored(db, slug):

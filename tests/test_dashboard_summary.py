@@ -28,9 +28,7 @@ FULL = {
 }
 
 
-def errors_of(response) -> dict[str, str]:
-    html = response.get_data(as_text=True)
-    return dict(re.findall(r'<p class="error" id="e-([a-z_]+)">([^<]+)</p>', html))
+errors_of = DashboardClient.field_errors
 
 
 def current(db, link):
