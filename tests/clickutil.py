@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, select
 
-from balise.recorder import Recorder
+from balise.analytics.recorder import Recorder
 
 
 def recorder(app: Any) -> Recorder:

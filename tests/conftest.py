@@ -15,9 +15,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
-from balise import create_app, keys, links
+from balise import create_app
+from balise.accounts import keys
 from balise.db import make_engine, upgrade
 from balise.db.tables import metadata
+from balise.links import store as links
 from tests.databases import scratch_database
 
 BASE_URL = "https://s.test"
@@ -148,7 +150,7 @@ def make_user(db: Engine, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]
     """
     from argon2 import PasswordHasher
 
-    from balise import users
+    from balise.accounts import users
 
     monkeypatch.setattr(users, "hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from balise.db.tables import links as links_table
-from balise.links import SLUG_ALPHABET
+from balise.links.store import SLUG_ALPHABET
 
 PROBLEM = "application/problem+json"
 
@@ -215,7 +215,7 @@ def test_changes_are_announced_after_commit_and_failed_ones_are_not(
 
 
 def test_a_unit_of_work_that_fails_after_creating_a_link_leaves_nothing(db):
-    from balise import links
+    from balise.links import store as links
 
     with pytest.raises(RuntimeError), db.begin() as conn:
         links.create_link(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from balise.beacon import MAX_AGE, BeaconTokens
+from balise.analytics.beacon import MAX_AGE, BeaconTokens
 from balise.db.tables import clicks, hourly_counts
 from tests.agents import FIREFOX_DESKTOP
 from tests.clickutil import flushed, recorder, rows, token_in

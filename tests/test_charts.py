@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from balise.web import charts
+from balise.web.dashboard import charts
 
 
 @pytest.mark.parametrize(

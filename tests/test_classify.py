@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from balise.classify import BOT, CLICK, PREFETCH, agent_facts, classify
+from balise.analytics.classify import BOT, CLICK, PREFETCH, agent_facts, classify
 from tests.agents import (
     BROWSERS,
     CHROME_ANDROID,

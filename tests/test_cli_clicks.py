@@ -6,7 +6,7 @@ import json
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from balise.clicks import Hit
+from balise.analytics.clicks import Hit
 from balise.db.tables import clicks, hourly_counts
 from tests.clickutil import flushed, recorder, rows
 

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from balise import keys
+from balise.accounts import keys
 from balise.db.tables import api_keys
 from tests.conftest import DASHBOARD_PASSWORD
 

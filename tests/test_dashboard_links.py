@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from balise import links
 from balise.db.counters import increment_hourly
 from balise.db.tables import links as links_table
+from balise.links import store as links
 from tests.conftest import DashboardClient
 
 FULL_FORM = {

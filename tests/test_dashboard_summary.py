@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from balise import create_app, summaries
+from balise import create_app
 from balise.db.tables import summary_versions
+from balise.summaries import store as summaries
 from tests.conftest import DashboardClient
 from tests.local_servers import chat_completion, page, serving
 

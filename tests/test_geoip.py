@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from balise import create_app
+from balise.analytics.geoip import CountryLookup
 from balise.db.tables import clicks
-from balise.geoip import CountryLookup
 from tests.agents import FIREFOX_DESKTOP
 from tests.clickutil import flushed, rows
 

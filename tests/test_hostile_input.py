@@ -101,7 +101,7 @@ def test_templates_escape_the_target_even_without_validation(app, url):
     from balise.web.i18n import messages
 
     with app.test_request_context("/x"):
-        for template in ("reader.html", "preview.html"):
+        for template in ("reader/reader.html", "reader/preview.html"):
             html = render_template(
                 template,
                 link=link,
@@ -113,10 +113,10 @@ def test_templates_escape_the_target_even_without_validation(app, url):
                 beacon_token="token",
             )
             page = Page(html)
-            assert len(page.scripts) == (2 if template == "reader.html" else 0)
+            assert len(page.scripts) == (2 if template == "reader/reader.html" else 0)
             assert "alert" not in " ".join(page.scripts)
             assert [a["href"] for a in page.anchors] == [url]
             canonical = [ln["href"] for ln in page.links if ln.get("rel") == "canonical"]
             assert canonical == [url]
-            if template == "reader.html":
+            if template == "reader/reader.html":
                 assert page.refresh == f"0;url={url}"

@@ -6,8 +6,8 @@ import secrets
 import threading
 import time
 
-from balise.invalidation import Invalidator
-from balise.linkcache import LinkCache
+from balise.links.cache import LinkCache
+from balise.links.invalidation import Invalidator
 
 
 class Clock:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from balise import keys
+from balise.accounts import keys
 from balise.db import make_engine, upgrade
 from balise.db.tables import clicks, hourly_counts, visitor_salts
 from tests.databases import scratch_database

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
-from balise.web.schemas import LinkCreate
+from balise.web.api.schemas import LinkCreate
 
 
 def test_openapi_document_validates_as_3_1(client):

@@ -203,7 +203,7 @@ def test_health_check_reports_the_database(client):
 
 
 def test_every_first_path_segment_the_app_uses_is_a_reserved_slug(app):
-    from balise.links import RESERVED_SLUGS
+    from balise.links.store import RESERVED_SLUGS
 
     segments = {
         re.split(r"[/<]", rule.rule.lstrip("/"))[0]

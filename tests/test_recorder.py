@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import delete, text
 
 from balise import create_app
-from balise.clicks import Confirmation, Hit
+from balise.analytics.clicks import Confirmation, Hit
+from balise.analytics.recorder import Recorder
 from balise.db.tables import clicks, daily_visitors, hourly_counts, links, robot_hits
-from balise.recorder import Recorder
 from tests.agents import FIREFOX_DESKTOP
 from tests.clickutil import flushed, recorder, rows
 

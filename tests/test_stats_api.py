@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from balise.clicks import Hit
+from balise.analytics.clicks import Hit
 from balise.db.counters import increment_hourly
 from tests.agents import CHROME_ANDROID, FIREFOX_DESKTOP, SAFARI_IPHONE, UNFURLERS
 from tests.clickutil import flushed, recorder, set_clock, token_in

@@ -13,7 +13,8 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from balise import create_app, fetch
+from balise import create_app
+from balise.summaries import fetch
 from tests.local_servers import (
     ARTICLE,
     chat_completion,

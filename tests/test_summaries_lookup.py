@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from balise import links, summaries
 from balise.db.tables import hourly_counts
+from balise.links import store as links
+from balise.summaries import store as summaries
 
 TARGET = "https://news.example/2026/arbres?id=7&page=2"
 SUMMARY = {

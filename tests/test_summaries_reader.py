@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import extruct
 import pytest
 
-from balise import summaries
+from balise.summaries import store as summaries
 
 HOSTILE = '</p><script>alert(1)</script><img src=x onerror="alert(2)">'
 FRENCH = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from balise.analytics.visitors import SaltStore, visitor_hash
 from balise.db.tables import visitor_salts
-from balise.visitors import SaltStore, visitor_hash
 from tests.clickutil import rows
 
 MORNING = datetime(2026, 4, 2, 9, 0, tzinfo=timezone.utc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from balise import config
@@ -16,13 +15,12 @@ __version__ = "0.1.0"
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: settings, the engine, extensions and blueprints; no data work."""
-    from balise.web import api, dashboard, errors, fastpath, limits, meta, redirect, track
-    from balise.web.assets import text
+    from balise.web import api, dashboard, errors, limits, meta, reader
     from balise.web.context import Balise
     from balise.web.jsonio import JSONProvider
 
     settings = config.load(**(overrides or {}))
-    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/dashboard/static")
     app.config.update(
         SECRET_KEY=config.secret_key(settings),
         MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
@@ -32,20 +30,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["balise"] = Balise(
         settings=settings, engine=make_engine(settings["DATABASE_URL"])
     )
-    # Trusted static assets, inlined raw (autoescape would corrupt CSS and JS, and their hashes).
-    app.jinja_env.globals.update(
-        page_css=Markup(text("page.css")),  # noqa: S704
-        redirect_js=Markup(text("redirect.js")),  # noqa: S704
-    )
 
     errors.register(app)
     limits.init_app(app)
     api.init_app(app)
-    track.init_app(app)  # click recorder and the beacon route
-    fastpath.init_app(app, track.tracker(app))  # GET/HEAD /<slug> before Flask's machinery
     app.register_blueprint(meta.bp)
-    dashboard.init_app(app)  # before the reader: it serves /<slug>/qr.svg
-    app.register_blueprint(redirect.bp)  # last: its /<slug> rule catches what others leave
+    dashboard.init_app(app)
+    reader.init_app(app)  # last: its /<slug> rule catches what the others leave
     if settings["TRUSTED_PROXIES"]:  # outermost, so every path sees the reader's address
         hops = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

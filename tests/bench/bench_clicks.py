@@ -29,9 +29,9 @@ from tests.agents import BROWSERS, CRAWLERS, UNFURLERS  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 
-from balise import links  # noqa: E402
 from balise.db import make_engine, upgrade  # noqa: E402
 from balise.db.tables import clicks, robot_hits  # noqa: E402
+from balise.links import store as links  # noqa: E402
 
 BOTS = (*UNFURLERS.values(), *CRAWLERS)
 

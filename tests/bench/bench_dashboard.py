@@ -26,10 +26,11 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a file or with -m
 from tests.databases import scratch_database  # noqa: E402
 
-from balise import create_app, users
+from balise import create_app
+from balise.accounts import users
 from balise.db import make_engine, upgrade
 from balise.db.tables import clicks, hourly_counts, link_tags, links
-from balise.urls import url_key
+from balise.links.urls import url_key
 
 BASE_URL = "https://s.test"
 LINKS = 10_000

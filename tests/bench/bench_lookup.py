@@ -27,7 +27,7 @@ from tests.databases import scratch_database  # noqa: E402
 from balise import create_app
 from balise.db import make_engine, upgrade
 from balise.db.tables import links, summaries
-from balise.urls import url_key
+from balise.links.urls import url_key
 
 BASE_URL = "https://s.test"
 LINKS = 10_000

@@ -34,9 +34,9 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, insert, select, text
 
-from balise import links
 from balise.db import make_engine, upgrade
 from balise.db.tables import clicks, robot_hits, summaries
+from balise.links import store as links
 
 BROWSER_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

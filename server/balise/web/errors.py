@@ -8,8 +8,8 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from balise.errors import Problem, type_for_status
-from balise.web.assets import page_csp
 from balise.web.i18n import messages, negotiate
+from balise.web.reader.assets import page_csp
 
 log = logging.getLogger(__name__)
 

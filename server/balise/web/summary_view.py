@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from balise.links import Link
-from balise.summaries import SECTIONS, Summary, paragraphs
+from balise.links.store import Link
+from balise.summaries.store import SECTIONS, Summary, paragraphs
 from balise.web.context import state
 
 HEADINGS: dict[str, dict[str, str]] = {

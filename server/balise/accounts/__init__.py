@@ -1,0 +1,1 @@
+"""Who may do what: API keys, dashboard accounts, read-only share links."""

@@ -1,0 +1,1 @@
+"""Click analytics: who asked, what is stored per click, visitors, and statistics."""

@@ -1,0 +1,400 @@
+"""The click recorder: requests hand hits to a bounded buffer; one writer thread stores them.
+
+- The request never waits on the database, only on the buffer: a full buffer blocks it
+  (back-pressure) rather than dropping a click.
+- The writer inserts in batches (BALISE_CLICK_BATCH_SIZE, BALISE_CLICK_FLUSH_INTERVAL) and adds to
+  hourly counters by upsert, so no request ever locks a per-link row.
+- A database error keeps the batch and retries it with back-off; a batch that a bad row makes
+  fail for another reason is split until that row is isolated, logged and dropped.
+- Beacon confirmations go through the same buffer, so one never overtakes its click.
+- close() (SIGTERM, normal exit) stores everything buffered before returning.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Union
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from balise.analytics import classify
+from balise.analytics.clicks import (
+    BatchResult,
+    Confirmation,
+    Hit,
+    any_click_stored,
+    purge_expired,
+    served_clicks,
+    write_batch,
+)
+from balise.analytics.geoip import CountryLookup
+from balise.analytics.visitors import SaltStore, day_of
+from balise.links.store import Link
+
+log = logging.getLogger(__name__)
+
+Item = Union[Hit, Confirmation]  # noqa: UP007 - a runtime alias on Python 3.10
+TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
+BASELINE_TTL = 10.0  # seconds before a max_clicks link's stored count is read again
+SQLITE_BUSY_MS = 30000  # engine default, restored after the writer's shorter wait
+FULL_WARNING_EVERY = 5.0  # seconds a request waits on a full buffer between warnings
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _Stop:
+    """Sentinel: the writer stores what precedes it, then ends."""
+
+
+class Recorder:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        own_host: str | None = None,
+        batch_size: int = 500,
+        flush_interval: float = 1.0,
+        queue_size: int = 10000,
+        retention_days: int = 395,
+        countries: CountryLookup | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        lock_timeout: float = 5.0,
+        retry_base: float = 0.5,
+        retry_max: float = 30.0,
+        confirm_window: float = 600.0,
+        purge_every: float = 86400.0,
+        first_purge_after: float = 300.0,
+    ) -> None:
+        self.engine = engine
+        self.own_host = own_host
+        self.batch_size = max(1, batch_size)
+        self.flush_interval = max(0.001, flush_interval)
+        self.retention_days = retention_days
+        self.countries = countries or CountryLookup(None)
+        self.clock = clock
+        self.lock_timeout = lock_timeout
+        self.retry_base, self.retry_max = retry_base, retry_max
+        self.confirm_window = confirm_window
+        self.purge_every = purge_every
+        self._next_purge = time.monotonic() + first_purge_after
+        self.salts = SaltStore(self._transaction)
+        self._queue: queue.Queue[Item | _Stop | threading.Event] = queue.Queue(max(1, queue_size))
+        self._lock = threading.Condition()
+        self._write_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+        self._closed = False
+        self._putting = 0
+        self._give_up_at = float("inf")
+        self._enqueued: Counter[int] = Counter()
+        self._committed: Counter[int] = Counter()
+        self._baselines: dict[int, tuple[int, float]] = {}
+        self._unmatched: list[Confirmation] = []
+        self._thread = threading.Thread(target=self._run, name="balise-clicks", daemon=True)
+
+    # -- request side ---------------------------------------------------------------------
+
+    def start(self) -> Recorder:
+        self._thread.start()
+        atexit.register(self.close)
+        return self
+
+    def record(self, hit: Hit) -> None:
+        """Buffer a hit; blocks while the buffer is full (back-pressure, never a drop)."""
+        self._put(hit)
+
+    def confirm(self, confirmation: Confirmation) -> None:
+        self._put(confirmation)
+
+    def admit(self, link: Link, is_click: bool) -> bool:
+        """False when the link has served its max_clicks; else counts a click being served."""
+        base = self._baseline(link.id) if link.max_clicks is not None else 0
+        with self._lock:
+            if link.max_clicks is not None and base + self._enqueued[link.id] >= link.max_clicks:
+                return False
+            if is_click:
+                self._enqueued[link.id] += 1
+        return True
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything buffered so far is stored; False on timeout."""
+        if self._closed or not self._thread.is_alive():
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def _put(self, item: Item) -> None:
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._putting += 1
+        if closed:  # after shutdown: store it at once rather than lose it
+            self._commit([item])
+            return
+        try:
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                self._wait_for_room(item)
+        finally:
+            with self._lock:
+                self._putting -= 1
+                self._lock.notify_all()
+
+    def _wait_for_room(self, item: Item) -> None:
+        waited = 0.0
+        while True:
+            try:
+                self._queue.put(item, timeout=FULL_WARNING_EVERY)
+                return
+            except queue.Full:
+                waited += FULL_WARNING_EVERY
+                log.warning("click buffer full for %.0f s: requests wait for the writer", waited)
+
+    def _baseline(self, link_id: int) -> int:
+        """Clicks stored by others (earlier runs, other instances) as of a recent read."""
+        cached = self._baselines.get(link_id)
+        if cached is not None and time.monotonic() - cached[1] < BASELINE_TTL:
+            return cached[0]
+        # Under the commit lock, the stored count and what this process committed agree.
+        with self._commit_lock, self.engine.connect() as conn:
+            base = served_clicks(conn, link_id) - self._committed[link_id]
+        self._baselines[link_id] = (base, time.monotonic())
+        return base
+
+    # -- shutdown -------------------------------------------------------------------------
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Store everything buffered, then stop the writer (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._give_up_at = time.monotonic() + timeout  # when the database never answers
+            self._lock.wait_for(lambda: self._putting == 0, timeout)
+        atexit.unregister(self.close)
+        if self._thread.is_alive():
+            self._queue.put(_Stop())
+            self._thread.join()
+        leftovers: list[Item] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, threading.Event):
+                item.set()
+            elif not isinstance(item, _Stop):
+                leftovers.append(item)
+        if leftovers:
+            self._commit(leftovers)
+        self.countries.close()
+        log.info(
+            "clicks served: %d, stored: %d",
+            sum(self._enqueued.values()),
+            sum(self._committed.values()),
+        )
+
+    # -- writer thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            classify.warm_up()
+        except Exception:  # noqa: BLE001 - rules compile again on first use
+            log.exception("could not compile the user-agent rules in advance")
+        batch: list[Item] = []
+        waiters: list[threading.Event] = []
+        first_at = 0.0
+        stopping = False
+        while True:
+            wait = self.flush_interval
+            if batch:
+                wait = max(0.0, first_at + self.flush_interval - time.monotonic())
+            self._prepare_salts()
+            taken = self._take(wait, batch, waiters)
+            if taken and len(batch) and not first_at:
+                first_at = time.monotonic()
+            stopping = stopping or taken == "stop"
+            due = bool(batch) and (
+                len(batch) >= self.batch_size
+                or bool(waiters)
+                or stopping
+                or time.monotonic() - first_at >= self.flush_interval
+            )
+            if due or (self._unmatched and not batch and taken is None):
+                self._commit(batch)
+                batch, first_at = [], 0.0
+            if not batch:
+                for event in waiters:
+                    event.set()
+                waiters.clear()
+            if stopping and not batch and self._queue.empty():
+                return
+            self._maybe_purge()
+
+    def _prepare_salts(self) -> None:
+        try:
+            self.salts.prepare(self.clock())
+        except Exception as exc:  # noqa: BLE001 - retried on the next turn and when writing
+            log.warning("could not prepare the visitor salts (%s)", exc.__class__.__name__)
+
+    def _take(self, wait: float, batch: list[Item], waiters: list[threading.Event]) -> Any:
+        """Move what the buffer holds (waiting up to `wait` for the first) into the batch."""
+        outcome: Any = None
+        block = True
+        while len(batch) < self.batch_size:
+            try:
+                item = self._queue.get(timeout=wait) if block else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            block = False
+            if isinstance(item, _Stop):
+                outcome = "stop"
+            elif isinstance(item, threading.Event):
+                waiters.append(item)
+                outcome = outcome or "waiter"
+            else:
+                batch.append(item)
+                outcome = outcome or "item"
+        return outcome
+
+    def _maybe_purge(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + self.purge_every
+        try:
+            self.purge()
+        except Exception as exc:  # noqa: BLE001 - the writer must outlive any failure
+            log.warning("click retention purge failed (%s); next try in an hour", exc)
+            self._next_purge = time.monotonic() + 3600
+
+    def purge(self, now: datetime | None = None) -> tuple[int, int]:
+        """Delete raw clicks and robot hits past the retention period, and past days' salts."""
+        with self._transaction() as conn:
+            gone = purge_expired(conn, now or self.clock(), self.retention_days)
+        if any(gone):
+            log.info("retention: deleted %d clicks and %d robot hits", *gone)
+        return gone
+
+    # -- storing --------------------------------------------------------------------------
+
+    def _commit(self, items: Sequence[Item]) -> None:
+        """Store items (and confirmations still waiting for their click), retrying on errors."""
+        with self._write_lock:
+            now = self.clock()
+            waiting = [
+                c
+                for c in self._unmatched
+                if (now - c.clicked_at).total_seconds() <= self.confirm_window
+            ]
+            self._unmatched = []
+            self._store([*items, *waiting])
+
+    def _store(self, items: list[Item]) -> None:
+        attempt = 0
+        while True:
+            try:
+                result = self._write(items, retry=attempt > 0)
+            except TRANSIENT as exc:
+                attempt += 1
+                if time.monotonic() > self._give_up_at:
+                    log.error("giving up at shutdown: %d clicks not stored (%s)", len(items), exc)
+                    return
+                delay = min(self.retry_base * 2 ** (attempt - 1), self.retry_max)
+                log.warning(
+                    "storing %d clicks failed (%s); retry %d in %.1fs",
+                    len(items),
+                    exc.__class__.__name__,
+                    attempt,
+                    delay,
+                )
+                time.sleep(delay)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a bad item must not stop the writer
+                self._isolate(items, exc)
+                return
+            if attempt:
+                log.info("stored %d clicks after %d retries", len(items), attempt)
+            self._unmatched.extend(result.unmatched)
+            return
+
+    def _isolate(self, items: list[Item], exc: Exception) -> None:
+        """A non-transient error: split the batch until the item that causes it is alone."""
+        if len(items) == 1:
+            log.error("dropping one %r that the database refuses: %s", items[0], exc)
+            return
+        half = len(items) // 2
+        self._store(items[:half])
+        self._store(items[half:])
+
+    def _write(self, items: list[Item], *, retry: bool) -> BatchResult:
+        hits = [i for i in items if isinstance(i, Hit)]
+        confirmations = [i for i in items if isinstance(i, Confirmation)]
+        now = self.clock()
+        salts = {
+            day: self.salts.salt_for(day, now)
+            for day in {day_of(h.ts) for h in hits if h.kind == "click" and not h.dnt}
+        }
+        with self._transaction() as conn:
+            if retry and any_click_stored(conn, [h.uid for h in hits if h.uid]):
+                return BatchResult()  # the last attempt committed; only its reply was lost
+            result = write_batch(
+                conn,
+                hits,
+                confirmations,
+                salt_for=salts.__getitem__,
+                country_for=self.countries.country,
+                own_host=self.own_host,
+                now=now,
+            )
+            with self._commit_lock:
+                conn.commit()
+                self._committed.update(result.clicks_by_link)
+            return result
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A connection in a transaction that waits at most lock_timeout for locks (rather than
+        the engine's 30 s) so a locked database is retried; committed when the block ends."""
+        with self.engine.connect() as conn:
+            conn.begin()
+            try:
+                self._short_waits(conn)
+                yield conn
+                if conn.in_transaction():
+                    conn.commit()
+            finally:
+                if conn.in_transaction():
+                    conn.rollback()
+                self._restore_waits(conn)
+
+    def _short_waits(self, conn: Connection) -> None:
+        ms = int(self.lock_timeout * 1000)
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {ms}")
+
+    def _restore_waits(self, conn: Connection) -> None:
+        if conn.dialect.name != "sqlite":
+            return  # SET LOCAL ended with the transaction
+        try:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+            conn.commit()
+        except SQLAlchemyError:
+            conn.invalidate()  # never hand the pool a connection with the short wait

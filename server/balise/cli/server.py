@@ -1,0 +1,90 @@
+"""`balise serve` and `balise db upgrade`: run the service, migrate its database."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import Any
+
+import click
+
+from balise.accounts import keys
+from balise.cli.common import settings as load_settings
+from balise.cli.common import setup_logging
+from balise.db import make_engine, upgrade
+from balise.errors import Problem
+
+log = logging.getLogger("balise")
+
+
+@click.command()
+@click.option("--init", is_flag=True, help="On a database with no API key, create and print one.")
+def serve(init: bool) -> None:
+    """Migrate the database, then serve with waitress until SIGTERM or Ctrl-C."""
+    from waitress.server import create_server
+
+    from balise import create_app
+    from balise.web.context import state
+
+    settings = load_settings()
+    setup_logging(settings["LOG_LEVEL"])
+    engine = make_engine(settings["DATABASE_URL"])
+    upgrade(engine)
+    if init:
+        _first_key(engine)
+    engine.dispose()
+    app = create_app()
+    server = create_server(
+        app,
+        host=settings["HOST"],
+        port=settings["PORT"],
+        threads=settings["THREADS"],
+        ident="balise",
+        # Waitress strips X-Forwarded-* unless told otherwise; ProxyFix (create_app) reads them.
+        clear_untrusted_proxy_headers=not settings["TRUSTED_PROXIES"],
+    )
+
+    def stop(signum: int, _frame: Any) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("serving %s on http://%s:%s", settings["BASE_URL"], settings["HOST"], settings["PORT"])
+    try:
+        server.run()
+    finally:
+        server.close()
+        state(app).shutdown()
+        log.info("stopped")
+
+
+def _first_key(engine: Any) -> None:
+    with engine.begin() as conn:
+        if keys.count_keys(conn):
+            return
+        try:
+            _key, plaintext = keys.create_key(conn, "admin", "admin")
+        except Problem:
+            return  # another instance created it first
+    click.echo("First run: an admin API key was created. It is shown this once; keep it:")
+    click.echo(plaintext)
+    sys.stdout.flush()
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations to the configured database."""
+    engine = make_engine(load_settings()["DATABASE_URL"])
+    try:
+        upgrade(engine, revision)
+    finally:
+        engine.dispose()
+    click.echo(f"database at {revision}")

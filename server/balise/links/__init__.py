@@ -1,0 +1,1 @@
+"""Links: slugs and targets, their storage, listing, and the reader path's cache."""

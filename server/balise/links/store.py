@@ -1,0 +1,330 @@
+"""Links: slugs, targets, and the queries that create, resolve, list, update and delete them.
+
+Owns the `links` and `link_tags` tables. Knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+
+from balise.db.changes import mark_changed
+from balise.db.dialect import insert_unless_taken
+from balise.db.tables import link_tags, links
+from balise.errors import BadRequest, SlugTaken, ValidationFailed
+from balise.links.urls import clean_target, url_key
+
+# No look-alikes: 0 O 1 l I are left out.
+SLUG_ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+RANDOM_SLUG_LENGTH = 7
+SLUG_RE = re.compile(r"[A-Za-z0-9_-]{3,64}")
+# Every first path segment the app (or nginx in front of it) answers itself.
+RESERVED_SLUGS = frozenset(
+    {
+        "api",
+        "dashboard",
+        "static",
+        "healthz",
+        "favicon.ico",
+        "robots.txt",
+        "downloads",
+        "share",
+        "login",
+        "logout",
+        "admin",
+        "openapi.json",
+        "well-known",
+    }
+)
+LANGS = ("fr", "en")
+MAX_REDIRECT_DELAY = 10
+EDITABLE = (
+    "url",
+    "title",
+    "tags",
+    "lang",
+    "redirect_delay",
+    "reading_delay",
+    "expires_at",
+    "max_clicks",
+    "disabled",
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Link:
+    id: int
+    slug: str
+    url: str
+    title: str | None
+    tags: tuple[str, ...]
+    lang: str | None
+    redirect_delay: int | None
+    reading_delay: bool
+    expires_at: datetime | None
+    max_clicks: int | None
+    disabled: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    api_key_id: int | None = None
+    user_id: int | None = None
+    share_secret: str | None = field(default=None, repr=False)
+
+    def state(self, now: datetime | None = None) -> str:
+        """`active`, `disabled` or `expired` (max_clicks is enforced by the click counter)."""
+        if self.disabled:
+            return "disabled"
+        if self.expires_at is not None and self.expires_at <= (now or utcnow()):
+            return "expired"
+        return "active"
+
+
+def validate_slug(slug: object) -> str:
+    if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
+        raise ValidationFailed.field("slug", "must be 3 to 64 characters from A-Z a-z 0-9 _ -")
+    if slug.lower() in RESERVED_SLUGS:
+        raise ValidationFailed.field("slug", f"'{slug}' is reserved by Balise")
+    return slug
+
+
+def random_slug() -> str:
+    return "".join(secrets.choice(SLUG_ALPHABET) for _ in range(RANDOM_SLUG_LENGTH))
+
+
+def _check_fields(values: Mapping[str, Any]) -> None:
+    errors = []
+    delay = values.get("redirect_delay")
+    if delay is not None and not 0 <= delay <= MAX_REDIRECT_DELAY:
+        errors.append({"field": "redirect_delay", "message": "must be between 0 and 10 seconds"})
+    if values.get("lang") not in (None, *LANGS):
+        errors.append({"field": "lang", "message": "must be one of: fr, en"})
+    if values.get("max_clicks") is not None and values["max_clicks"] < 1:
+        errors.append({"field": "max_clicks", "message": "must be at least 1"})
+    expires = values.get("expires_at")
+    if expires is not None and expires.tzinfo is None:
+        errors.append({"field": "expires_at", "message": "must include a time zone"})
+    for flag in ("disabled", "reading_delay"):
+        if flag in values and values[flag] is None:
+            errors.append({"field": flag, "message": "must be true or false"})
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _row_values(values: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+    out = {k: v for k, v in values.items() if k in EDITABLE and k != "tags"}
+    if "url" in out:
+        out["url"] = clean_target(out["url"], own_origin=base_url)
+        out["url_key"] = url_key(out["url"])
+    return out
+
+
+def create_link(
+    conn: Connection,
+    values: Mapping[str, Any],
+    *,
+    base_url: str,
+    api_key_id: int | None = None,
+    user_id: int | None = None,
+) -> Link:
+    """Insert a link; a random slug is drawn (and redrawn on collision) when none is given."""
+    _check_fields(values)
+    if "url" not in values:
+        raise ValidationFailed.field("url", "is required")
+    row = _row_values(values, base_url)
+    now = utcnow()
+    row.update(created_at=now, updated_at=now, version=1, api_key_id=api_key_id, user_id=user_id)
+    row.setdefault("disabled", False)
+    row.setdefault("reading_delay", False)
+    custom = values.get("slug")
+    for _attempt in range(8):
+        slug = validate_slug(custom) if custom is not None else random_slug()
+        link_id = insert_unless_taken(conn, links, {"slug": slug, "slug_key": slug.lower(), **row})
+        if link_id is None:
+            if custom is not None:
+                raise SlugTaken(f"The slug '{custom}' is already taken.")
+            continue
+        _set_tags(conn, link_id, values.get("tags") or ())
+        mark_changed(conn, slug)  # an instance may have cached the slug as unknown
+        link = get_link_by_id(conn, link_id)
+        assert link is not None  # noqa: S101 - just inserted in this transaction
+        return link
+    raise SlugTaken("Could not draw a free random slug; try again.")
+
+
+def _set_tags(conn: Connection, link_id: int, tags: Iterable[str]) -> None:
+    conn.execute(delete(link_tags).where(link_tags.c.link_id == link_id))
+    unique = sorted({t.strip() for t in tags if t.strip()})
+    if unique:
+        conn.execute(insert(link_tags), [{"link_id": link_id, "tag": t} for t in unique])
+
+
+def _tags_for(conn: Connection, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        rows = conn.execute(
+            select(link_tags.c.link_id, link_tags.c.tag)
+            .where(link_tags.c.link_id.in_(ids))
+            .order_by(link_tags.c.tag)
+        )
+        for link_id, tag in rows:
+            found[link_id].append(tag)
+    return {i: tuple(t) for i, t in found.items()}
+
+
+def _to_link(row: Any, tags: tuple[str, ...]) -> Link:
+    m = row._mapping
+    return Link(
+        id=m["id"],
+        slug=m["slug"],
+        url=m["url"],
+        title=m["title"],
+        tags=tags,
+        lang=m["lang"],
+        redirect_delay=m["redirect_delay"],
+        reading_delay=bool(m["reading_delay"]),
+        expires_at=m["expires_at"],
+        max_clicks=m["max_clicks"],
+        disabled=bool(m["disabled"]),
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        api_key_id=m["api_key_id"],
+        user_id=m["user_id"],
+        share_secret=m["share_secret"],
+    )
+
+
+def _one(conn: Connection, condition: Any) -> Link | None:
+    row = conn.execute(select(links).where(condition)).first()
+    if row is None:
+        return None
+    return _to_link(row, _tags_for(conn, [row.id])[row.id])
+
+
+def get_link_by_slug(conn: Connection, slug: str) -> Link | None:
+    """Slugs resolve whatever their case: two slugs never differ only in case."""
+    return _one(conn, links.c.slug_key == slug.lower())
+
+
+def get_link_by_id(conn: Connection, link_id: int) -> Link | None:
+    return _one(conn, links.c.id == link_id)
+
+
+def _encode_cursor(link_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{link_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix != "id" or not 0 <= int(value) < 2**63:  # beyond: the database overflows
+            raise ValueError(prefix)
+        return int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The cursor is not one this server handed out.") from None
+
+
+def list_links(
+    conn: Connection,
+    *,
+    q: str | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Link], str | None]:
+    """Newest first; returns one page and the cursor of the next one (None on the last page)."""
+    query = (
+        select(links).where(*search_filters(q, tag)).order_by(links.c.id.desc()).limit(limit + 1)
+    )
+    if cursor:
+        query = query.where(links.c.id < _decode_cursor(cursor))
+    rows = conn.execute(query).all()
+    page, more = rows[:limit], len(rows) > limit
+    tags = _tags_for(conn, [r.id for r in page])
+    found = [_to_link(r, tags[r.id]) for r in page]
+    return found, (_encode_cursor(page[-1].id) if more and page else None)
+
+
+def search_filters(q: str | None = None, tag: str | None = None) -> list[Any]:
+    """WHERE clauses for a search: `q` in the slug, target or title (literally), and a tag."""
+    filters: list[Any] = []
+    if q:
+        pattern = (
+            "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        filters.append(
+            or_(
+                func.lower(links.c.slug).like(pattern, escape="\\"),
+                func.lower(links.c.url).like(pattern, escape="\\"),
+                func.lower(links.c.title).like(pattern, escape="\\"),
+            )
+        )
+    if tag:
+        filters.append(links.c.id.in_(select(link_tags.c.link_id).where(link_tags.c.tag == tag)))
+    return filters
+
+
+def links_by_ids(conn: Connection, ids: list[int]) -> list[Link]:
+    """The links with these ids, in the order given (unknown ids are skipped)."""
+    if not ids:
+        return []
+    rows = {r.id: r for r in conn.execute(select(links).where(links.c.id.in_(ids)))}
+    tags = _tags_for(conn, list(rows))
+    return [_to_link(rows[i], tags[i]) for i in ids if i in rows]
+
+
+def tag_counts(conn: Connection) -> list[tuple[str, int]]:
+    """Every tag in use with its number of links, by name."""
+    n = func.count().label("n")
+    query = select(link_tags.c.tag, n).group_by(link_tags.c.tag).order_by(link_tags.c.tag)
+    return [(tag, int(count)) for tag, count in conn.execute(query)]
+
+
+def rotate_share_secret(conn: Connection, link: Link) -> str:
+    """A new per-link share secret: every share link signed with the old one stops working."""
+    secret = secrets.token_urlsafe(24)
+    conn.execute(update(links).where(links.c.id == link.id).values(share_secret=secret))
+    return secret
+
+
+def update_link(conn: Connection, link: Link, changes: Mapping[str, Any], *, base_url: str) -> Link:
+    """Apply `changes` (any EDITABLE field; None clears optional ones) and bump the version."""
+    _check_fields(changes)
+    row = _row_values(changes, base_url)
+    if "url" in changes and changes["url"] is None:
+        raise ValidationFailed.field("url", "cannot be removed")
+    conn.execute(
+        update(links)
+        .where(and_(links.c.id == link.id))
+        .values(**row, updated_at=utcnow(), version=links.c.version + 1)
+    )
+    if "tags" in changes:
+        _set_tags(conn, link.id, changes["tags"] or ())
+    mark_changed(conn, link.slug)
+    updated = get_link_by_id(conn, link.id)
+    assert updated is not None  # noqa: S101 - the row exists inside this transaction
+    return updated
+
+
+def delete_link(conn: Connection, link: Link) -> None:
+    conn.execute(delete(links).where(links.c.id == link.id))
+    mark_changed(conn, link.slug)
+
+
+def bump_version(conn: Connection, link: Link) -> None:
+    """Mark the link as changed (its summary was written) so cached pages are seen as stale."""
+    conn.execute(update(links).where(links.c.id == link.id).values(version=links.c.version + 1))
+    mark_changed(conn, link.slug)

@@ -1,0 +1,1 @@
+"""Summaries: storage, public look-up, and drafts from the target page."""

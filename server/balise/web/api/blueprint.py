@@ -1,0 +1,142 @@
+"""The /api/v1 blueprint: JSON body checks, bearer-key auth, rate limits, the OpenAPI document.
+
+Resource endpoints live in api_*.py modules and register on `bp` with `spec.validate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, g, jsonify, request
+from flask_limiter.util import get_remote_address
+from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.models import SecureType
+from werkzeug.exceptions import HTTPException
+
+from balise.accounts import keys
+from balise.errors import (
+    BadRequest,
+    Forbidden,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from balise.web.context import transaction
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _validation_hook(req: Any, resp: Any, err: Any, instance: Any, adapter: Any = None) -> None:
+    """Turn spectree's validation errors into Balise's 422 problem with per-field errors."""
+    if err is None:
+        return
+    errors = [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body",)) or "body",
+            "message": e.get("msg", "is invalid"),
+        }
+        for e in err.errors()
+    ]
+    raise ValidationFailed(errors)
+
+
+spec = SpecTree(
+    "flask",
+    title="Balise API",
+    version="1",
+    description="Short links with article summaries. Errors are application/problem+json.",
+    path="_spectree",  # spectree's own doc routes are not registered; see openapi() below
+    page_templates={},
+    mode="strict",
+    before=_validation_hook,
+    naming_strategy=lambda model: model.__name__,
+    nested_naming_strategy=lambda parent, child: child,
+    security_schemes=[
+        SecurityScheme(
+            name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")
+        )
+    ],
+)
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _authenticate() -> keys.ApiKey:
+    token = _bearer()
+    if token is None:
+        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
+    with transaction() as conn:
+        key = keys.authenticate(conn, token)
+        if key is not None:
+            keys.touch(conn, key, datetime.now(timezone.utc))
+    if key is None:
+        g.auth_failed = True
+        raise Unauthorized("This API key is unknown or has been revoked.")
+    return key
+
+
+ROLES_BY_ENDPOINT: dict[str, str] = {}
+
+
+def require(role: str) -> Callable[[F], F]:
+    """Declare the least API-key role a view needs; checked before the body is validated."""
+
+    def decorate(view: F) -> F:
+        ROLES_BY_ENDPOINT[f"{bp.name}.{view.__name__}"] = role
+        return view
+
+    return decorate
+
+
+@bp.before_request
+def check_api_key() -> None:
+    role = ROLES_BY_ENDPOINT.get(request.endpoint or "")
+    if role is None:
+        return
+    key = _authenticate()
+    if not key.allows(role):
+        raise Forbidden(f"This API key's role ({key.role}) cannot do this; {role} is needed.")
+    g.api_key = key
+
+
+@bp.before_request
+def check_json_body() -> None:
+    """415 when a body is not JSON, 400 when it does not parse; before any validation."""
+    if request.method not in BODY_METHODS:
+        return
+    has_body = bool(request.content_length) or "chunked" in request.headers.get(
+        "Transfer-Encoding", ""
+    )
+    if not has_body:
+        return
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the request body as application/json.")
+    try:
+        request.get_json()
+    except HTTPException as exc:
+        if exc.code == 413:
+            raise
+        raise BadRequest("The request body is not valid JSON.") from None
+
+
+def key_or_address() -> str:
+    key = g.get("api_key")
+    return f"key:{key.id}" if key is not None else get_remote_address()
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 document, generated from the models that validate requests."""
+    response = jsonify(spec.spec)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,146 @@
+"""Links API: create, list, read, update and delete short links."""
+
+from typing import Any
+
+from flask import g
+from spectree import Response
+from sqlalchemy import Connection
+
+from balise.analytics import clicks
+from balise.errors import NotFound
+from balise.links import store as links
+from balise.summaries import store as summaries
+from balise.web.api.blueprint import bp, require, spec
+from balise.web.api.schemas import (
+    LinkCreate,
+    LinkListQuery,
+    LinkOut,
+    LinkPage,
+    LinkPatch,
+    ProblemOut,
+)
+from balise.web.context import state, transaction
+from balise.web.summary_view import summary_out
+
+TAGS = ["links"]
+ERRORS = {f"HTTP_{code}": ProblemOut for code in (401, 403, 404, 429)}
+
+
+def link_state(conn: Connection, link: links.Link) -> str:
+    """active, disabled, expired, or exhausted once the clicks stored reach max_clicks."""
+    current = link.state()
+    if current == "active" and link.max_clicks is not None:
+        if clicks.served_clicks(conn, link.id) >= link.max_clicks:
+            return "exhausted"
+    return current
+
+
+def link_out(link: links.Link, conn: Connection) -> dict[str, Any]:
+    """The JSON shape of a link (LinkOut)."""
+    short_url = state().short_url(link.slug)
+    return {
+        "slug": link.slug,
+        "short_url": short_url,
+        "preview_url": short_url + "+",
+        "url": link.url,
+        "title": link.title,
+        "tags": list(link.tags),
+        "lang": link.lang,
+        "redirect_delay": link.redirect_delay,
+        "reading_delay": link.reading_delay,
+        "expires_at": link.expires_at,
+        "max_clicks": link.max_clicks,
+        "disabled": link.disabled,
+        "state": link_state(conn, link),
+        "created_at": link.created_at,
+        "updated_at": link.updated_at,
+    }
+
+
+def find_link(conn: Any, slug: str) -> links.Link:
+    link = links.get_link_by_slug(conn, slug)
+    if link is None:
+        raise NotFound(f"No link with the slug '{slug}'.")
+    return link
+
+
+@bp.post("/links")
+@spec.validate(
+    json=LinkCreate,
+    resp=Response(HTTP_201=LinkOut, HTTP_409=ProblemOut, HTTP_422=ProblemOut, **ERRORS),
+    tags=TAGS,
+    security={"bearer": []},
+)
+@require("editor")
+def create_link(json: LinkCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Create a short link (random slug unless one is given)."""
+    values = json.model_dump(exclude_unset=True)
+    summary = values.pop("summary", None)
+    with transaction() as conn:  # an invalid summary rolls the new link back too
+        link = links.create_link(
+            conn,
+            values,
+            base_url=state().base_url,
+            api_key_id=g.api_key.id,
+            user_id=g.api_key.user_id,
+        )
+        if summary is not None:
+            saved, _ = summaries.save_summary(conn, link, summary, saved_by=g.api_key.name)
+        body = link_out(link, conn)
+    if summary is not None:
+        body["summary"] = summary_out(link, saved)
+    return body, 201, {"Location": body["short_url"]}
+
+
+@bp.get("/links")
+@spec.validate(
+    query=LinkListQuery,
+    resp=Response(HTTP_200=LinkPage, **ERRORS),
+    tags=TAGS,
+    security={"bearer": []},
+)
+@require("viewer")
+def list_links(query: LinkListQuery) -> dict[str, Any]:
+    """List links, newest first, with cursor pagination and filters."""
+    with transaction() as conn:
+        found, cursor = links.list_links(
+            conn, q=query.q, tag=query.tag, limit=query.limit, cursor=query.cursor
+        )
+        return {"items": [link_out(link, conn) for link in found], "next_cursor": cursor}
+
+
+@bp.get("/links/<slug>")
+@spec.validate(resp=Response(HTTP_200=LinkOut, **ERRORS), tags=TAGS, security={"bearer": []})
+@require("viewer")
+def get_link(slug: str) -> dict[str, Any]:
+    """One link."""
+    with transaction() as conn:
+        return link_out(find_link(conn, slug), conn)
+
+
+@bp.patch("/links/<slug>")
+@spec.validate(
+    json=LinkPatch,
+    resp=Response(HTTP_200=LinkOut, HTTP_422=ProblemOut, **ERRORS),
+    tags=TAGS,
+    security={"bearer": []},
+)
+@require("editor")
+def update_link(slug: str, json: LinkPatch) -> dict[str, Any]:
+    """Change some fields of a link; fields left out keep their value, null clears."""
+    with transaction() as conn:
+        link = find_link(conn, slug)
+        updated = links.update_link(
+            conn, link, json.model_dump(exclude_unset=True), base_url=state().base_url
+        )
+        return link_out(updated, conn)
+
+
+@bp.delete("/links/<slug>")
+@spec.validate(resp=Response("HTTP_204", **ERRORS), tags=TAGS, security={"bearer": []})
+@require("editor")
+def delete_link(slug: str) -> tuple[str, int]:
+    """Delete a link with its summary and statistics."""
+    with transaction() as conn:
+        links.delete_link(conn, find_link(conn, slug))
+    return "", 204

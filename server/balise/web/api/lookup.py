@@ -1,0 +1,103 @@
+"""Public summary look-up for the browser extension: no auth, CORS *, cacheable with an ETag.
+
+GET /api/v1/summaries?url=URL answers one URL (404 when unknown); POST /api/v1/summaries/lookup
+answers up to 100 in one query. Every answered look-up counts a preview view per link, except
+batches marked `prefetch` (the extension asking ahead about a page's links): like the reader
+path's prefetches, those are not views.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Response, current_app, request
+from spectree import Response as Responses
+
+from balise.errors import NotFound
+from balise.summaries import lookup as summary_lookup
+from balise.web.api.blueprint import bp, spec
+from balise.web.api.schemas import ProblemOut
+from balise.web.api.schemas.summaries import LookupIn, LookupOut, PublicSummary, SummaryQuery
+from balise.web.context import state, transaction
+from balise.web.summary_view import summary_json
+
+TAGS = ["public look-up"]
+PUBLIC_ENDPOINTS = {"api.lookup_one", "api.lookup_many"}
+CACHE_CONTROL = "public, max-age=300"
+# Unknown URLs are cached for less time, so a summary written now shows up soon.
+NEGATIVE_CACHE_CONTROL = "public, max-age=60"
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Cache-Control",
+}
+PREFLIGHT = {
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, If-None-Match",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def _answer(found: summary_lookup.Found) -> dict[str, Any]:
+    return summary_json(found.slug, state().short_url(found.slug), found.target_url, found.summary)
+
+
+def _lookup(urls: list[str], *, seen: bool = True) -> dict[str, summary_lookup.Found | None]:
+    """Answers for `urls`; each answer counts a preview view unless nobody has seen it yet."""
+    with transaction() as conn:
+        answers = summary_lookup.lookup(conn, urls, base_url=state().base_url)
+        if seen:
+            summary_lookup.count_preview_views(conn, answers.values())
+    return answers
+
+
+def _cacheable(body: Any) -> Response:
+    """200 with a strong ETag over the body, or 304 when the client already has it.
+
+    The comparison is weak (RFC 9110 for If-None-Match): nginx's gzip turns the ETag into
+    W/"...", and the client sends back what it got."""
+    payload = current_app.json.dumps(body).encode("utf-8")
+    etag = hashlib.sha256(payload).hexdigest()[:32]
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        response = Response(payload, mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+@bp.get("/summaries")
+@spec.validate(
+    query=SummaryQuery,
+    resp=Responses(HTTP_200=PublicSummary, HTTP_404=ProblemOut, HTTP_422=ProblemOut),
+    tags=TAGS,
+)
+def lookup_one(query: SummaryQuery) -> Response:
+    """The summary for a short URL (any form) or an article URL; 404 when none is known."""
+    found = _lookup([query.url])[query.url]
+    if found is None:
+        raise NotFound("No summary is known for this URL.")
+    return _cacheable(_answer(found))
+
+
+@bp.post("/summaries/lookup")
+@spec.validate(json=LookupIn, resp=Responses(HTTP_200=LookupOut, HTTP_422=ProblemOut), tags=TAGS)
+def lookup_many(json: LookupIn) -> Response:
+    """Up to 100 URLs in one query: {"results": {"<url as sent>": summary or null}}."""
+    answers = _lookup(json.urls, seen=not json.prefetch)
+    results = {url: (_answer(f) if f else None) for url, f in answers.items()}
+    return _cacheable({"results": results})
+
+
+@bp.after_request
+def public_headers(response: Response) -> Response:
+    """CORS on every answer of the public endpoints (errors and preflights included)."""
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        return response
+    response.headers.update(CORS)
+    if request.method == "OPTIONS":
+        response.headers.update(PREFLIGHT)
+    elif response.status_code == 404:
+        response.headers["Cache-Control"] = NEGATIVE_CACHE_CONTROL
+    return response

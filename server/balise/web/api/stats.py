@@ -1,0 +1,87 @@
+"""Statistics API: totals, series and top lists per link or for all links; CSV export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Response as FlaskResponse
+from spectree import Response
+from sqlalchemy import Connection
+
+from balise.analytics import stats
+from balise.analytics.periods import make_period, parse_moment, zone
+from balise.web.api.blueprint import bp, require, spec
+from balise.web.api.links import find_link
+from balise.web.api.schemas import ProblemOut
+from balise.web.api.schemas.stats import ExportQuery, StatsOut, StatsQuery
+from balise.web.context import state, transaction
+from balise.web.reader.track import recorder
+
+TAGS = ["stats"]
+ERRORS = {f"HTTP_{code}": ProblemOut for code in (401, 403, 404, 422, 429)}
+
+
+def _stats(conn: Connection, query: StatsQuery, link_id: int | None) -> dict[str, Any]:
+    tz = zone(query.tz)
+    now = recorder().clock()
+    start = parse_moment(query.from_, tz, "from") if query.from_ else None
+    end = parse_moment(query.to, tz, "to") if query.to else None
+    period = make_period(query.interval, tz, start=start, end=end, now=now)
+    days = int(state().settings["CLICK_RETENTION_DAYS"])
+    kept_since = now - timedelta(days=days) if days else None
+    return stats.stats(conn, period, link_id=link_id, kept_since=kept_since, top=query.top)
+
+
+@bp.get("/links/<slug>/stats")
+@spec.validate(
+    query=StatsQuery, resp=Response(HTTP_200=StatsOut, **ERRORS), tags=TAGS, security={"bearer": []}
+)
+@require("viewer")
+def link_stats(slug: str, query: StatsQuery) -> dict[str, Any]:
+    """A link's totals, gap-free series in the requested time zone, and top lists."""
+    with transaction() as conn:
+        link = find_link(conn, slug)
+        return {"link": link.slug, **_stats(conn, query, link.id)}
+
+
+@bp.get("/stats")
+@spec.validate(
+    query=StatsQuery, resp=Response(HTTP_200=StatsOut, **ERRORS), tags=TAGS, security={"bearer": []}
+)
+@require("viewer")
+def all_stats(query: StatsQuery) -> dict[str, Any]:
+    """The same totals, series and top lists across all links, plus the top links."""
+    with transaction() as conn:
+        return {"link": None, **_stats(conn, query, None)}
+
+
+@bp.get("/links/<slug>/clicks.csv")
+@spec.validate(
+    query=ExportQuery, resp=Response("HTTP_200", **ERRORS), tags=TAGS, security={"bearer": []}
+)
+@require("viewer")
+def clicks_csv(slug: str, query: ExportQuery) -> FlaskResponse:
+    """Every stored click of a link as CSV (text/csv), streamed with a header row."""
+    utc = zone("UTC")
+    start = parse_moment(query.from_, utc, "from") if query.from_ else None
+    end = parse_moment(query.to, utc, "to") if query.to else None
+    with transaction() as conn:
+        link = find_link(conn, slug)
+    export = stats.export_query(link.id, start, end)
+    engine = state().engine
+
+    def generate() -> Iterator[str]:
+        with engine.connect() as conn:
+            yield from stats.export_csv(conn, export)
+
+    stamp = datetime.now().strftime("%Y%m%d")
+    return FlaskResponse(
+        generate(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{link.slug}-clicks-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )

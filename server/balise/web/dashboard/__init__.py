@@ -1,0 +1,37 @@
+"""The dashboard under /dashboard: server-rendered pages for links, summaries, statistics, keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from balise.web.dashboard.blueprint import bp, csrf
+
+
+def init_app(app: Flask) -> None:
+    """Session cookie rules, CSRF, and the dashboard and share blueprints."""
+    from balise.web.dashboard import (  # noqa: F401 - register their pages on bp
+        account,
+        auth,
+        links,
+        share,
+        stats,
+        summary,
+    )
+
+    settings = app.config["BALISE"]
+    app.config.update(
+        SESSION_COOKIE_NAME="balise_session",
+        SESSION_COOKIE_PATH="/dashboard",  # reader pages never receive (or parse) it
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["BASE_URL"].startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=settings["SESSION_DAYS"]),
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in the dashboard's own guard only
+        WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session it belongs to
+    )
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+    auth.limit_failed_sign_ins(app)
+    app.register_blueprint(share.bp)

@@ -1,0 +1,119 @@
+"""Link forms: HTML form fields to the values the API takes, and back.
+
+A submitted form is checked by the API's own pydantic models (LinkCreate, LinkPatch) and then
+by balise.links, so the dashboard and the API refuse exactly the same things.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from werkzeug.datastructures import MultiDict
+
+from balise.errors import Problem, SlugTaken, ValidationFailed
+from balise.links.store import Link, validate_slug
+from balise.links.urls import clean_target
+from balise.web.api.schemas import LinkCreate, LinkPatch
+from balise.web.dashboard.i18n import Catalogue, field_message, pydantic_message
+
+Errors = dict[str, str]
+TEXT_FIELDS = ("url", "slug", "title", "tags", "lang", "redirect_delay", "expires_at", "max_clicks")
+FLAGS = ("reading_delay", "disabled")
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def blank_form() -> dict[str, Any]:
+    return {name: "" for name in TEXT_FIELDS} | dict.fromkeys(FLAGS, False)
+
+
+def form_from_link(link: Link, tz: ZoneInfo) -> dict[str, Any]:
+    """The edit form of a link, times shown in the viewer's zone."""
+    expires = link.expires_at.astimezone(tz).strftime(LOCAL_FORMAT) if link.expires_at else ""
+    return {
+        "url": link.url,
+        "slug": link.slug,
+        "title": link.title or "",
+        "tags": ", ".join(link.tags),
+        "lang": link.lang or "",
+        "redirect_delay": "" if link.redirect_delay is None else str(link.redirect_delay),
+        "expires_at": expires,
+        "max_clicks": "" if link.max_clicks is None else str(link.max_clicks),
+        "reading_delay": link.reading_delay,
+        "disabled": link.disabled,
+    }
+
+
+def read_form(form: MultiDict[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
+    data.update({flag: form.get(flag) == "1" for flag in FLAGS})
+    return data
+
+
+def _values(data: dict[str, Any], tz: ZoneInfo, t: Catalogue) -> tuple[dict[str, Any], Errors]:
+    """Form strings to API values: blank optional fields are null, local times get the zone."""
+    errors: Errors = {}
+    values: dict[str, Any] = {"url": data["url"]}
+    for name in ("title", "lang", "redirect_delay", "max_clicks"):
+        values[name] = data[name] or None
+    values["tags"] = [tag.strip() for tag in data["tags"].split(",") if tag.strip()]
+    values["reading_delay"] = data["reading_delay"]
+    values["disabled"] = data["disabled"]
+    values["expires_at"] = None
+    if data["expires_at"]:
+        try:
+            local = datetime.strptime(data["expires_at"], LOCAL_FORMAT)
+            values["expires_at"] = local.replace(tzinfo=tz).isoformat()
+        except ValueError:
+            errors["expires_at"] = t.err_datetime
+    if data["slug"]:
+        values["slug"] = data["slug"]
+    return values, errors
+
+
+def _early_domain_checks(
+    values: dict[str, Any], errors: Errors, t: Catalogue, base_url: str
+) -> None:
+    """The target and slug rules too, so one submission shows every error at once."""
+    checks = {"url": lambda v: clean_target(v, own_origin=base_url), "slug": validate_slug}
+    for name, rule in checks.items():
+        if name in values and name not in errors:
+            try:
+                rule(values[name])
+            except ValidationFailed as exc:
+                errors[name] = field_message(t, exc.errors[0]["message"])
+
+
+def check(
+    data: dict[str, Any], tz: ZoneInfo, t: Catalogue, *, creating: bool, base_url: str
+) -> tuple[dict[str, Any], Errors]:
+    """Validated values for links.create_link / update_link, or the errors field by field."""
+    values, errors = _values(data, tz, t)
+    if not creating:
+        values.pop("slug", None)
+    model = LinkCreate if creating else LinkPatch
+    parsed = None
+    try:
+        parsed = model.model_validate({k: v for k, v in values.items() if k not in errors})
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error.get("loc") else "url"
+            errors.setdefault(name, pydantic_message(t, dict(error)))
+    _early_domain_checks(values, errors, t, base_url)
+    if errors or parsed is None:
+        return {}, errors
+    return parsed.model_dump(exclude_unset=True), errors
+
+
+def domain_errors(exc: Problem, t: Catalogue) -> Errors:
+    """A domain refusal (422 per field, 409 slug taken) as errors beside the fields."""
+    if isinstance(exc, ValidationFailed):
+        found: Errors = {}
+        for error in exc.errors:
+            found.setdefault(error["field"], field_message(t, error["message"]))
+        return found
+    if isinstance(exc, SlugTaken):
+        return {"slug": field_message(t, exc.detail)}
+    raise exc

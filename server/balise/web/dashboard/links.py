@@ -1,0 +1,140 @@
+"""Dashboard link pages: the list (search, tag, sort, cursor pages), a link, create, edit,
+disable or enable, delete with confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from sqlalchemy import Connection
+from werkzeug.wrappers import Response
+
+from balise.errors import BadRequest, NotFound, Problem
+from balise.links import listing
+from balise.links import store as links
+from balise.summaries import store as summaries
+from balise.web.context import state, transaction
+from balise.web.dashboard import forms
+from balise.web.dashboard.blueprint import bp, catalogue, render, require, user
+from balise.web.dashboard.timezones import viewer_tz
+
+PAGE_SIZE = 25
+
+
+def find(conn: Connection, slug: str) -> links.Link:
+    link = links.get_link_by_slug(conn, slug)
+    if link is None:
+        raise NotFound(f"No link with the slug '{slug}'.")
+    return link
+
+
+@bp.get("/")
+def home() -> Response:
+    return redirect(url_for("dashboard.links"))
+
+
+@bp.get("/links", endpoint="links")
+@require("viewer")
+def links_page() -> Any:
+    q = request.args.get("q", "").strip()[:200]
+    tag = request.args.get("tag", "").strip()[:50]
+    sort = request.args.get("sort", "newest")
+    if sort not in listing.SORTS:
+        sort = "newest"
+    cursor = request.args.get("cursor") or None
+    with transaction() as conn:
+        rows, next_cursor = listing.list_page(
+            conn, q=q or None, tag=tag or None, sort=sort, limit=PAGE_SIZE, cursor=cursor
+        )
+        tags = links.tag_counts(conn)
+    return render(
+        "links.html",
+        rows=rows,
+        tags=tags,
+        q=q,
+        tag=tag,
+        sort=sort,
+        cursor=cursor,
+        next_cursor=next_cursor,
+    )
+
+
+@bp.get("/links/<slug>")
+@require("viewer")
+def link_page(slug: str) -> Any:
+    with transaction() as conn:
+        link = find(conn, slug)
+        clicks = listing.click_totals(conn, [link.id])[link.id]
+        summary = summaries.get_summary(conn, link.id)
+    return render("link.html", link=link, clicks=clicks, summary=summary)
+
+
+@bp.route("/links/new", methods=["GET", "POST"])
+@require("editor")
+def new_link() -> Any:
+    t, tz = catalogue(), viewer_tz()
+    if request.method == "GET":
+        return render("link_form.html", data=forms.blank_form(), errors={}, link=None)
+    data = forms.read_form(request.form)
+    values, errors = forms.check(data, tz, t, creating=True, base_url=state().base_url)
+    if not errors:
+        try:
+            with transaction() as conn:
+                link = links.create_link(conn, values, base_url=state().base_url, user_id=user().id)
+        except Problem as exc:
+            errors = forms.domain_errors(exc, t)
+    if errors:
+        return render("link_form.html", 422, data=data, errors=errors, link=None)
+    flash(t("link_created", slug=link.slug), "success")
+    return redirect(url_for("dashboard.link_page", slug=link.slug))
+
+
+@bp.route("/links/<slug>/edit", methods=["GET", "POST"])
+@require("editor")
+def edit_link(slug: str) -> Any:
+    t, tz = catalogue(), viewer_tz()
+    with transaction() as conn:
+        link = find(conn, slug)
+    if request.method == "GET":
+        return render("link_form.html", data=forms.form_from_link(link, tz), errors={}, link=link)
+    data = forms.read_form(request.form) | {"slug": link.slug}
+    values, errors = forms.check(data, tz, t, creating=False, base_url=state().base_url)
+    if not errors:
+        try:
+            with transaction() as conn:
+                links.update_link(conn, find(conn, slug), values, base_url=state().base_url)
+        except Problem as exc:
+            errors = forms.domain_errors(exc, t)
+    if errors:
+        return render("link_form.html", 422, data=data, errors=errors, link=link)
+    flash(t.link_saved, "success")
+    return redirect(url_for("dashboard.link_page", slug=link.slug))
+
+
+@bp.post("/links/<slug>/state")
+@require("editor")
+def set_link_state(slug: str) -> Response:
+    t = catalogue()
+    wanted = request.form.get("disabled")
+    if wanted not in ("0", "1"):
+        raise BadRequest("The form must say disabled=0 or disabled=1.")
+    with transaction() as conn:
+        link = links.update_link(
+            conn, find(conn, slug), {"disabled": wanted == "1"}, base_url=state().base_url
+        )
+    flash(t.link_disabled if link.disabled else t.link_enabled, "success")
+    return redirect(url_for("dashboard.link_page", slug=link.slug))
+
+
+@bp.route("/links/<slug>/delete", methods=["GET", "POST"])
+@require("editor")
+def delete_link(slug: str) -> Any:
+    t = catalogue()
+    with transaction() as conn:
+        link = find(conn, slug)
+        if request.method == "POST":
+            links.delete_link(conn, link)
+    if request.method == "GET":
+        return render("confirm_delete.html", link=link)
+    flash(t("link_deleted", slug=link.slug), "success")
+    return redirect(url_for("dashboard.links"))

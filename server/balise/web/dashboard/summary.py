@@ -1,0 +1,177 @@
+"""The summary editor: every section, previews of the reader page and of the hover card,
+character counts, drafts from the page or the language model, and the version history.
+
+Saving goes through balise.summaries (the API's rules); drafts through balise.drafting. A draft
+fills the form and is saved only when the editor saves it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from balise.errors import BadRequest, Problem, ValidationFailed
+from balise.links.store import Link
+from balise.summaries import drafting
+from balise.summaries import store as summaries
+from balise.web.context import state, transaction
+from balise.web.dashboard.blueprint import bp, catalogue, render, require, user
+from balise.web.dashboard.i18n import field_message
+from balise.web.dashboard.links import find
+from balise.web.i18n import MESSAGES as READER_TEXT
+from balise.web.summary_view import HEADINGS, summary_page
+
+FIELDS = ("lang", *summaries.TEXT_FIELDS, *summaries.URL_FIELDS)
+ACTIONS = ("save", "preview", "draft", "generate", "delete")
+
+
+def _form_of(summary: summaries.Summary | None, link: Link) -> dict[str, str]:
+    if summary is None:
+        return {name: "" for name in FIELDS} | {"lang": link.lang or "fr", "origin": "author"}
+    values = {name: getattr(summary, name) or "" for name in FIELDS}
+    return values | {"origin": summary.origin}
+
+
+def _preview(link: Link, form: dict[str, str]) -> Any:
+    """What the reader page would show for this (possibly unsaved) content."""
+    lang = form.get("lang") if form.get("lang") in HEADINGS else "fr"
+    draft = summaries.Summary(
+        link_id=link.id,
+        lang=lang,  # type: ignore[arg-type]
+        title=form.get("title", ""),
+        teaser=form.get("teaser", ""),
+        **{name: form.get(name) or None for name in summaries.SECTIONS},
+        source_url=form.get("source_url") or None,
+        image_url=form.get("image_url") or None,
+        origin=form.get("origin", "author"),
+        created_at=None,
+        updated_at=None,
+    )
+    return summary_page(link, draft)
+
+
+def _history(conn: Any, link: Link) -> list[dict[str, Any]]:
+    versions = summaries.list_versions(conn, link.id)
+    current = summaries.get_summary(conn, link.id)
+    items = []
+    for i, version in enumerate(versions):
+        older = versions[i + 1] if i + 1 < len(versions) else None
+        items.append(
+            {
+                "version": version,
+                "current": i == 0 and current is not None,
+                "changed": summaries.changed_fields(version.content, older.content)
+                if older
+                else None,
+                "sections": [
+                    (name, summaries.paragraphs(version.content.get(name)))
+                    for name in summaries.SECTIONS
+                    if version.content.get(name)
+                ],
+            }
+        )
+    return items
+
+
+def _page(link: Link, form: dict[str, str], status: int = 200, **context: Any) -> Any:
+    with transaction() as conn:
+        history = _history(conn, link)
+        saved = summaries.get_summary(conn, link.id)
+    source = form.get("source_url") or link.url
+    return render(
+        "summary.html",
+        status,
+        link=link,
+        form=form,
+        saved=saved,
+        history=history,
+        preview=_preview(link, form),
+        headings=HEADINGS,
+        limits=summaries.LIMITS,
+        sections=summaries.SECTIONS,
+        host=(urlsplit(source).hostname or "").removeprefix("www."),
+        target_host=urlsplit(link.url).hostname,
+        reader_text=READER_TEXT,
+        llm_ready=bool(state().settings.get("LLM_URL")),
+        errors=context.pop("errors", {}),
+        **context,
+    )
+
+
+@bp.get("/links/<slug>/summary")
+@require("viewer")
+def summary_editor(slug: str) -> Any:
+    with transaction() as conn:
+        link = find(conn, slug)
+        current = summaries.get_summary(conn, link.id)
+    return _page(link, _form_of(current, link))
+
+
+def _read_form() -> dict[str, str]:
+    # Browsers send textarea lines as CRLF; the previews and counts work on plain newlines.
+    form = {
+        name: request.form.get(name, "").replace("\r\n", "\n").replace("\r", "\n")
+        for name in FIELDS
+    }
+    origin = request.form.get("origin", "author")
+    form["origin"] = origin if origin in summaries.ORIGINS else "author"
+    return form
+
+
+@bp.post("/links/<slug>/summary")
+@require("editor")
+def save_summary(slug: str) -> Any:
+    t = catalogue()
+    action = request.form.get("action", "save")
+    if action not in ACTIONS:
+        raise BadRequest("Unknown action.")
+    with transaction() as conn:
+        link = find(conn, slug)
+    form = _read_form()
+    if action == "preview":
+        return _page(link, form, previewing=True)
+    if action in ("draft", "generate"):
+        return _draft(link, form, "generated" if action == "generate" else "extracted")
+    if action == "delete":
+        with transaction() as conn:
+            summaries.delete_summary(conn, find(conn, slug))
+        flash(t.summary_deleted, "success")
+        return redirect(url_for("dashboard.summary_editor", slug=link.slug))
+    values = {name: form[name] for name in FIELDS}
+    try:
+        with transaction() as conn:
+            summaries.save_summary(
+                conn, find(conn, slug), values, origin=form["origin"], saved_by=user().email
+            )
+    except ValidationFailed as exc:
+        errors = {e["field"]: field_message(t, e["message"]) for e in reversed(exc.errors)}
+        return _page(link, form, 422, errors=errors)
+    flash(t.summary_saved, "success")
+    return redirect(url_for("dashboard.summary_editor", slug=link.slug))
+
+
+def _draft(link: Link, form: dict[str, str], mode: str) -> Any:
+    t = catalogue()
+    try:
+        # The page (and the model) are asked with no database connection held.
+        draft = drafting.draft(link, mode, drafting.Options.from_settings(state().settings))
+    except Problem as exc:
+        return _page(link, form, 200, draft_error=exc.detail, draft_mode=mode)
+    filled = {name: draft.get(name) or "" for name in FIELDS} | {"origin": draft["origin"]}
+    return _page(link, filled, drafted=mode, notice=t.draft_ready)
+
+
+@bp.post("/links/<slug>/summary/restore")
+@require("editor")
+def restore_summary(slug: str) -> Response:
+    t = catalogue()
+    version = request.form.get("version", "")
+    if not version.isdigit():
+        raise BadRequest("Choose a version to restore.")
+    with transaction() as conn:
+        summaries.restore_version(conn, find(conn, slug), int(version), saved_by=user().email)
+    flash(t.summary_restored, "success")
+    return redirect(url_for("dashboard.summary_editor", slug=slug))

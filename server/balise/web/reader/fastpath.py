@@ -1,0 +1,121 @@
+"""The lean reader path: GET and HEAD /<slug> answered before Flask's request machinery.
+
+In steady state a reader request costs a dictionary look-up (the slug cache), a cached
+classification of its user agent, a signed token, three joined byte strings and a put in the
+click buffer: no database read or write, no template rendering, no Flask request context.
+Everything else, and every answer that is not a 200 reader page (404, 410, errors), goes to
+the Flask app, which renders the same headers and pages through the same functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from flask import Flask
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
+from balise.errors import Problem
+from balise.links.cache import LinkCache
+from balise.links.invalidation import Invalidator
+from balise.links.store import RESERVED_SLUGS
+from balise.web.i18n import DEFAULT_LANG, LANGS
+from balise.web.reader.page import ReaderEntry, load_entry
+from balise.web.reader.track import Tracker
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+SLUG_PATH = re.compile(r"/([A-Za-z0-9_-]{3,64})")
+MAX_CACHED = 10_000
+
+
+class Reader:
+    """Serves reader pages of active links from the slug cache; shared by both paths."""
+
+    def __init__(self, app: Flask, tracker: Tracker) -> None:
+        settings = app.config["BALISE"]
+        self.app = app
+        self.tracker = tracker
+        # Least recently used slugs beyond MAX_CACHED are dropped. A link with a summary and its
+        # page in one language takes about 8 KiB (measured), so a full cache is about 80 MB.
+        self.cache: LinkCache[ReaderEntry] = LinkCache(
+            self._load, ttl=float(settings["CACHE_TTL"]), max_entries=MAX_CACHED
+        )
+        self.invalidator = Invalidator(self.cache, settings["REDIS_URL"])
+
+    def _load(self, slug: str) -> ReaderEntry | None:
+        """Read the slug; an unchanged link keeps the entry it had, with its rendered pages."""
+        entry = load_entry(self.app, slug)
+        held = self.cache.peek(slug)
+        if entry is not None and held is not None and held.link.version == entry.link.version:
+            return held
+        return entry
+
+    def entry(self, slug: str) -> ReaderEntry | None:
+        return self.cache.get(slug.lower())
+
+    def serve(
+        self, entry: ReaderEntry, environ: WSGIEnvironment
+    ) -> tuple[list[tuple[str, str]], bytes]:
+        """Headers and body of the reader page, the click recorded; raises Gone at max_clicks.
+
+        The click is handed to the buffer before the body leaves, so a reader can never
+        arrive at the target without having been counted.
+        """
+        hit = self.tracker.observe(entry.link, environ)
+        page = entry.page(self.app, entry.lang or _negotiate(environ))
+        body = page.body(self.tracker.token(hit))
+        self.tracker.record(hit)
+        headers = [*page.headers, ("Content-Length", str(len(body)))]
+        return headers, (b"" if environ["REQUEST_METHOD"] == "HEAD" else body)
+
+
+def _negotiate(environ: WSGIEnvironment) -> str:
+    header = environ.get("HTTP_ACCEPT_LANGUAGE")
+    if not header:
+        return DEFAULT_LANG
+    return parse_accept_header(header, LanguageAccept).best_match(LANGS) or DEFAULT_LANG
+
+
+class ReaderPath:
+    """WSGI middleware in front of Flask for GET/HEAD of an active link's reader page."""
+
+    def __init__(self, reader: Reader, flask_wsgi: WSGIApplication) -> None:
+        self.reader = reader
+        self.flask_wsgi = flask_wsgi
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
+            match = SLUG_PATH.fullmatch(environ.get("PATH_INFO", ""))
+            if match and match.group(1).lower() not in RESERVED_SLUGS:
+                try:
+                    entry = self.reader.entry(match.group(1))
+                    if entry is not None and entry.active():
+                        headers, body = self.reader.serve(entry, environ)
+                        start_response("200 OK", headers)
+                        return [body]
+                except Problem:
+                    pass  # 410 at max_clicks: Flask renders the page (localised or JSON)
+                except Exception:  # noqa: BLE001 - Flask answers, logs and shapes the 500
+                    log.exception("reader fast path failed; handing over to Flask")
+        return self.flask_wsgi(environ, start_response)
+
+
+def init_app(app: Flask, tracker: Tracker) -> Reader:
+    """Put the lean path in front of the app's WSGI callable; cache invalidation wired."""
+    from balise.web.context import state
+
+    reader = Reader(app, tracker)
+    balise = state(app)
+    balise.services["reader"] = reader
+    balise.on_links_changed(reader.invalidator.changed)
+    reader.invalidator.start()
+    balise.on_shutdown(reader.invalidator.close)
+    balise.on_shutdown(reader.cache.close)
+    app.wsgi_app = ReaderPath(reader, app.wsgi_app)  # type: ignore[method-assign]
+    return reader

@@ -1,0 +1,68 @@
+"""Reader pages through Flask: GET/HEAD /<slug> when the lean path hands over, GET /<slug>+.
+
+Active links are normally answered by fastpath.py before Flask; this view answers the rest
+(unknown, disabled, expired or exhausted links) with the same Reader.serve, so both paths send
+the same page and headers. It never renders anything unescaped: the target reaches pages only
+through Jinja's autoescape (href and meta refresh attributes).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, render_template, request
+
+from balise.errors import Gone, NotFound
+from balise.web.context import state
+from balise.web.i18n import messages, negotiate
+from balise.web.reader.assets import page_csp
+from balise.web.reader.fastpath import Reader
+from balise.web.reader.page import READER_HEADERS, ReaderEntry
+from balise.web.reader.track import tracker
+from balise.web.summary_view import page_context
+
+bp = Blueprint("reader", __name__)
+
+
+def _reader() -> Reader:
+    return state().services["reader"]  # type: ignore[no-any-return]
+
+
+def resolve(slug: str) -> ReaderEntry:
+    """The active link for `slug`; 404 when unknown, 410 when disabled or expired."""
+    entry = _reader().entry(slug)
+    if entry is None:
+        raise NotFound(f"No link with the slug '{slug}'.")
+    if not entry.active():
+        raise Gone(f"The link '{slug}' is {entry.link.state()}.")
+    return entry
+
+
+@bp.route("/<slug>", methods=["GET", "HEAD"])
+def reader(slug: str) -> Response:
+    if slug.endswith("+"):
+        return preview(slug[:-1])
+    headers, body = _reader().serve(resolve(slug), request.environ)
+    return Response(body, headers=headers)
+
+
+def preview(slug: str) -> Response:
+    """The `+` page: where the link leads and its summary, no redirect, no click."""
+    entry = resolve(slug)
+    tracker().check_limit(entry.link)
+    link, summary = entry.link, entry.summary
+    lang = negotiate(request, entry.lang)
+    short_url = state().short_url(link.slug)
+    html = render_template(
+        "reader/preview.html",
+        lang=lang,
+        t=messages(lang),
+        link=link,
+        host=urlsplit(link.url).hostname,
+        short_url=short_url,
+        **page_context(link, summary, short_url=short_url, page_lang=lang),
+    )
+    response = Response(html, headers=READER_HEADERS)
+    response.headers["Content-Security-Policy"] = page_csp()
+    response.headers["Content-Language"] = lang
+    return response
