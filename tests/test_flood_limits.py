@@ -6,10 +6,13 @@ are limited on every API route; a flood of unknown slugs stops reading the datab
 
 from __future__ import annotations
 
+import json
+import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import segno
 from sqlalchemy import event
 
 from balise import create_app
@@ -61,6 +64,64 @@ def link_reads(app: Any) -> list[str]:
 
     event.listen(state(app).engine, "before_cursor_execute", record)
     return seen
+
+
+# -- finding 1: public look-ups and QR codes ------------------------------------------------
+
+
+def test_look_ups_share_one_budget_per_address_then_answer_429(make_app):
+    app = make_app(RATELIMIT_LOOKUP="3/minute")
+    client = app.test_client()
+    url = {"url": "https://example.org/a"}
+    assert client.get("/api/v1/summaries", query_string=url).status_code == 404
+    assert client.post("/api/v1/summaries/lookup", json={"urls": ["a.example"]}).status_code == 200
+    assert client.get("/api/v1/summaries", query_string=url).status_code == 404
+    r = client.post("/api/v1/summaries/lookup", json={"urls": ["a.example"]})
+    assert_429(r)
+    assert r.headers["Access-Control-Allow-Origin"] == "*"  # the extension can read it
+    assert_429(client.get("/api/v1/summaries", query_string=url))
+    # Another address has its own budget; preflights are never counted.
+    other = from_address(app, "192.0.2.9")
+    assert other.get("/api/v1/summaries", query_string=url).status_code == 404
+    assert client.options("/api/v1/summaries/lookup").status_code == 200
+
+
+def test_a_look_up_batch_over_64_kib_answers_413_and_a_full_ordinary_batch_fits(client):
+    long_urls = [f"https://example.org/{i}/" + "a" * 4070 for i in range(100)]
+    r = client.post("/api/v1/summaries/lookup", json={"urls": long_urls})
+    assert r.status_code == 413
+    assert r.mimetype == "application/problem+json"
+    assert "65,536" in r.get_json()["detail"]
+    ordinary = [f"https://news.example/{i}/" + "b" * 560 for i in range(100)]
+    assert len(json.dumps({"urls": ordinary})) > 57_000
+    assert client.post("/api/v1/summaries/lookup", json={"urls": ordinary}).status_code == 200
+
+
+def test_qr_codes_are_limited_per_address(make_app, make_link):
+    make_link(slug="promo")
+    app = make_app(RATELIMIT_QR="2/minute")
+    client = app.test_client()
+    assert client.get("/promo/qr.svg").status_code == 200
+    assert client.get("/promo/qr.png").status_code == 200
+    assert_429(client.get("/promo/qr.png", headers=BROWSER), page=True)
+    assert_429(client.get("/promo/qr.svg", headers=JSON))
+    assert from_address(app, "192.0.2.9").get("/promo/qr.png").status_code == 200
+
+
+def _png_side(response: Any) -> int:
+    return int(struct.unpack(">II", response.get_data()[16:24])[0])
+
+
+def test_qr_sizes_are_bounded_png_to_scale_20_and_svg_to_40(client, make_link):
+    make_link(slug="promo")
+    code = segno.make("https://s.test/promo", error="m", micro=False)
+    for asked, expected in (("40", 20), ("999999", 20), ("9" * 5000, 20), ("0", 1), ("x", 8)):
+        r = client.get(f"/promo/qr.png?scale={asked}")
+        assert r.status_code == 200, asked[:10]
+        assert _png_side(r) == code.symbol_size(scale=expected)[0]
+    svg = client.get("/promo/qr.svg?scale=40").get_data(as_text=True)
+    side = code.symbol_size(scale=40)[0]
+    assert f'viewBox="0 0 {side} {side}"' in svg
 
 
 # -- finding 11: failed API authentications on every API route ------------------------------

@@ -86,7 +86,20 @@ SETTINGS: tuple[Setting, ...] = (
         "RATELIMIT_AUTH_FAILURES",
         str,
         "20/minute",
-        "Rate limit on failed API authentications, per client address.",
+        "Rate limit on failed API authentications, per client address, on every API route.",
+    ),
+    Setting(
+        "RATELIMIT_LOOKUP",
+        str,
+        "300/minute",
+        "Rate limit on the public summary look-ups (GET and batch POST together), per client "
+        "address.",
+    ),
+    Setting(
+        "RATELIMIT_QR",
+        str,
+        "120/minute",
+        "Rate limit on QR code images, per client address.",
     ),
     Setting(
         "CACHE_TTL",

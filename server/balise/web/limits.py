@@ -69,7 +69,8 @@ def limit_endpoints(
     """One budget (`scope`) shared by the views of `endpoints`."""
     decorate = limiter(app).shared_limit(rate, scope, **kwargs)
     for endpoint in endpoints:
-        app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
+        view: Any = decorate(app.view_functions[endpoint])
+        app.view_functions[endpoint] = view
 
 
 def _api_auth_failures() -> ApplicationLimit:

@@ -18,3 +18,13 @@ def init_app(app: Flask) -> None:
     limits.limit_endpoint(
         app, "api.create_link", limits.setting("RATELIMIT_CREATE"), key_func=key_or_address
     )
+    # The public look-ups share one budget per client address; preflights are not counted.
+    limits.limit_endpoints(
+        app,
+        lookup.PUBLIC_ENDPOINTS,
+        limits.setting("RATELIMIT_LOOKUP"),
+        "lookup",
+        key_func=limits.by_address("lookup"),
+        methods=["GET", "POST"],
+        error_message="Too many look-ups from this address.",
+    )

@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 def init_app(app: Flask) -> None:
     """The click recorder, the beacon, QR codes, the lean path and the Flask reader routes."""
+    from balise.web import limits
     from balise.web.reader import fastpath, qr, routes, track
     from balise.web.reader.assets import text
 
@@ -20,3 +21,10 @@ def init_app(app: Flask) -> None:
     fastpath.init_app(app, track.tracker(app))  # GET/HEAD /<slug> before Flask's machinery
     app.register_blueprint(qr.bp)  # /<slug>/qr.svg before the catch-all /<slug> rules
     app.register_blueprint(routes.bp)
+    limits.limit_endpoint(
+        app,
+        "qr.qr_code",
+        limits.setting("RATELIMIT_QR"),
+        key_func=limits.by_address("qr"),
+        error_message="Too many QR codes from this address.",
+    )
