@@ -102,6 +102,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Rate limit on QR code images, per client address.",
     ),
     Setting(
+        "RATELIMIT_NOT_FOUND",
+        str,
+        "60/minute",
+        "Rate limit on 404 answers to short-link paths (reader, preview, QR), per client "
+        "address; beyond it, unknown slugs answer 429 without reading the database.",
+    ),
+    Setting(
         "CACHE_TTL",
         float,
         5.0,

@@ -28,3 +28,14 @@ def init_app(app: Flask) -> None:
         key_func=limits.by_address("qr"),
         error_message="Too many QR codes from this address.",
     )
+    # Checked before the view reads anything: the lean path hands over every slug it does
+    # not hold, so a flood of unknown slugs stops reading the database at the limit.
+    limits.limit_endpoints(
+        app,
+        ("reader.reader", "qr.qr_code"),
+        limits.setting("RATELIMIT_NOT_FOUND"),
+        "not-found",
+        key_func=limits.by_address("notfound"),
+        deduct_when=lambda response: response.status_code == 404,
+        error_message="Too many unknown links asked from this address.",
+    )
