@@ -1,19 +1,23 @@
 """Public summary look-up for the browser extension: no auth, CORS *, cacheable with an ETag.
 
 GET /api/v1/summaries?url=URL answers one URL (404 when unknown); POST /api/v1/summaries/lookup
-answers up to 100 in one query. Every answered look-up counts a preview view per link, except
-batches marked `prefetch` (the extension asking ahead about a page's links): like the reader
-path's prefetches, those are not views.
+answers up to 100 in one query. An answered look-up counts a preview view of each link once
+per visitor and UTC day (analytics/previews.py), except batches marked `prefetch` (the
+extension asking ahead about a page's links): like the reader path's prefetches, those are
+not views.
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, request
 from spectree import Response as Responses
 
+from balise.analytics.previews import count_preview_views
+from balise.analytics.visitors import day_of, visitor_hash
 from balise.errors import NotFound
 from balise.summaries import lookup as summary_lookup
 from balise.web.api.blueprint import bp, max_body, spec
@@ -47,11 +51,24 @@ def _answer(found: summary_lookup.Found) -> dict[str, Any]:
 
 def _lookup(urls: list[str], *, seen: bool = True) -> dict[str, summary_lookup.Found | None]:
     """Answers for `urls`; each answer counts a preview view unless nobody has seen it yet."""
+    viewer = _viewer() if seen else None
     with transaction() as conn:
         answers = summary_lookup.lookup(conn, urls, base_url=state().base_url)
-        if seen:
-            summary_lookup.count_preview_views(conn, answers.values())
+        if viewer is not None:
+            visitor, now = viewer
+            shown = [found.link_id for found in answers.values() if found is not None]
+            count_preview_views(conn, shown, visitor, now)
     return answers
+
+
+def _viewer() -> tuple[str, datetime] | None:
+    """This request's visitor hash under today's salt (the one clicks use), and the time."""
+    recorder = state().services["clicks"]
+    now = recorder.clock()
+    salt = recorder.salts.salt_for(day_of(now), now)
+    if salt is None:  # only a past day's salt can be missing
+        return None
+    return visitor_hash(salt, request.remote_addr or "", request.user_agent.string), now
 
 
 def _cacheable(body: Any) -> Response:
