@@ -244,7 +244,7 @@ def test_no_api_key_is_needed_and_a_bad_one_is_ignored(client, known):
     assert r.status_code == 200
 
 
-def test_each_answer_counts_one_preview_view_per_link(client, known, db):
+def test_each_visitor_counts_one_preview_view_per_link_and_day(client, known, db):
     first = known()
     second = known(slug="post", url="https://blog.example/post")
     get(client, TARGET)
@@ -254,7 +254,7 @@ def test_each_answer_counts_one_preview_view_per_link(client, known, db):
         "/api/v1/summaries/lookup",
         json={"urls": [TARGET, "s.test/Arbres", "https://blog.example/post", "https://x.test/"]},
     )
-    assert preview_views(db) == {first.id: 3, second.id: 1}
+    assert preview_views(db) == {first.id: 1, second.id: 1}  # see test_preview_views.py
 
 
 def test_a_prefetch_batch_counts_no_preview_view(client, known, db):

@@ -86,7 +86,27 @@ SETTINGS: tuple[Setting, ...] = (
         "RATELIMIT_AUTH_FAILURES",
         str,
         "20/minute",
-        "Rate limit on failed API authentications, per client address.",
+        "Rate limit on failed API authentications, per client address, on every API route.",
+    ),
+    Setting(
+        "RATELIMIT_LOOKUP",
+        str,
+        "300/minute",
+        "Rate limit on the public summary look-ups (GET and batch POST together), per client "
+        "address.",
+    ),
+    Setting(
+        "RATELIMIT_QR",
+        str,
+        "120/minute",
+        "Rate limit on QR code images, per client address.",
+    ),
+    Setting(
+        "RATELIMIT_NOT_FOUND",
+        str,
+        "60/minute",
+        "Rate limit on 404 answers to short-link paths (reader, preview, QR), per client "
+        "address; beyond it, unknown slugs answer 429 without reading the database.",
     ),
     Setting(
         "CACHE_TTL",

@@ -196,6 +196,16 @@ daily_visitors = Table(
     Column("visitor_hash", String(64), primary_key=True),
 )
 
+# Owner: previews.py. Today's preview viewers, so each counts once per link and UTC day;
+# past days are deleted with their salts.
+preview_viewers = Table(
+    "preview_viewers",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
+    Column("visitor_hash", String(64), primary_key=True),
+)
+
 # Owner: visitors.py. The day's salt is shared by every instance; past days are deleted.
 visitor_salts = Table(
     "visitor_salts",
@@ -246,6 +256,7 @@ __all__ = [
     "robot_hits",
     "hourly_counts",
     "daily_visitors",
+    "preview_viewers",
     "visitor_salts",
     "summaries",
     "summary_versions",
