@@ -149,6 +149,34 @@ def dripping(interval: float, count: int) -> Route:
     return route
 
 
+def endless(
+    first: bytes, filler: bytes, sent: list[int], limit: int = 1 << 31, **headers: str
+) -> Route:
+    """HTML headers, `first`, then `filler` again and again (no length: the connection closes
+    at the end) until the client hangs up or `limit` bytes are out; `sent` gets the bytes sent."""
+
+    def route(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Connection", "close")
+        for name, value in headers.items():
+            h.send_header(name.replace("_", "-"), value)
+        h.end_headers()
+        h.close_connection = True
+        total = 0
+        try:
+            h.wfile.write(first)
+            total += len(first)
+            while total < limit:
+                h.wfile.write(filler)
+                total += len(filler)
+        except OSError:
+            pass
+        sent.append(total)
+
+    return route
+
+
 def chat_completion(content: str) -> Route:
     """An OpenAI-compatible answer whose message is `content`."""
 
