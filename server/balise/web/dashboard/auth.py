@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, flash, g, redirect, request, url_for
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
@@ -13,7 +13,15 @@ from werkzeug.wrappers import Response
 from balise.accounts import users
 from balise.web import limits
 from balise.web.context import transaction
-from balise.web.dashboard.blueprint import bp, catalogue, current_user, render, safe_next, sign_in
+from balise.web.dashboard.blueprint import (
+    bp,
+    catalogue,
+    current_user,
+    render,
+    safe_next,
+    sign_in,
+    sign_out,
+)
 
 
 def _failed(_response: Response) -> bool:
@@ -66,7 +74,7 @@ def too_many(exc: TooManyRequests) -> Response:
 
 @bp.post("/logout")
 def logout() -> Response:
-    session.clear()
+    sign_out()
     flash(catalogue().signed_out, "info")
     return redirect(url_for("dashboard.login"))
 
