@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, func, select, update
 
 from balise.accounts import sessions
-from balise.accounts.keys import ROLES
+from balise.accounts.keys import ROLES, keeping_an_admin
 from balise.db.dialect import insert_unless_taken
 from balise.db.tables import users
 from balise.errors import Conflict, NotFound, ValidationFailed
@@ -190,9 +190,11 @@ def _set(conn: Connection, user: User, **values: object) -> User:
 
 def set_disabled(conn: Connection, user: User, disabled: bool) -> User:
     """A disabled account cannot sign in, its sessions end and its API keys stop working."""
-    if disabled:
+    if not disabled:
+        return _set(conn, user, disabled=False)
+    with keeping_an_admin(conn, f"The account {user.email}"):
         sessions.end_all(conn, user.id)
-    return _set(conn, user, disabled=disabled)
+        return _set(conn, user, disabled=True)
 
 
 def set_lang(conn: Connection, user: User, lang: str | None) -> User:
@@ -203,5 +205,7 @@ def set_lang(conn: Connection, user: User, lang: str | None) -> User:
 
 
 def set_role(conn: Connection, user: User, role: str) -> User:
+    """Change the role; 409 when that demotes the last admin credential."""
     _check_role(role)
-    return _set(conn, user, role=role)
+    with keeping_an_admin(conn, f"The account {user.email}"):
+        return _set(conn, user, role=role)
