@@ -128,3 +128,43 @@ def test_the_dashboard_says_when_drafts_are_busy(settings, make_user, make_link)
         assert len(page.requests) == 1
     finally:
         app.extensions["balise"].shutdown()
+
+
+def test_a_generated_draft_holds_its_slot_while_the_model_thinks(settings, db, make_link):
+    from tests.local_servers import page
+
+    release = threading.Event()
+    first, second = editor_keys(db, 2)
+    with serving({"/article": page(), "/v1/chat/completions": held(release)}) as server:
+        app = create_app(
+            settings
+            | {
+                "FETCH_ALLOW_PRIVATE": True,
+                "DRAFT_CONCURRENCY": 1,
+                "LLM_URL": server.url + "/v1",
+                "LLM_MODEL": "stub",
+                "LLM_TIMEOUT": 30,
+            }
+        )
+        app.config["TESTING"] = True
+        make_link(slug="arbres", url=server.url + "/article")
+        path = "/api/v1/links/arbres/summary/draft"
+        thinking = threading.Thread(
+            target=app.test_client().post,
+            args=(path,),
+            kwargs={"query_string": {"mode": "generated"}, "headers": first},
+        )
+        thinking.start()
+        try:
+            wait_until(lambda: any(r["path"].startswith("/v1/") for r in server.requests))
+            client = app.test_client()
+            assert client.post(path, headers=first).status_code == 429
+            r = client.post(path, headers=second)
+            assert r.status_code == 503 and r.get_json()["type"].endswith("/drafts-busy")
+        finally:
+            release.set()
+            thinking.join(60)
+        try:
+            assert client.post(path, headers=second).status_code == 200  # the slot is free again
+        finally:
+            app.extensions["balise"].shutdown()
