@@ -147,6 +147,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("FETCH_TIMEOUT", float, 10.0, "Total seconds a draft may spend fetching the page."),
     Setting(
+        "DRAFT_CONCURRENCY",
+        int,
+        0,
+        "Drafts one instance runs at once (each holds a worker thread); 0 means a quarter of "
+        "THREADS, at least 1. Beyond: 503. One draft at a time per API key or account (429).",
+    ),
+    Setting(
         "LLM_URL",
         str,
         "",

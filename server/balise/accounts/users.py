@@ -7,7 +7,6 @@ takes as long whether the account exists or not. Knows nothing of HTTP.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,7 +15,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, func, select, update
 
-from balise.accounts.keys import ROLES
+from balise.accounts import sessions
+from balise.accounts.keys import ROLES, keeping_an_admin
 from balise.db.dialect import insert_unless_taken
 from balise.db.tables import users
 from balise.errors import Conflict, NotFound, ValidationFailed
@@ -44,11 +44,6 @@ class User:
     def allows(self, role: str) -> bool:
         """True when this account's role is `role` or above (viewer < editor < admin)."""
         return ROLES.index(self.role) >= ROLES.index(role)
-
-    @property
-    def session_stamp(self) -> str:
-        """Changes whenever the password does: sessions carrying an old stamp are signed out."""
-        return hashlib.sha256(self.password_hash.encode("utf-8")).hexdigest()[:20]
 
 
 def _to_user(row: object) -> User:
@@ -178,8 +173,9 @@ def _store_hash(conn: Connection, user_id: int, digest: str) -> None:
 
 
 def set_password(conn: Connection, user: User, password: str) -> User:
-    """Replace the password; every session of the account is signed out (its stamp changes)."""
+    """Replace the password; every session of the account ends."""
     _store_hash(conn, user.id, hasher.hash(check_password(password)))
+    sessions.end_all(conn, user.id)
     return get_user(conn, user.id)  # type: ignore[return-value]
 
 
@@ -194,7 +190,11 @@ def _set(conn: Connection, user: User, **values: object) -> User:
 
 def set_disabled(conn: Connection, user: User, disabled: bool) -> User:
     """A disabled account cannot sign in, its sessions end and its API keys stop working."""
-    return _set(conn, user, disabled=disabled)
+    if not disabled:
+        return _set(conn, user, disabled=False)
+    with keeping_an_admin(conn, f"The account {user.email}"):
+        sessions.end_all(conn, user.id)
+        return _set(conn, user, disabled=True)
 
 
 def set_lang(conn: Connection, user: User, lang: str | None) -> User:
@@ -205,5 +205,7 @@ def set_lang(conn: Connection, user: User, lang: str | None) -> User:
 
 
 def set_role(conn: Connection, user: User, role: str) -> User:
+    """Change the role; 409 when that demotes the last admin credential."""
     _check_role(role)
-    return _set(conn, user, role=role)
+    with keeping_an_admin(conn, f"The account {user.email}"):
+        return _set(conn, user, role=role)

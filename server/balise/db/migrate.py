@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -36,3 +37,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def current(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def head() -> str | None:
+    """The revision this code's migrations end at."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()

@@ -76,6 +76,23 @@ users = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# Owner: sessions.py (dashboard sign-ins; the cookie holds a token, this table its hash)
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False, index=True),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,
@@ -249,6 +266,7 @@ summary_versions = Table(
 __all__ = [
     "metadata",
     "users",
+    "dashboard_sessions",
     "api_keys",
     "links",
     "link_tags",

@@ -33,5 +33,4 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     app.register_blueprint(bp)
-    auth.limit_failed_sign_ins(app)
     app.register_blueprint(share.bp)

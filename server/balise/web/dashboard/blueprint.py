@@ -1,15 +1,16 @@
 """The /dashboard blueprint: session sign-in, CSRF on every form, roles, language, page shell.
 
-Pages live in dashboard_*.py modules and register on `bp`. Every dashboard request loads the
-signed-in account from the database, so a disabled account or a changed password ends its
-sessions at once. Only this blueprint is CSRF-checked: the JSON API and the reader's beacon
-are not forms.
+Pages live in dashboard_*.py modules and register on `bp`. Sessions live on the server
+(accounts/sessions.py): every dashboard request looks its token up, with the account, so
+signing out, a changed password or a disabled account ends sessions at once. Only this
+blueprint is CSRF-checked: the JSON API and the reader's beacon are not forms.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,7 +29,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response
 
-from balise.accounts import users
+from balise.accounts import sessions, users
 from balise.errors import Forbidden, Problem
 from balise.web.context import state, transaction
 from balise.web.dashboard.i18n import Catalogue, choose_lang
@@ -86,20 +87,36 @@ def safe_next(target: str | None) -> str:
     return url_for("dashboard.links")
 
 
+def _idle() -> timedelta:
+    return timedelta(days=int(state().settings["SESSION_DAYS"]))
+
+
 def sign_in(account: users.User) -> None:
-    session.clear()  # a fresh session (and CSRF token) for the new identity
+    """Open a server-side session for `account` in a fresh cookie (and CSRF token)."""
+    session.clear()
     session.permanent = True
-    session["uid"] = account.id
-    session["stamp"] = account.session_stamp
+    with transaction() as conn:
+        session["sid"] = sessions.start(conn, account.id, datetime.now(timezone.utc), _idle())
+
+
+def sign_out() -> None:
+    """End this browser's session on the server: a copy of its cookie stops working too."""
+    token = session.get("sid")
+    if isinstance(token, str):
+        with transaction() as conn:
+            sessions.end(conn, token)
+    session.clear()
 
 
 def _load_user() -> users.User | None:
-    uid = session.get("uid")
-    if uid is None:
+    token = session.get("sid")
+    if not isinstance(token, str):
+        session.pop("uid", None)  # a cookie from before server-side sessions
         return None
     with transaction() as conn:
-        account = users.get_user(conn, int(uid))
-    if account is None or account.disabled or session.get("stamp") != account.session_stamp:
+        uid = sessions.user_id_of(conn, token, datetime.now(timezone.utc), _idle())
+        account = users.get_user(conn, uid) if uid is not None else None
+    if account is None or account.disabled:
         session.clear()
         return None
     return account

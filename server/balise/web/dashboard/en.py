@@ -180,6 +180,10 @@ EN: dict[str, str] = {
     "draft_hint": "A draft fills the form; nothing is saved until you press Save.",
     "draft_ready": "Draft ready: read it, correct it, then save.",
     "draft_failed": "Could not draft a summary:",
+    "draft_busy": (
+        "the server is already drafting as many summaries as it can. Try again in a few seconds."
+    ),
+    "draft_running": "one of your drafts is still running. Wait for it to finish.",
     "preview_not_saved": "Preview only: these changes are not saved.",
     "summary_lang": "Language of the summary",
     "summary_field_lang": "language",

@@ -191,6 +191,11 @@ FR: dict[str, str] = {
     "draft_hint": "Le brouillon remplit le formulaire ; rien n'est enregistré avant d'enregistrer.",
     "draft_ready": "Brouillon prêt : relisez-le, corrigez-le, puis enregistrez.",
     "draft_failed": "Impossible de rédiger un brouillon :",
+    "draft_busy": (
+        "le serveur rédige déjà autant de brouillons qu'il le peut. Réessayez dans quelques "
+        "secondes."
+    ),
+    "draft_running": "un de vos brouillons est encore en cours. Attendez qu'il se termine.",
     "preview_not_saved": "Aperçu seulement : ces modifications ne sont pas enregistrées.",
     "summary_lang": "Langue du résumé",
     "summary_field_lang": "langue",

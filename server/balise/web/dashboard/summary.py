@@ -1,7 +1,8 @@
 """The summary editor: every section, previews of the reader page and of the hover card,
 character counts, drafts from the page or the language model, and the version history.
 
-Saving goes through balise.summaries (the API's rules); drafts through balise.drafting. A draft
+Saving goes through balise.summaries (the API's rules); drafts through balise.drafting, in
+one of the server's draft slots (web/drafts.py). A draft
 fills the form and is saved only when the editor saves it.
 """
 
@@ -15,8 +16,9 @@ from werkzeug.wrappers import Response
 
 from balise.errors import BadRequest, Problem, ValidationFailed
 from balise.links.store import Link
-from balise.summaries import drafting
 from balise.summaries import store as summaries
+from balise.summaries.slots import RETRY_AFTER, DraftInProgress, DraftsBusy
+from balise.web import drafts
 from balise.web.context import state, transaction
 from balise.web.dashboard.blueprint import bp, catalogue, render, require, user
 from balise.web.dashboard.i18n import field_message
@@ -157,7 +159,11 @@ def _draft(link: Link, form: dict[str, str], mode: str) -> Any:
     t = catalogue()
     try:
         # The page (and the model) are asked with no database connection held.
-        draft = drafting.draft(link, mode, drafting.Options.from_settings(state().settings))
+        draft = drafts.run(link, mode, owner=f"account:{user().id}")
+    except (DraftsBusy, DraftInProgress) as exc:
+        busy = t.draft_busy if isinstance(exc, DraftsBusy) else t.draft_running
+        html, status = _page(link, form, exc.status, draft_error=busy, draft_mode=mode)
+        return html, status, {"Retry-After": str(RETRY_AFTER)}
     except Problem as exc:
         return _page(link, form, 200, draft_error=exc.detail, draft_mode=mode)
     filled = {name: draft.get(name) or "" for name in FIELDS} | {"origin": draft["origin"]}
