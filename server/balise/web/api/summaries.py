@@ -10,7 +10,6 @@ from spectree import Response
 from balise.errors import NotFound
 from balise.links.store import Link
 from balise.summaries import store as summaries
-from balise.web import drafts
 from balise.web.api.blueprint import bp, require, spec
 from balise.web.api.links import find_link
 from balise.web.api.schemas import ProblemOut
@@ -22,7 +21,7 @@ from balise.web.api.schemas.summaries import (
     SummaryOut,
     VersionList,
 )
-from balise.web.context import transaction
+from balise.web.context import run_draft, transaction
 from balise.web.summary_view import summary_out
 
 TAGS = ["summaries"]
@@ -148,7 +147,7 @@ def draft_summary(slug: str, query: DraftQuery) -> dict[str, Any]:
     with transaction() as conn:
         link = find_link(conn, slug)
     # The page (and the model) are asked with no database connection held.
-    draft = drafts.run(link, query.mode, owner=f"key:{g.api_key.id}")
+    draft = run_draft(link, query.mode, owner=f"key:{g.api_key.id}")
     if not query.save:
         unsaved = summaries.Summary(link_id=link.id, **draft, created_at=None, updated_at=None)
         return summary_out(link, unsaved) | {"saved": False}

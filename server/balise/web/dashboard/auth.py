@@ -12,7 +12,6 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from balise.accounts import users
-from balise.web.attempts import Attempts
 from balise.web.context import transaction
 from balise.web.dashboard.blueprint import (
     bp,
@@ -23,6 +22,7 @@ from balise.web.dashboard.blueprint import (
     sign_in,
     sign_out,
 )
+from balise.web.limits.attempts import Attempts
 
 SIGN_IN_LIMITS = (
     Attempts("login-address", "RATELIMIT_LOGIN_ADDRESS"),

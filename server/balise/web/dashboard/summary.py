@@ -18,8 +18,7 @@ from balise.errors import BadRequest, Problem, ValidationFailed
 from balise.links.store import Link
 from balise.summaries import store as summaries
 from balise.summaries.slots import RETRY_AFTER, DraftInProgress, DraftsBusy
-from balise.web import drafts
-from balise.web.context import state, transaction
+from balise.web.context import run_draft, state, transaction
 from balise.web.dashboard.blueprint import bp, catalogue, render, require, user
 from balise.web.dashboard.i18n import field_message
 from balise.web.dashboard.links import find
@@ -159,7 +158,7 @@ def _draft(link: Link, form: dict[str, str], mode: str) -> Any:
     t = catalogue()
     try:
         # The page (and the model) are asked with no database connection held.
-        draft = drafts.run(link, mode, owner=f"account:{user().id}")
+        draft = run_draft(link, mode, owner=f"account:{user().id}")
     except (DraftsBusy, DraftInProgress) as exc:
         busy = t.draft_busy if isinstance(exc, DraftsBusy) else t.draft_running
         html, status = _page(link, form, exc.status, draft_error=busy, draft_mode=mode)

@@ -1,7 +1,7 @@
 """Dashboard sessions kept on the server, so signing out ends them
 
-Revision ID: 0003_sessions
-Revises: 0002
+Revision ID: 0004_sessions
+Revises: 0003_flood
 Create Date: 2026-11-30
 
 Until now a dashboard session lived only in its signed cookie: after "Sign out" a copy of the
@@ -12,8 +12,8 @@ Sessions opened before this revision end (their cookies hold no token): people s
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_sessions"
-down_revision = "0002"
+revision = "0004_sessions"
+down_revision = "0003_flood"
 branch_labels = None
 depends_on = None
 
