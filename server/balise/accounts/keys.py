@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection, func, select, update
 
-from balise.db.dialect import insert_unless_taken
+from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import api_keys, users
 from balise.errors import Conflict, NotFound, ValidationFailed
 
@@ -115,6 +115,8 @@ def list_keys(conn: Connection, *, user_id: int | None = None) -> list[ApiKey]:
 
 
 def get_key(conn: Connection, key_id: int) -> ApiKey | None:
+    if not possible_id(key_id):
+        return None
     row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
     return _to_key(row) if row else None
 

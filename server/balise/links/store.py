@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from balise.db.changes import mark_changed
-from balise.db.dialect import insert_unless_taken
+from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import link_tags, links
 from balise.errors import BadRequest, SlugTaken, ValidationFailed
 from balise.links.urls import clean_target, url_key
@@ -213,12 +213,22 @@ def _one(conn: Connection, condition: Any) -> Link | None:
     return _to_link(row, _tags_for(conn, [row.id])[row.id])
 
 
+def possible_slug(slug: str) -> bool:
+    """True when `slug` could name a link; anything else is unknown without asking the
+    database (which may refuse it: PostgreSQL fails a query holding a NUL character)."""
+    return SLUG_RE.fullmatch(slug) is not None
+
+
 def get_link_by_slug(conn: Connection, slug: str) -> Link | None:
     """Slugs resolve whatever their case: two slugs never differ only in case."""
+    if not possible_slug(slug):
+        return None
     return _one(conn, links.c.slug_key == slug.lower())
 
 
 def get_link_by_id(conn: Connection, link_id: int) -> Link | None:
+    if not possible_id(link_id):
+        return None
     return _one(conn, links.c.id == link_id)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from balise.db.dialect import possible_id
 from balise.db.tables import summaries, summary_versions
 from balise.errors import NotFound, ValidationFailed
 from balise.links.store import LANGS, Link, bump_version
@@ -246,6 +247,8 @@ def restore_version(
     conn: Connection, link: Link, version_id: int, *, saved_by: str | None = None
 ) -> Summary:
     """Make a kept version current again (recorded as a new version)."""
+    if not possible_id(version_id):
+        raise NotFound(f"The summary of '{link.slug}' has no version {version_id}.")
     row = conn.execute(
         select(summary_versions).where(
             summary_versions.c.id == version_id, summary_versions.c.link_id == link.id

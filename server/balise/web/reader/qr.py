@@ -13,7 +13,7 @@ import segno
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from balise.errors import NotFound
+from balise.errors import BadRequest, NotFound
 from balise.links import store as links
 from balise.web.context import state, transaction
 
@@ -25,7 +25,11 @@ KINDS = {"svg": "image/svg+xml", "png": "image/png"}
 def _scale(kind: str) -> int:
     default = 8
     raw = request.args.get("scale", "")
-    return min(max(int(raw), 1), 40) if raw.isdigit() else default
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()):  # '²'.isdigit() is True, int('²') fails
+        raise BadRequest("scale must be a whole number from 1 to 40.")
+    return min(max(int(raw), 1), 40)
 
 
 @bp.get("/<slug>/qr.<any(svg, png):kind>")
