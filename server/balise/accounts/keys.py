@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, select, update
 from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import api_keys, users
 from balise.errors import Conflict, NotFound, ValidationFailed
+from balise.text import check_text
 
 ROLES = ("viewer", "editor", "admin")
 KEY_PREFIX = "blz_"
@@ -62,6 +63,7 @@ def create_key(
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationFailed.field("name", "must be 1 to 100 characters")
+    check_text("name", name)
     if role not in ROLES:
         raise ValidationFailed.field("role", "must be one of: " + ", ".join(ROLES))
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)

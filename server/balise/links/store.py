@@ -20,6 +20,7 @@ from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import link_tags, links
 from balise.errors import BadRequest, SlugTaken, ValidationFailed
 from balise.links.urls import clean_target, url_key
+from balise.text import text_problem
 
 # No look-alikes: 0 O 1 l I are left out.
 SLUG_ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -118,8 +119,20 @@ def _check_fields(values: Mapping[str, Any]) -> None:
     for flag in ("disabled", "reading_delay"):
         if flag in values and values[flag] is None:
             errors.append({"field": flag, "message": "must be true or false"})
+    errors.extend(_text_errors(values))
     if errors:
         raise ValidationFailed(errors)
+
+
+def _text_errors(values: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The shared text rule (balise.text) on the title and each tag; one error per field."""
+    texts = [("title", values.get("title")), *(("tags", t) for t in values.get("tags") or ())]
+    found: dict[str, str] = {}
+    for name, value in texts:
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            found.setdefault(name, problem)
+    return [{"field": name, "message": message} for name, message in found.items()]
 
 
 def _row_values(values: Mapping[str, Any], base_url: str) -> dict[str, Any]:
