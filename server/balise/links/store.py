@@ -19,6 +19,7 @@ from balise.db.changes import mark_changed
 from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import link_tags, links
 from balise.errors import BadRequest, SlugTaken, ValidationFailed
+from balise.links.hosts import OwnServer
 from balise.links.urls import clean_target, url_key
 from balise.text import text_problem
 
@@ -135,10 +136,10 @@ def _text_errors(values: Mapping[str, Any]) -> list[dict[str, str]]:
     return [{"field": name, "message": message} for name, message in found.items()]
 
 
-def _row_values(values: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+def _row_values(values: Mapping[str, Any], base_url: OwnServer | str) -> dict[str, Any]:
     out = {k: v for k, v in values.items() if k in EDITABLE and k != "tags"}
     if "url" in out:
-        out["url"] = clean_target(out["url"], own_origin=base_url)
+        out["url"] = clean_target(out["url"], own=base_url)
         out["url_key"] = url_key(out["url"])
     return out
 
@@ -147,11 +148,13 @@ def create_link(
     conn: Connection,
     values: Mapping[str, Any],
     *,
-    base_url: str,
+    base_url: OwnServer | str,
     api_key_id: int | None = None,
     user_id: int | None = None,
 ) -> Link:
-    """Insert a link; a random slug is drawn (and redrawn on collision) when none is given."""
+    """Insert a link; a random slug is drawn (and redrawn on collision) when none is given.
+
+    `base_url` is this server (or its base URL): targets that lead back to it are refused."""
     _check_fields(values)
     if "url" not in values:
         raise ValidationFailed.field("url", "is required")
@@ -323,7 +326,9 @@ def rotate_share_secret(conn: Connection, link: Link) -> str:
     return secret
 
 
-def update_link(conn: Connection, link: Link, changes: Mapping[str, Any], *, base_url: str) -> Link:
+def update_link(
+    conn: Connection, link: Link, changes: Mapping[str, Any], *, base_url: OwnServer | str
+) -> Link:
     """Apply `changes` (any EDITABLE field; None clears optional ones) and bump the version."""
     _check_fields(changes)
     row = _row_values(changes, base_url)

@@ -105,6 +105,10 @@ _FR_ERRORS: list[tuple[re.Pattern[str], str]] = [
             "le nom d'hôte n'est pas un nom de domaine valide",
         ),
         (
+            r"the host (is not a valid IPv6 address|looks like an IPv4 address.*)",
+            "l'hôte n'est pas une adresse IP valide",
+        ),
+        (
             r"must not point at this Balise server \(it would loop\)",
             "ne doit pas pointer vers ce serveur Balise (cela ferait une boucle)",
         ),
