@@ -156,6 +156,13 @@ def promo(editor, db, make_link) -> links.Link:
     return link
 
 
+@pytest.mark.parametrize("query", ["q=a%00b", "tag=a%00b", "q=%00&tag=%00&sort=clicks"])
+def test_a_search_holding_nul_finds_nothing(editor, promo, query, calm):
+    html = assert_page(editor.get(f"/dashboard/links?{query}"), 200)
+    assert "/dashboard/links/promo" not in html
+    assert "/dashboard/links/promo" in editor.get("/dashboard/links?q=pro").get_data(as_text=True)
+
+
 @pytest.mark.parametrize("version", ["²", "½", "-1", ""])
 def test_restoring_a_version_that_is_not_a_number_says_so(editor, promo, version, calm):
     r = editor.post("/dashboard/links/promo/summary/restore", {"version": version})

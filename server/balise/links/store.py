@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, false, func, insert, or_, select, update
 
 from balise.db.changes import mark_changed
 from balise.db.dialect import insert_unless_taken, possible_id
@@ -285,7 +285,12 @@ def list_links(
 
 
 def search_filters(q: str | None = None, tag: str | None = None) -> list[Any]:
-    """WHERE clauses for a search: `q` in the slug, target or title (literally), and a tag."""
+    """WHERE clauses for a search: `q` in the slug, target or title (literally), and a tag.
+
+    Nothing stored holds NUL (the text rule refuses it, and PostgreSQL fails a query that
+    carries one), so such a search matches nothing without sending it."""
+    if "\x00" in (q or "") + (tag or ""):
+        return [false()]
     filters: list[Any] = []
     if q:
         pattern = (
