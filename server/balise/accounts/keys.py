@@ -17,9 +17,10 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection, false, func, or_, select, text, update
 
-from balise.db.dialect import insert_unless_taken
+from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import api_keys, users
 from balise.errors import Conflict, NotFound, ValidationFailed
+from balise.text import check_text
 
 ROLES = ("viewer", "editor", "admin")
 KEY_PREFIX = "blz_"
@@ -72,6 +73,7 @@ def create_key(
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationFailed.field("name", "must be 1 to 100 characters")
+    check_text("name", name)
     if role not in ROLES:
         raise ValidationFailed.field("role", "must be one of: " + ", ".join(ROLES))
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -125,6 +127,8 @@ def list_keys(conn: Connection, *, user_id: int | None = None) -> list[ApiKey]:
 
 
 def get_key(conn: Connection, key_id: int) -> ApiKey | None:
+    if not possible_id(key_id):
+        return None
     row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
     return _to_key(row) if row else None
 

@@ -20,6 +20,7 @@ from balise.accounts.keys import ROLES, keeping_an_admin
 from balise.db.dialect import insert_unless_taken
 from balise.db.tables import users
 from balise.errors import Conflict, NotFound, ValidationFailed
+from balise.text import text_problem
 
 LANGS = ("fr", "en")
 MIN_PASSWORD = 10
@@ -64,6 +65,9 @@ def normalise_email(email: object) -> str:
     """Trimmed, lower-cased e-mail address, or ValidationFailed on `email`."""
     if not isinstance(email, str) or not _EMAIL_RE.fullmatch(email.strip()):
         raise ValidationFailed.field("email", "must be an e-mail address")
+    problem = text_problem(email)
+    if problem is not None:
+        raise ValidationFailed.field("email", problem)
     cleaned = email.strip().lower()
     if len(cleaned) > 254:
         raise ValidationFailed.field("email", "must be at most 254 characters")
@@ -117,6 +121,9 @@ def get_user(conn: Connection, user_id: int) -> User | None:
 
 
 def get_user_by_email(conn: Connection, email: str) -> User | None:
+    """The account with this e-mail; None, without a query, for text no account can have."""
+    if len(email) > 254 or text_problem(email) is not None:
+        return None
     row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
     return _to_user(row) if row else None
 

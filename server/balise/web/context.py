@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
 
 from balise.db.changes import take_changed
+from balise.links.hosts import OwnServer
 from balise.links.store import Link
 from balise.summaries import drafting
 from balise.summaries.slots import DraftSlots, concurrency
@@ -27,6 +28,12 @@ class Balise:
     @property
     def base_url(self) -> str:
         return str(self.settings["BASE_URL"])
+
+    @property
+    def server(self) -> OwnServer:
+        """This server as a target would reach it: links leading back to it are refused."""
+        port = self.settings.get("PORT")
+        return OwnServer(self.base_url, self.settings.get("HOST"), int(port) if port else None)
 
     def short_url(self, slug: str) -> str:
         return f"{self.base_url}/{slug}"

@@ -78,8 +78,11 @@ def user() -> users.User:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a dashboard path on this site, never elsewhere."""
-    if target:
+    """Where to go after signing in: only a dashboard path on this site, never elsewhere.
+
+    Control and invisible characters are refused too: a line break would end up in the
+    Location header (and Werkzeug refuses to send it)."""
+    if target and target.isprintable():
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith("/dashboard"):
             if not target.startswith("//") and "\\" not in target:

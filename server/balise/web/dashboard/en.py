@@ -311,6 +311,7 @@ EN: dict[str, str] = {
     "share_revoke": "Revoke all share links",
     "share_revoke_hint": "Every share link of this link stops working.",
     "shares_revoked": "Every share link of this link is revoked.",
+    "err_version": "Choose a version to restore.",
     "err_share_expiry": "Choose an expiry date within the coming year.",
     "shared_report": "Shared report · read only",
     "share_valid_until": "This shared report is valid until {date}.",

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from balise.errors import Problem, SlugTaken, ValidationFailed
+from balise.links.hosts import OwnServer
 from balise.links.store import Link, validate_slug
 from balise.links.urls import clean_target
 from balise.web.api.schemas import LinkCreate, LinkPatch
@@ -74,10 +75,10 @@ def _values(data: dict[str, Any], tz: ZoneInfo, t: Catalogue) -> tuple[dict[str,
 
 
 def _early_domain_checks(
-    values: dict[str, Any], errors: Errors, t: Catalogue, base_url: str
+    values: dict[str, Any], errors: Errors, t: Catalogue, base_url: OwnServer
 ) -> None:
     """The target and slug rules too, so one submission shows every error at once."""
-    checks = {"url": lambda v: clean_target(v, own_origin=base_url), "slug": validate_slug}
+    checks = {"url": lambda v: clean_target(v, own=base_url), "slug": validate_slug}
     for name, rule in checks.items():
         if name in values and name not in errors:
             try:
@@ -87,7 +88,7 @@ def _early_domain_checks(
 
 
 def check(
-    data: dict[str, Any], tz: ZoneInfo, t: Catalogue, *, creating: bool, base_url: str
+    data: dict[str, Any], tz: ZoneInfo, t: Catalogue, *, creating: bool, base_url: OwnServer
 ) -> tuple[dict[str, Any], Errors]:
     """Validated values for links.create_link / update_link, or the errors field by field."""
     values, errors = _values(data, tz, t)

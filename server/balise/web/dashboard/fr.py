@@ -325,6 +325,7 @@ FR: dict[str, str] = {
     "share_revoke": "Révoquer tous les liens de partage",
     "share_revoke_hint": "Tous les liens de partage de ce lien cessent de fonctionner.",
     "shares_revoked": "Tous les liens de partage de ce lien sont révoqués.",
+    "err_version": "Choisissez une version à restaurer.",
     "err_share_expiry": "Choisissez une date d'expiration dans l'année qui vient.",
     "shared_report": "Rapport partagé · lecture seule",
     "share_valid_until": "Ce rapport partagé est valable jusqu'au {date}.",

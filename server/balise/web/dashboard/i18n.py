@@ -85,6 +85,11 @@ _FR_ERRORS: list[tuple[re.Pattern[str], str]] = [
             "ni espace inhabituelle",
         ),
         (r"must not contain backslashes", "ne doit pas contenir de barre oblique inverse"),
+        (r"must not contain control characters", "ne doit pas contenir de caractère de contrôle"),
+        (
+            r"must not contain invisible formatting characters \((.*)\)",
+            r"ne doit pas contenir de caractère de mise en forme invisible (\1)",
+        ),
         (r"is not a valid URL.*", "n'est pas une URL valide"),
         (
             r"must be an absolute http:// or https:// URL",
@@ -98,6 +103,10 @@ _FR_ERRORS: list[tuple[re.Pattern[str], str]] = [
         (
             r"the host name .*",
             "le nom d'hôte n'est pas un nom de domaine valide",
+        ),
+        (
+            r"the host (is not a valid IPv6 address|looks like an IPv4 address.*)",
+            "l'hôte n'est pas une adresse IP valide",
         ),
         (
             r"must not point at this Balise server \(it would loop\)",

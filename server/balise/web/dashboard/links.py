@@ -76,11 +76,11 @@ def new_link() -> Any:
     if request.method == "GET":
         return render("link_form.html", data=forms.blank_form(), errors={}, link=None)
     data = forms.read_form(request.form)
-    values, errors = forms.check(data, tz, t, creating=True, base_url=state().base_url)
+    values, errors = forms.check(data, tz, t, creating=True, base_url=state().server)
     if not errors:
         try:
             with transaction() as conn:
-                link = links.create_link(conn, values, base_url=state().base_url, user_id=user().id)
+                link = links.create_link(conn, values, base_url=state().server, user_id=user().id)
         except Problem as exc:
             errors = forms.domain_errors(exc, t)
     if errors:
@@ -98,11 +98,11 @@ def edit_link(slug: str) -> Any:
     if request.method == "GET":
         return render("link_form.html", data=forms.form_from_link(link, tz), errors={}, link=link)
     data = forms.read_form(request.form) | {"slug": link.slug}
-    values, errors = forms.check(data, tz, t, creating=False, base_url=state().base_url)
+    values, errors = forms.check(data, tz, t, creating=False, base_url=state().server)
     if not errors:
         try:
             with transaction() as conn:
-                links.update_link(conn, find(conn, slug), values, base_url=state().base_url)
+                links.update_link(conn, find(conn, slug), values, base_url=state().server)
         except Problem as exc:
             errors = forms.domain_errors(exc, t)
     if errors:
@@ -120,7 +120,7 @@ def set_link_state(slug: str) -> Response:
         raise BadRequest("The form must say disabled=0 or disabled=1.")
     with transaction() as conn:
         link = links.update_link(
-            conn, find(conn, slug), {"disabled": wanted == "1"}, base_url=state().base_url
+            conn, find(conn, slug), {"disabled": wanted == "1"}, base_url=state().server
         )
     flash(t.link_disabled if link.disabled else t.link_enabled, "success")
     return redirect(url_for("dashboard.link_page", slug=link.slug))

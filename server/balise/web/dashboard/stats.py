@@ -53,7 +53,14 @@ def stats_context(link: Link | None, *, args: Any = None) -> dict[str, Any]:
         "flag": flag,
         "device_keys": DEVICE_KEYS,
         "link_stats_url": None if link else _stats_url,
+        "range_args": range_args(args if args is not None else request.args),
     }
+
+
+def range_args(args: Any) -> dict[str, str]:
+    """The query of a stats page that chooses its range, to carry to the CSV export (and never
+    any other argument: url_for would take `slug` or `_method` as its own)."""
+    return {name: args[name] for name in stats_view.RANGE_ARGS if args.get(name)}
 
 
 def _stats_url(slug: str) -> str:
@@ -115,7 +122,7 @@ def _share_expiry(form: Any, tz: Any, now: datetime) -> datetime:
     if choice == "custom":
         day = stats_view.parse_day(form.get("expires_on", ""), "expires_on")
         expiry = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-    elif choice.isdigit() and int(choice) in SHARE_DAYS:
+    elif choice in {str(days) for days in SHARE_DAYS}:
         expiry = now + timedelta(days=int(choice))
     else:
         raise ValidationFailed.field("expires", "must be one of the choices")

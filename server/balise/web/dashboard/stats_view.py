@@ -25,6 +25,7 @@ PRESETS = {
     "12m": (timedelta(days=365), "week"),
 }
 DEFAULT_PRESET = "30d"
+RANGE_ARGS = ("range", "from", "to", "interval", "tz")  # what a stats page reads
 MAX_BARS = 400
 TOP = 10
 TOP_ORDER = (

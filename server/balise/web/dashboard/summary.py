@@ -164,7 +164,7 @@ def _draft(link: Link, form: dict[str, str], mode: str) -> Any:
         html, status = _page(link, form, exc.status, draft_error=busy, draft_mode=mode)
         return html, status, {"Retry-After": str(RETRY_AFTER)}
     except Problem as exc:
-        return _page(link, form, 200, draft_error=exc.detail, draft_mode=mode)
+        return _page(link, form, exc.status, draft_error=exc.detail, draft_mode=mode)
     filled = {name: draft.get(name) or "" for name in FIELDS} | {"origin": draft["origin"]}
     return _page(link, filled, drafted=mode, notice=t.draft_ready)
 
@@ -174,8 +174,8 @@ def _draft(link: Link, form: dict[str, str], mode: str) -> Any:
 def restore_summary(slug: str) -> Response:
     t = catalogue()
     version = request.form.get("version", "")
-    if not version.isdigit():
-        raise BadRequest("Choose a version to restore.")
+    if not (version.isascii() and version.isdigit()):  # '²'.isdigit() is True
+        raise BadRequest(t.err_version)
     with transaction() as conn:
         summaries.restore_version(conn, find(conn, slug), int(version), saved_by=user().email)
     flash(t.summary_restored, "success")

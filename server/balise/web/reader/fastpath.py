@@ -23,7 +23,7 @@ from werkzeug.http import parse_accept_header
 from balise.errors import Problem
 from balise.links.cache import LinkCache
 from balise.links.invalidation import Invalidator
-from balise.links.store import RESERVED_SLUGS
+from balise.links.store import RESERVED_SLUGS, possible_slug
 from balise.web.i18n import DEFAULT_LANG, LANGS
 from balise.web.reader.page import ReaderEntry, load_entry
 from balise.web.reader.track import Tracker
@@ -63,6 +63,9 @@ class Reader:
         return entry
 
     def entry(self, slug: str) -> ReaderEntry | None:
+        """The cached entry; None (unknown, and not cached) for what cannot be a slug."""
+        if not possible_slug(slug):
+            return None
         return self.cache.get(slug.lower())
 
     def serve(

@@ -13,7 +13,7 @@ import segno
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from balise.errors import NotFound
+from balise.errors import BadRequest, NotFound
 from balise.links import store as links
 from balise.web.context import state, transaction
 
@@ -29,10 +29,12 @@ BORDER = 4  # modules of quiet zone, as the QR standard asks; not a parameter
 
 
 def _scale(kind: str) -> int:
-    """?scale= clamped to 1..MAX_SCALE[kind]; the default when absent or not a number."""
+    """?scale= clamped to 1..MAX_SCALE[kind]; the default when absent; 400 when not digits."""
     raw = request.args.get("scale", "")
-    if not (raw.isascii() and raw.isdigit()):
+    if not raw:
         return DEFAULT_SCALE
+    if not (raw.isascii() and raw.isdigit()):  # '²'.isdigit() is True, int('²') fails
+        raise BadRequest("scale must be a whole number.")
     digits = raw.lstrip("0") or "0"
     value = int(digits) if len(digits) <= 3 else MAX_SCALE[kind]
     return min(max(value, 1), MAX_SCALE[kind])
