@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from flask import Flask, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
@@ -13,7 +14,7 @@ from werkzeug.wrappers import Response
 from balise.accounts import users
 from balise.web import limits
 from balise.web.context import transaction
-from balise.web.dashboard.blueprint import bp, catalogue, current_user, render, safe_next, sign_in
+from balise.web.dashboard.blueprint import bp, current_user, render, safe_next, sign_in
 
 
 def _failed(_response: Response) -> bool:
@@ -36,7 +37,6 @@ def login() -> Any:
         return redirect(safe_next(target))
     if request.method == "GET":
         return render("login.html", email="", error=None, next=target)
-    t = catalogue()
     email = request.form.get("email", "").strip()
     with transaction() as conn:
         account = users.check_credentials(conn, email, request.form.get("password", ""))
@@ -44,17 +44,19 @@ def login() -> Any:
         sign_in(account)
         return redirect(safe_next(target))
     g.login_failed = True
-    error = t.login_disabled if account is not None else t.login_failed
+    if account is not None:
+        error = _("This account is disabled. Ask an administrator.")
+    else:
+        error = _("Wrong e-mail address or password.")
     return render("login.html", 200, email=email, error=error, next=target)
 
 
 @bp.errorhandler(TooManyRequests)
 def too_many(exc: TooManyRequests) -> Response:
-    t = catalogue()
-    html, _ = render(
+    html, _status = render(
         "login.html",
         email=request.form.get("email", ""),
-        error=t.login_rate_limited,
+        error=_("Too many failed sign-ins. Please wait a few minutes and try again."),
         next=request.values.get("next"),
     )
     response = Response(html, status=429, mimetype="text/html")
@@ -67,7 +69,7 @@ def too_many(exc: TooManyRequests) -> Response:
 @bp.post("/logout")
 def logout() -> Response:
     session.clear()
-    flash(catalogue().signed_out, "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("dashboard.login"))
 
 
