@@ -58,11 +58,13 @@ bench: $(DEV_STAMP)
 	$(BIN)/python tests/bench/bench_reader.py
 
 # Extract the texts marked in code and templates, merge them into both catalogues (new ones
-# arrive untranslated: fill in their msgstr), and compile the .mo files that ship.
+# arrive untranslated: fill in their msgstr), and compile the .mo files that ship. Unchanged
+# texts leave every file as it was.
 translations: $(RUN_STAMP)
 	$(BIN)/pybabel -q extract -F server/babel.cfg --add-location=file --sort-output \
 		--project=Balise --version=$(VERSION) -o $(CATALOGUES)/messages.pot server
-	$(BIN)/pybabel -q update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --ignore-obsolete
+	$(BIN)/pybabel -q update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) \
+		--ignore-obsolete --ignore-pot-creation-date
 	$(BIN)/pybabel compile -d $(CATALOGUES) --statistics
 
 clean:
