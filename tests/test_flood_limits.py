@@ -118,10 +118,11 @@ def _png_side(response: Any) -> int:
 def test_qr_sizes_are_bounded_png_to_scale_20_and_svg_to_40(client, make_link):
     make_link(slug="promo")
     code = segno.make("https://s.test/promo", error="m", micro=False)
-    for asked, expected in (("40", 20), ("999999", 20), ("9" * 5000, 20), ("0", 1), ("x", 8)):
+    for asked, expected in (("40", 20), ("999999", 20), ("9" * 5000, 20), ("0", 1), ("", 8)):
         r = client.get(f"/promo/qr.png?scale={asked}")
         assert r.status_code == 200, asked[:10]
         assert _png_side(r) == code.symbol_size(scale=expected)[0]
+    assert client.get("/promo/qr.png?scale=x").status_code == 400  # not digits: said, not guessed
     svg = client.get("/promo/qr.svg?scale=40").get_data(as_text=True)
     side = code.symbol_size(scale=40)[0]
     assert f'viewBox="0 0 {side} {side}"' in svg

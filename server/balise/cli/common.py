@@ -100,3 +100,6 @@ def setup_logging(level: str) -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # Alembic tells each step at INFO; balise.db.migrate says in one line what changed.
+        logging.getLogger("alembic").setLevel(logging.WARNING)

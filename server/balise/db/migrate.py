@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 # Any constant works; it only has to be the same for every Balise instance.
 _PG_MIGRATION_LOCK = 0x42414C495345
 
@@ -31,7 +33,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        before = MigrationContext.configure(conn).get_current_revision()
         command.upgrade(alembic_config(conn), revision)
+        after = MigrationContext.configure(conn).get_current_revision()
+    if after == before:
+        return
+    if before is None:
+        log.info("database schema created (revision %s)", after)
+    else:
+        log.info("database schema upgraded from revision %s to %s", before, after)
 
 
 def current(engine: Engine) -> str | None:

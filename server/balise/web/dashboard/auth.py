@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
@@ -15,7 +16,6 @@ from balise.accounts import users
 from balise.web.context import transaction
 from balise.web.dashboard.blueprint import (
     bp,
-    catalogue,
     current_user,
     render,
     safe_next,
@@ -46,7 +46,6 @@ def login() -> Any:
         return redirect(safe_next(target))
     if request.method == "GET":
         return render("login.html", email="", error=None, next=target)
-    t = catalogue()
     email = request.form.get("email", "").strip()
     counted = _count_attempt()  # before the password is checked: 429 once the limit is used
     with transaction() as conn:
@@ -55,17 +54,19 @@ def login() -> Any:
         _hand_back(counted)  # only failed sign-ins use the limits up
         sign_in(account)
         return redirect(safe_next(target))
-    error = t.login_disabled if account is not None else t.login_failed
+    if account is not None:
+        error = _("This account is disabled. Ask an administrator.")
+    else:
+        error = _("Wrong e-mail address or password.")
     return render("login.html", 200, email=email, error=error, next=target)
 
 
 @bp.errorhandler(TooManyRequests)
 def too_many(exc: TooManyRequests) -> Response:
-    t = catalogue()
-    html, _ = render(
+    html, _status = render(
         "login.html",
         email=request.form.get("email", ""),
-        error=t.login_rate_limited,
+        error=_("Too many failed sign-ins. Please wait a few minutes and try again."),
         next=request.values.get("next"),
     )
     response = Response(html, status=429, mimetype="text/html")
@@ -78,7 +79,7 @@ def too_many(exc: TooManyRequests) -> Response:
 @bp.post("/logout")
 def logout() -> Response:
     sign_out()
-    flash(catalogue().signed_out, "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("dashboard.login"))
 
 
