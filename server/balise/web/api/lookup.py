@@ -3,12 +3,14 @@
 GET /api/v1/summaries?url=URL answers one URL (404 when unknown); POST /api/v1/summaries/lookup
 answers up to 100 in one query. Every answered look-up counts a preview view per link, except
 batches marked `prefetch` (the extension asking ahead about a page's links): like the reader
-path's prefetches, those are not views.
+path's prefetches, those are not views. Each answer carries a `seen_token` that the extension
+sends to POST /summaries/seen (seen.py) when it actually shows the card.
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Response, current_app, request
@@ -18,12 +20,18 @@ from balise.errors import NotFound
 from balise.summaries import lookup as summary_lookup
 from balise.web.api.blueprint import bp, spec
 from balise.web.api.schemas import ProblemOut
-from balise.web.api.schemas.summaries import LookupIn, LookupOut, PublicSummary, SummaryQuery
+from balise.web.api.schemas.summaries import (
+    LookedUpSummary,
+    LookupIn,
+    LookupOut,
+    SummaryQuery,
+)
+from balise.web.api.seen import seen_tokens
 from balise.web.context import state, transaction
 from balise.web.summary_view import summary_json
 
 TAGS = ["public look-up"]
-PUBLIC_ENDPOINTS = {"api.lookup_one", "api.lookup_many"}
+PUBLIC_ENDPOINTS = {"api.lookup_one", "api.lookup_many", "api.preview_seen"}
 CACHE_CONTROL = "public, max-age=300"
 # Unknown URLs are cached for less time, so a summary written now shows up soon.
 NEGATIVE_CACHE_CONTROL = "public, max-age=60"
@@ -39,7 +47,9 @@ PREFLIGHT = {
 
 
 def _answer(found: summary_lookup.Found) -> dict[str, Any]:
-    return summary_json(found.slug, state().short_url(found.slug), found.target_url, found.summary)
+    body = summary_json(found.slug, state().short_url(found.slug), found.target_url, found.summary)
+    body["seen_token"] = seen_tokens().sign(found.slug, datetime.now(timezone.utc))
+    return body
 
 
 def _lookup(urls: list[str], *, seen: bool = True) -> dict[str, summary_lookup.Found | None]:
@@ -70,7 +80,7 @@ def _cacheable(body: Any) -> Response:
 @bp.get("/summaries")
 @spec.validate(
     query=SummaryQuery,
-    resp=Responses(HTTP_200=PublicSummary, HTTP_404=ProblemOut, HTTP_422=ProblemOut),
+    resp=Responses(HTTP_200=LookedUpSummary, HTTP_404=ProblemOut, HTTP_422=ProblemOut),
     tags=TAGS,
 )
 def lookup_one(query: SummaryQuery) -> Response:
