@@ -1028,6 +1028,16 @@
     hasFocus() {
       return this.shadow?.activeElement != null;
     }
+    /** Keyboard focus in the card (a mouse click on a toggle focuses it too, but not visibly). */
+    hasFocusVisible() {
+      const active = this.shadow?.activeElement;
+      if (!active) return false;
+      try {
+        return active.matches(":focus-visible");
+      } catch {
+        return true;
+      }
+    }
     focusFirst() {
       this.controls()[0]?.focus({ preventScroll: true });
     }
@@ -1149,7 +1159,7 @@
     if (quietFocus) return;
     const hit = hitTest(event);
     if (hit.card) {
-      machine.enterCard("focus");
+      if (view.hasFocusVisible()) machine.enterCard("focus");
       return;
     }
     if (!hit.link || hit.link === focusLink) return;
@@ -1172,6 +1182,7 @@
   }
   function onKeyDown(event) {
     const inCard = view.hasFocus();
+    if (inCard) machine.enterCard("focus");
     const onLink = view.link !== null && event.composedPath()[0] === view.link;
     const where = inCard ? "card" : onLink ? "link" : "page";
     const open = view.open;

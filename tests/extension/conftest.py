@@ -46,31 +46,37 @@ def pages() -> Iterator[Pages]:
     served.close()
 
 
-def launch_chromium(*, open_shadow: bool = False) -> Iterator[Any]:
-    """A persistent Chromium context with the test copy of the extension loaded."""
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """One Playwright driver for every Chromium context of the session."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM}")
     sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is missing")
+    with sync_api.sync_playwright() as driver:
+        yield driver
+
+
+def launch_chromium(playwright: Any, *, open_shadow: bool = False) -> Iterator[Any]:
+    """A persistent Chromium context with the test copy of the extension loaded."""
     scratch = Path(tempfile.mkdtemp(prefix="balise-chromium-"))
     extension = extension_copy(scratch / "extension", open_shadow=open_shadow)
-    with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(scratch / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=chromium_args(extension),
-            viewport=VIEWPORT,
-        )
-        try:
-            yield context
-        finally:
-            context.close()
-            shutil.rmtree(scratch, ignore_errors=True)
+    context = playwright.chromium.launch_persistent_context(
+        str(scratch / "profile"),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=chromium_args(extension),
+        viewport=VIEWPORT,
+    )
+    try:
+        yield context
+    finally:
+        context.close()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def browser_context() -> Iterator[Any]:
-    yield from launch_chromium()
+def browser_context(playwright: Any) -> Iterator[Any]:
+    yield from launch_chromium(playwright)
 
 
 def worker(context: Any) -> Any:

@@ -133,33 +133,6 @@ def test_a_pass_shorter_than_the_fetch_delay_sends_nothing(balise, pages, config
     shoot(page, "short_pass_then_rest")
 
 
-def test_keyboard_tab_opens_below_the_link_and_escape_closes(balise, pages, configure, page):
-    configure()
-    url = pages.add(
-        "/keyboard",
-        page_html(
-            '<p><button id="before">Before</button> then '
-            f'<a id="fr" href="{short(balise, "fr")}">a short link</a>.</p>',
-            script_path="/keyboard.js",
-        ),
-        script="window.escapes = 0; document.addEventListener('keydown', "
-        "e => { if (e.key === 'Escape') window.escapes++; });",
-    )
-    page.goto(url)
-    page.focus("#before")
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "fr"
-    host = wait_for_card(page)
-    box = host.bounding_box()
-    link = page.locator("#fr").bounding_box()
-    assert box["y"] >= link["y"] + link["height"], "keyboard focus opens the card below the link"
-    assert abs(box["x"] - link["x"]) < 2, "aligned with the link"
-    shoot(page, "keyboard_focus_card")
-    page.keyboard.press("Escape")
-    host.wait_for(state="detached", timeout=1000)
-    assert page.evaluate("window.escapes") == 1, "the page still receives its Escape key"
-
-
 def test_a_page_with_a_strict_csp(balise, pages, configure, page):
     configure()
     url = pages.add(

@@ -155,6 +155,17 @@ export class CardView {
     return this.shadow?.activeElement != null;
   }
 
+  /** Keyboard focus in the card (a mouse click on a toggle focuses it too, but not visibly). */
+  hasFocusVisible() {
+    const active = this.shadow?.activeElement;
+    if (!active) return false;
+    try {
+      return active.matches(":focus-visible");
+    } catch {
+      return true;
+    }
+  }
+
   focusFirst() {
     this.controls()[0]?.focus({ preventScroll: true });
   }

@@ -138,7 +138,9 @@ function onFocusIn(event) {
   if (quietFocus) return;
   const hit = hitTest(event);
   if (hit.card) {
-    machine.enterCard("focus");
+    // Only keyboard focus holds the card open: after a click on a toggle, leaving with the
+    // pointer still closes it.
+    if (view.hasFocusVisible()) machine.enterCard("focus");
     return;
   }
   if (!hit.link || hit.link === focusLink) return;
@@ -167,6 +169,7 @@ function onFocusOut(event) {
 function onKeyDown(event) {
   // The page still sees every key; only Tab into, out of and within the card edges is ours.
   const inCard = view.hasFocus();
+  if (inCard) machine.enterCard("focus"); // the keyboard is used in the card: it holds it open
   const onLink = view.link !== null && event.composedPath()[0] === view.link;
   const where = inCard ? "card" : onLink ? "link" : "page";
   const open = view.open;
