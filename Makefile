@@ -15,7 +15,8 @@ $(STAMP): setup.cfg pyproject.toml
 run: $(STAMP)
 	$(BIN)/balise serve --init
 
-test: test-server test-extension
+# The extension first: `npm ci` installs axe-core, which the browser tests of test-server use.
+test: test-extension test-server
 
 test-server: $(STAMP)
 	$(BIN)/pytest

@@ -1073,8 +1073,19 @@
     api.runtime.onMessage.addListener((message, sender) => {
       if (sender.id === api.runtime.id && message?.type === "settings") apply(normalizeSettings(message.settings));
     });
-    const response = await api.runtime.sendMessage({ type: "settings" });
-    apply(normalizeSettings(response?.settings));
+    let early = null;
+    const remember = (event) => {
+      early = { path: event.composedPath(), x: event.clientX, y: event.clientY, type: event.pointerType };
+    };
+    document.addEventListener("pointerover", remember, PASSIVE);
+    try {
+      const response = await api.runtime.sendMessage({ type: "settings" });
+      apply(normalizeSettings(response?.settings));
+    } finally {
+      document.removeEventListener("pointerover", remember, PASSIVE);
+    }
+    const target = early?.path.find((node) => node.nodeType === 1);
+    if (listening && target?.matches(":hover")) pointerOver(early.path, early.x, early.y, early.type);
   }
   function apply(next) {
     machine.cancel();
@@ -1114,8 +1125,7 @@
     described.set(link, { href, info });
     return info;
   }
-  function hitTest(event) {
-    const path = event.composedPath();
+  function hitTest(path) {
     if (view.host && path.includes(view.host)) return { card: true, link: null };
     for (const node of path) {
       if (node.nodeType !== 1) continue;
@@ -1127,8 +1137,11 @@
     return { card: false, link: null };
   }
   function onPointerOver(event) {
-    if (event.pointerType === "touch") return;
-    const hit = hitTest(event);
+    pointerOver(event.composedPath(), event.clientX, event.clientY, event.pointerType);
+  }
+  function pointerOver(path, x, y, pointerType) {
+    if (pointerType === "touch") return;
+    const hit = hitTest(path);
     if (hit.card) {
       if (pointerLink) machine.leave(pointerLink, "pointer");
       pointerLink = null;
@@ -1144,7 +1157,7 @@
     if (pointerLink) machine.leave(pointerLink, "pointer");
     pointerLink = hit.link;
     if (pointerLink) {
-      pointer = { x: event.clientX, y: event.clientY };
+      pointer = { x, y };
       machine.enter(pointerLink, "pointer");
     }
   }
@@ -1157,7 +1170,7 @@
   }
   function onFocusIn(event) {
     if (quietFocus) return;
-    const hit = hitTest(event);
+    const hit = hitTest(event.composedPath());
     if (hit.card) {
       if (view.hasFocusVisible()) machine.enterCard("focus");
       return;

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.extension.firefox import FIREFOX, Firefox, running_firefox
 from tests.extension.harness import Balise, Pages, extension_copy, running_balise
 
 CHROMIUM = "/usr/bin/chromium"
@@ -100,8 +101,10 @@ def configure(browser_context: Any, balise: Balise) -> Callable[..., None]:
 
     def apply(mode: str = "short", disabled: tuple[str, ...] = (), **delays: int) -> None:
         settings = settings_for(balise, mode, disabled, delays)
+        # Removed first: storage.onChanged (which empties the worker's cache) fires on changes
+        # only, and an earlier test may have left the very same settings.
         worker(browser_context).evaluate(
-            "s => chrome.storage.local.remove('apiKey').then(() => "
+            "s => chrome.storage.local.remove(['apiKey', 'settings']).then(() => "
             "chrome.storage.local.set({settings: s}))",
             settings,
         )
@@ -120,3 +123,12 @@ def page(browser_context: Any) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def extension_id(browser_context: Any) -> str:
     return str(worker(browser_context).url.split("/")[2])
+
+
+@pytest.fixture(scope="session")
+def firefox() -> Iterator[Firefox]:
+    if not Path(FIREFOX).exists():
+        pytest.skip(f"Debian's firefox-esr is not installed ({FIREFOX})")
+    pytest.importorskip("marionette_driver", reason="marionette-driver is not installed")
+    with running_firefox() as browser:
+        yield browser

@@ -90,6 +90,20 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, step: float 
         time.sleep(step)
 
 
+def until_asked(proxy: CountingProxy, gesture: Callable[[], None], attempts: int = 5) -> None:
+    """Repeat `gesture` (a hover) until it sends a look-up. The content script starts once the
+    page has loaded and the worker has answered with the settings: a pointer that arrived
+    before that is not seen until it moves onto a link again."""
+    for _ in range(attempts):
+        gesture()
+        try:
+            wait_until(lambda: proxy.summary_requests(), timeout=2)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"no look-up after {attempts} tries")
+
+
 class CountingProxy:
     """Forwards every request to the server and records method and path on the way.
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.extension.chromium import wait_for_card
 from tests.extension.conftest import CHROMIUM
-from tests.extension.harness import EN_SUMMARY, FR_SUMMARY, page_html, wait_until
+from tests.extension.harness import EN_SUMMARY, FR_SUMMARY, page_html, until_asked, wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,11 +33,14 @@ def test_a_short_pass_counts_no_view_and_a_card_shown_counts_one(balise, pages, 
         ),
     )
     page.goto(url)
-    # A 250 ms pass: the look-up leaves (the fetch delay is over), no card shows.
-    page.hover("#pass")
-    page.wait_for_timeout(250)
-    page.mouse.move(5, 5)
-    wait_until(lambda: balise.proxy.summary_requests())
+
+    def pass_over() -> None:
+        # A 250 ms pass: the look-up leaves (the fetch delay is over), no card shows.
+        page.hover("#pass")
+        page.wait_for_timeout(250)
+        page.mouse.move(5, 5)
+
+    until_asked(balise.proxy, pass_over)
     page.wait_for_timeout(700)
     assert page.locator("balise-card").count() == 0
     assert balise.preview_views("cr-views-pass") == 0
@@ -59,7 +62,7 @@ def test_an_ahead_of_time_batch_counts_no_view(balise, pages, configure, page):
     for i, target in enumerate(targets):
         balise.add_link(f"cr-batch-{i}", target, EN_SUMMARY)
     configure(mode="known")
-    links = "".join(f'<li><a id="b{i}" href="{t}">story {i}</a></li>' for i, t in enumerate(targets))
+    links = "".join(f'<li><a id="b{i}" href="{u}">story</a></li>' for i, u in enumerate(targets))
     url = pages.add(
         "/views-batch",
         page_html(
@@ -68,8 +71,13 @@ def test_an_ahead_of_time_batch_counts_no_view(balise, pages, configure, page):
         ),
     )
     page.goto(url)
+
+    def rest_on_unknown() -> None:
+        page.mouse.move(5, 5)
+        page.hover("#unknown")
+
     # Resting 1.5 s on a link the server does not know sends the page's links in one batch.
-    page.hover("#unknown")
+    until_asked(balise.proxy, rest_on_unknown)
     page.wait_for_timeout(1500)
     assert page.locator("balise-card").count() == 0
     assert balise.proxy.summary_requests() == [("POST", "/api/v1/summaries/lookup")]
@@ -82,9 +90,7 @@ def test_an_ahead_of_time_batch_counts_no_view(balise, pages, configure, page):
     assert balise.proxy.summary_requests() == [("POST", "/api/v1/summaries/lookup")]
 
 
-def test_a_stalled_look_up_times_out_and_the_link_works_again_later(
-    balise, pages, configure, page
-):
+def test_a_stalled_look_up_times_out_and_the_link_works_again_later(balise, pages, configure, page):
     balise.add_link("cr-stall", "https://news.example.org/stall", FR_SUMMARY)
     configure()
     url = pages.add(
@@ -96,8 +102,7 @@ def test_a_stalled_look_up_times_out_and_the_link_works_again_later(
     page.goto(url)
     balise.proxy.stall()
     try:
-        page.hover("#fr")
-        wait_until(lambda: balise.proxy.summary_requests())
+        until_asked(balise.proxy, lambda: (page.mouse.move(5, 5), page.hover("#fr")))
         page.wait_for_timeout(6000)  # past the 5 s time-out
         assert page.locator("balise-card").count() == 0
     finally:

@@ -45,9 +45,7 @@ def keyboard_page(balise: Any, pages: Any, path: str, slug: str) -> str:
     )
 
 
-def test_keyboard_reaches_every_control_of_the_card_and_comes_back(
-    balise, pages, configure, page
-):
+def test_keyboard_reaches_every_control_of_the_card_and_comes_back(balise, pages, configure, page):
     balise.add_link("cr-keys", "https://www.lemonde.fr/planete/article/keys.html", FR_SUMMARY)
     configure()
     page.goto(keyboard_page(balise, pages, "/keys", "cr-keys"))

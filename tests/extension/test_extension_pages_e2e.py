@@ -49,9 +49,7 @@ def new_key(balise: Balise, name: str, role: str = "editor") -> str:
     return str(body["key"])
 
 
-def test_the_options_page_shows_and_checks_the_settings(
-    balise, configure, page, extension_id
-):
+def test_the_options_page_shows_and_checks_the_settings(balise, configure, page, extension_id):
     configure(mode="known", fetch=200)
     page.goto(f"chrome-extension://{extension_id}/src/options/options.html")
     assert page.input_value("#servers") == balise.base
@@ -178,12 +176,12 @@ def test_the_popup_shortens_the_page_then_shows_its_link_and_clicks(
         assert popup.get_attribute("#edit-summary", "href") == (
             f"{balise.base}/dashboard/links/{slug}/summary"
         )
-        popup.wait_for_function("document.getElementById('qr').naturalWidth > 0")
+        popup.wait_for_function("() => document.getElementById('qr').naturalWidth > 0")
         assert popup.get_attribute("#qr", "src") == f"{short_url}/qr.svg"
-        popup.wait_for_function("document.getElementById('clicks').textContent !== ''")
+        popup.wait_for_function("() => document.getElementById('clicks').textContent !== ''")
         assert popup.text_content("#clicks") == "Clicks so far: 0"
         popup.click("#copy")
-        popup.wait_for_function("document.getElementById('status').textContent === 'Copied.'")
+        popup.wait_for_function("() => document.getElementById('status').textContent === 'Copied.'")
         shoot(popup, "popup_created")
         tab.focus("#paste")
         tab.keyboard.press("Control+V")
@@ -196,7 +194,7 @@ def test_the_popup_shortens_the_page_then_shows_its_link_and_clicks(
         popup.locator("#result").wait_for(state="visible")
         assert popup.text_content("#result-note") == "This page already has a short link."
         assert popup.input_value("#short-url") == short_url
-        popup.wait_for_function("document.getElementById('clicks').textContent !== ''")
+        popup.wait_for_function("() => document.getElementById('clicks').textContent !== ''")
         assert popup.text_content("#clicks") == "Clicks so far: 1"
         assert len(links_to(balise, article)) == 1, "no second link"
         shoot(popup, "popup_existing")
@@ -220,7 +218,7 @@ def test_the_popup_says_when_the_key_cannot_create_links(
     try:
         popup.locator("#shorten").wait_for(state="visible")
         popup.click("#shorten-button")
-        popup.wait_for_function("document.getElementById('status').className === 'error'")
+        popup.wait_for_function("() => document.getElementById('status').className === 'error'")
         assert "editor role" in popup.text_content("#status")
         assert links_to(balise, article) == []
     finally:

@@ -38,8 +38,21 @@ export async function start() {
   api.runtime.onMessage.addListener((message, sender) => {
     if (sender.id === api.runtime.id && message?.type === "settings") apply(normalizeSettings(message.settings));
   });
-  const response = await api.runtime.sendMessage({ type: "settings" });
-  apply(normalizeSettings(response?.settings));
+  // Until the worker answers with the settings, remember where the pointer went: a pointer
+  // already resting on a link then gets its card without having to move again.
+  let early = null;
+  const remember = (event) => {
+    early = { path: event.composedPath(), x: event.clientX, y: event.clientY, type: event.pointerType };
+  };
+  document.addEventListener("pointerover", remember, PASSIVE);
+  try {
+    const response = await api.runtime.sendMessage({ type: "settings" });
+    apply(normalizeSettings(response?.settings));
+  } finally {
+    document.removeEventListener("pointerover", remember, PASSIVE);
+  }
+  const target = early?.path.find((node) => node.nodeType === 1);
+  if (listening && target?.matches(":hover")) pointerOver(early.path, early.x, early.y, early.type);
 }
 
 function apply(next) {
@@ -89,8 +102,7 @@ function describe(link) {
 }
 
 /** Walk the composed path once: the card host, or the nearest link with an href. */
-function hitTest(event) {
-  const path = event.composedPath();
+function hitTest(path) {
   if (view.host && path.includes(view.host)) return { card: true, link: null };
   for (const node of path) {
     if (node.nodeType !== 1) continue;
@@ -103,8 +115,12 @@ function hitTest(event) {
 }
 
 function onPointerOver(event) {
-  if (event.pointerType === "touch") return;
-  const hit = hitTest(event);
+  pointerOver(event.composedPath(), event.clientX, event.clientY, event.pointerType);
+}
+
+function pointerOver(path, x, y, pointerType) {
+  if (pointerType === "touch") return;
+  const hit = hitTest(path);
   if (hit.card) {
     if (pointerLink) machine.leave(pointerLink, "pointer");
     pointerLink = null;
@@ -120,7 +136,7 @@ function onPointerOver(event) {
   if (pointerLink) machine.leave(pointerLink, "pointer");
   pointerLink = hit.link;
   if (pointerLink) {
-    pointer = { x: event.clientX, y: event.clientY };
+    pointer = { x, y };
     machine.enter(pointerLink, "pointer");
   }
 }
@@ -136,7 +152,7 @@ function onPointerOut(event) {
 
 function onFocusIn(event) {
   if (quietFocus) return;
-  const hit = hitTest(event);
+  const hit = hitTest(event.composedPath());
   if (hit.card) {
     // Only keyboard focus holds the card open: after a click on a toggle, leaving with the
     // pointer still closes it.
