@@ -113,6 +113,7 @@ class CountingProxy:
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.requests: list[tuple[str, str]] = []
+        self.batches: list[Any] = []  # bodies of the look-ups sent
         self.lock = threading.Lock()
         self.stalled = threading.Event()
         self.released = threading.Event()
@@ -125,10 +126,12 @@ class CountingProxy:
                 pass
 
             def forward(self) -> None:
-                with proxy.lock:
-                    proxy.requests.append((self.command, self.path))
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                with proxy.lock:
+                    proxy.requests.append((self.command, self.path))
+                    if self.path.startswith("/api/v1/summaries/lookup") and body:
+                        proxy.batches.append(json.loads(body))
                 if proxy.stalled.is_set() and self.path.startswith("/api/v1/summaries/lookup"):
                     proxy.released.wait(60)
                     self.close_connection = True
@@ -192,6 +195,7 @@ class CountingProxy:
     def reset(self) -> None:
         with self.lock:
             self.requests.clear()
+            self.batches.clear()
 
     def close(self) -> None:
         self.release()

@@ -139,3 +139,27 @@ def test_pages_cannot_detect_the_extension_by_its_files(
     assert found == ["refused"] * len(probes)
     page.hover("#fr")
     wait_for_card(page)  # the extension works all the same
+
+
+def test_known_mode_never_sends_links_to_the_page_itself(balise, pages, configure, page):
+    configure(mode="known")
+    own = f"{pages.origin}/private-doc"
+    url = pages.add(
+        "/private-doc",
+        page_html(
+            '<p><a id="unknown" href="https://example.net/elsewhere">elsewhere</a></p>'
+            f'<p><a href="{own}?token=SECRET&tab=2">tab 2</a> <a href="{own}">this page</a> '
+            f'<a href="{own}?token=SECRET#notes">notes</a> '
+            '<a href="https://example.net/other">other</a></p>'
+        ),
+    )
+    page.goto(url + "?token=SECRET")
+
+    def rest_on_unknown() -> None:
+        page.mouse.move(5, 5)
+        page.hover("#unknown")
+
+    until_asked(balise.proxy, rest_on_unknown)
+    sent = [u for batch in balise.proxy.batches for u in batch["urls"]]
+    assert sorted(sent) == ["https://example.net/elsewhere", "https://example.net/other"]
+    assert all(batch["prefetch"] is True for batch in balise.proxy.batches)

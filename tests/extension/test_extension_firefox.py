@@ -58,6 +58,14 @@ def test_firefox_hover_card_counts_one_view_and_a_pass_none(firefox, balise, pag
         ),
     )
     firefox.m.navigate(url)
+    # No file of the extension is web-accessible: the page cannot fetch one.
+    probe = firefox.extension_url("src/lib/card.js")
+    assert (
+        firefox.js_async(
+            "fetch(arguments[0]).then(r => done(r.status), () => done('refused'))", probe
+        )
+        == "refused"
+    )
 
     def pass_over() -> None:
         firefox.hover("#pass")

@@ -224,3 +224,45 @@ def test_the_popup_says_when_the_key_cannot_create_links(
     finally:
         popup.close()
         tab.close()
+
+
+def content_script_world(contexts: list[dict[str, Any]]) -> int:
+    """The execution context of the extension's content script (its isolated world), or 0."""
+    ours = [c for c in contexts if c.get("name", "").startswith("Balise")]
+    return int(ours[-1]["id"]) if ours else 0
+
+
+def test_content_scripts_can_read_no_storage_and_get_no_key(
+    balise, pages, configure, browser_context, page
+):
+    configure()
+    worker(browser_context).evaluate(
+        "k => chrome.storage.local.set({apiKey: k})",
+        {"server": balise.base, "key": "blz_never_in_a_content_script"},
+    )
+    cdp = browser_context.new_cdp_session(page)
+    contexts: list[dict[str, Any]] = []
+    cdp.on("Runtime.executionContextCreated", lambda e: contexts.append(e["context"]))
+    cdp.send("Runtime.enable")
+    page.goto(pages.add("/worlds", page_html("<p>A page.</p>")))
+    world = wait_until(lambda: content_script_world(contexts))
+
+    def run(expression: str) -> Any:
+        answer = cdp.send(
+            "Runtime.evaluate",
+            {
+                "expression": expression,
+                "contextId": world,
+                "awaitPromise": True,
+                "returnByValue": True,
+            },
+        )
+        return answer["result"].get("value")
+
+    assert run(
+        "chrome.storage.local.get(null).then(r => JSON.stringify(r), e => 'refused: ' + e.message)"
+    ).startswith("refused")
+    settings = run("chrome.runtime.sendMessage({type: 'settings'}).then(r => JSON.stringify(r))")
+    assert balise.base in settings
+    assert "blz_" not in settings and "apiKey" not in settings
+    cdp.detach()
