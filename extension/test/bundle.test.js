@@ -22,3 +22,8 @@ test("the manifest exposes no file to web pages and runs the bundle as the conte
     [["src/content.bundle.js"]],
   );
 });
+
+test("the content script touches no storage and knows nothing of the API key", async () => {
+  const bundle = await readFile(new URL("../src/content.bundle.js", import.meta.url), "utf8");
+  assert.doesNotMatch(bundle, /storage|apiKey|API_KEY/);
+});

@@ -4,7 +4,10 @@ stalled server, the options page and the popup. See firefox.py for how Firefox i
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
@@ -279,3 +282,47 @@ def test_firefox_popup_creates_a_link_that_the_api_lists(firefox, balise, pages)
     finally:
         m.close()
         m.switch_to_window(first)
+
+
+def own_address() -> str | None:
+    """This machine's address on its network (not loopback), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") else address
+
+
+def test_firefox_does_not_upgrade_a_plain_http_server_to_https(firefox):
+    """Firefox's default extension CSP would turn http:// into https:// for every server but
+    this machine's: the manifest's own policy leaves that choice to the options page (which
+    warns first), as in Chromium."""
+    address = own_address()
+    if address is None:
+        pytest.skip("this machine has no network address besides loopback")
+
+    class Healthy(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = ThreadingHTTPServer((address, 0), Healthy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        firefox.m.navigate(firefox.extension_url("src/options/options.html"))
+        url = f"http://{address}:{server.server_address[1]}/healthz"
+        answer = firefox.js_async(
+            "fetch(arguments[0]).then(r => done([r.status, r.url]), e => done(String(e)))", url
+        )
+        assert answer == [200, url]
+    finally:
+        server.shutdown()
+        server.server_close()

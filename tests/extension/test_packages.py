@@ -63,3 +63,7 @@ def test_the_chromium_manifest_leaves_out_what_chromium_does_not_know(packages):
     assert "scripts" not in chromium["background"]
     assert chromium["action"]["default_popup"] == "src/popup/popup.html"
     assert "web_accessible_resources" not in chromium
+    for manifest in (firefox, chromium):
+        assert manifest["content_security_policy"]["extension_pages"] == (
+            "script-src 'self'; object-src 'self'"
+        )
