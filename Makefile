@@ -32,7 +32,8 @@ $(DEV_STAMP): setup.cfg pyproject.toml | $(BIN)/python
 run: $(RUN_STAMP)
 	@$(BIN)/balise serve --init
 
-test: test-server test-extension
+# The extension first: `npm ci` installs axe-core, which the browser tests of test-server use.
+test: test-extension test-server
 
 test-server: $(DEV_STAMP)
 	$(BIN)/pytest

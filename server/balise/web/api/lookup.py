@@ -4,30 +4,36 @@ GET /api/v1/summaries?url=URL answers one URL (404 when unknown); POST /api/v1/s
 answers up to 100 in one query. An answered look-up counts a preview view of each link once
 per visitor and UTC day (analytics/previews.py), except batches marked `prefetch` (the
 extension asking ahead about a page's links): like the reader path's prefetches, those are
-not views.
+not views. Each answer carries a `seen_token` that the extension sends to POST
+/summaries/seen (seen.py) when it actually shows the card; that counts the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Response, current_app, request
 from spectree import Response as Responses
 
 from balise.analytics.previews import count_preview_views
-from balise.analytics.visitors import day_of, visitor_hash
 from balise.errors import NotFound
 from balise.summaries import lookup as summary_lookup
 from balise.web.api.blueprint import bp, max_body, spec
 from balise.web.api.schemas import ProblemOut
-from balise.web.api.schemas.summaries import LookupIn, LookupOut, PublicSummary, SummaryQuery
+from balise.web.api.schemas.summaries import (
+    LookedUpSummary,
+    LookupIn,
+    LookupOut,
+    SummaryQuery,
+)
+from balise.web.api.seen import seen_tokens, this_viewer
 from balise.web.context import state, transaction
 from balise.web.summary_view import summary_json
 
 TAGS = ["public look-up"]
-PUBLIC_ENDPOINTS = ("api.lookup_one", "api.lookup_many")
+PUBLIC_ENDPOINTS = ("api.lookup_one", "api.lookup_many", "api.preview_seen")
 # 100 ordinary article URLs take 10 to 30 KB; 100 of 4,096 characters (400 KB) cost ten
 # times the work of a normal batch, and no extension sends them.
 MAX_BATCH_BYTES = 65_536
@@ -46,12 +52,14 @@ PREFLIGHT = {
 
 
 def _answer(found: summary_lookup.Found) -> dict[str, Any]:
-    return summary_json(found.slug, state().short_url(found.slug), found.target_url, found.summary)
+    body = summary_json(found.slug, state().short_url(found.slug), found.target_url, found.summary)
+    body["seen_token"] = seen_tokens().sign(found.slug, datetime.now(timezone.utc))
+    return body
 
 
 def _lookup(urls: list[str], *, seen: bool = True) -> dict[str, summary_lookup.Found | None]:
     """Answers for `urls`; each answer counts a preview view unless nobody has seen it yet."""
-    viewer = _viewer() if seen else None
+    viewer = this_viewer() if seen else None
     with transaction() as conn:
         answers = summary_lookup.lookup(conn, urls, base_url=state().base_url)
         if viewer is not None:
@@ -59,16 +67,6 @@ def _lookup(urls: list[str], *, seen: bool = True) -> dict[str, summary_lookup.F
             shown = [found.link_id for found in answers.values() if found is not None]
             count_preview_views(conn, shown, visitor, now)
     return answers
-
-
-def _viewer() -> tuple[str, datetime] | None:
-    """This request's visitor hash under today's salt (the one clicks use), and the time."""
-    recorder = state().services["clicks"]
-    now = recorder.clock()
-    salt = recorder.salts.salt_for(day_of(now), now)
-    if salt is None:  # only a past day's salt can be missing
-        return None
-    return visitor_hash(salt, request.remote_addr or "", request.user_agent.string), now
 
 
 def _cacheable(body: Any) -> Response:
@@ -91,7 +89,7 @@ def _cacheable(body: Any) -> Response:
 @spec.validate(
     query=SummaryQuery,
     resp=Responses(
-        HTTP_200=PublicSummary, HTTP_404=ProblemOut, HTTP_422=ProblemOut, HTTP_429=ProblemOut
+        HTTP_200=LookedUpSummary, HTTP_404=ProblemOut, HTTP_422=ProblemOut, HTTP_429=ProblemOut
     ),
     tags=TAGS,
 )
