@@ -11,12 +11,14 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
 
 from balise.db.changes import take_changed
+from balise.db.outage import DatabaseStatus
 
 
 @dataclass
 class Balise:
     settings: dict[str, Any]
     engine: Engine
+    database: DatabaseStatus
     services: dict[str, Any] = field(default_factory=dict)
     shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
     change_hooks: list[Callable[[set[str]], None]] = field(default_factory=list)
@@ -43,6 +45,7 @@ class Balise:
     def shutdown(self) -> None:
         while self.shutdown_hooks:
             self.shutdown_hooks.pop()()
+        self.database.close()
         self.engine.dispose()
 
 

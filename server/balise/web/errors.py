@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from balise.errors import Problem, type_for_status
+from balise.web.context import state
 from balise.web.i18n import messages, negotiate
 from balise.web.reader.assets import page_csp
 
@@ -18,6 +19,7 @@ _PAGE_TEXT = {
     404: ("not_found_title", "not_found_text"),
     410: ("gone_title", "gone_text"),
     429: ("rate_limited_title", "rate_limited_text"),
+    503: ("unavailable_title", "unavailable_text"),
 }
 
 
@@ -83,5 +85,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Response:
+        database = state().database
+        if database.failed(exc):  # an outage: logged once by DatabaseStatus, answered 503
+            return problem_response(database.error())
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(Problem("The server could not complete the request."))

@@ -27,6 +27,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "rate_limited_text": (
             "Vous avez envoyé trop de requêtes. Patientez un peu avant de réessayer."
         ),
+        "unavailable_title": "Service momentanément indisponible",
+        "unavailable_text": (
+            "Le serveur ne peut pas répondre pour l'instant. Réessayez dans quelques secondes."
+        ),
         "bad_request_title": "Requête invalide",
         "powered_by": "Lien raccourci par Balise",
     },
@@ -46,6 +50,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "rate_limited_title": "Too many requests",
         "rate_limited_text": (
             "You sent too many requests. Please wait a little before trying again."
+        ),
+        "unavailable_title": "Temporarily unavailable",
+        "unavailable_text": (
+            "The server cannot answer right now. Please try again in a few seconds."
         ),
         "bad_request_title": "Bad request",
         "powered_by": "Short link by Balise",

@@ -18,6 +18,7 @@ from flask import Flask
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from balise.db.outage import DatabaseStatus
 from balise.errors import Problem
 from balise.links.cache import LinkCache
 from balise.links.invalidation import Invalidator
@@ -37,14 +38,20 @@ MAX_CACHED = 10_000
 class Reader:
     """Serves reader pages of active links from the slug cache; shared by both paths."""
 
-    def __init__(self, app: Flask, tracker: Tracker) -> None:
+    def __init__(self, app: Flask, tracker: Tracker, database: DatabaseStatus) -> None:
         settings = app.config["BALISE"]
         self.app = app
         self.tracker = tracker
+        self.database = database
         # Least recently used slugs beyond MAX_CACHED are dropped. A link with a summary and its
         # page in one language takes about 8 KiB (measured), so a full cache is about 80 MB.
+        # While the database is away, entries are served up to CACHE_STALE_IF_ERROR past the TTL.
         self.cache: LinkCache[ReaderEntry] = LinkCache(
-            self._load, ttl=float(settings["CACHE_TTL"]), max_entries=MAX_CACHED
+            self._load,
+            ttl=float(settings["CACHE_TTL"]),
+            max_entries=MAX_CACHED,
+            outage=database,
+            stale_for=float(settings["CACHE_STALE_IF_ERROR"]),
         )
         self.invalidator = Invalidator(self.cache, settings["REDIS_URL"])
 
@@ -100,9 +107,10 @@ class ReaderPath:
                         start_response("200 OK", headers)
                         return [body]
                 except Problem:
-                    pass  # 410 at max_clicks: Flask renders the page (localised or JSON)
-                except Exception:  # noqa: BLE001 - Flask answers, logs and shapes the 500
-                    log.exception("reader fast path failed; handing over to Flask")
+                    pass  # 410 at max_clicks, 503: Flask renders the page (localised or JSON)
+                except Exception as exc:  # noqa: BLE001 - Flask answers, logs and shapes the 500
+                    if not self.reader.database.failed(exc):
+                        log.exception("reader fast path failed; handing over to Flask")
         return self.flask_wsgi(environ, start_response)
 
 
@@ -110,8 +118,8 @@ def init_app(app: Flask, tracker: Tracker) -> Reader:
     """Put the lean path in front of the app's WSGI callable; cache invalidation wired."""
     from balise.web.context import state
 
-    reader = Reader(app, tracker)
     balise = state(app)
+    reader = Reader(app, tracker, balise.database)
     balise.services["reader"] = reader
     balise.on_links_changed(reader.invalidator.changed)
     reader.invalidator.start()
