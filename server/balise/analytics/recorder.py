@@ -41,7 +41,7 @@ from balise.analytics.clicks import (
 )
 from balise.analytics.geoip import CountryLookup
 from balise.analytics.visitors import SaltStore, day_of
-from balise.db.outage import describe, unavailable
+from balise.db.outage import describe, unreachable
 from balise.links.store import Link
 
 log = logging.getLogger(__name__)
@@ -262,7 +262,7 @@ class Recorder:
         try:
             self.salts.prepare(self.clock())
         except Exception as exc:  # noqa: BLE001 - retried on the next turn and when writing
-            level = logging.DEBUG if unavailable(exc) else logging.WARNING  # outages: db.outage
+            level = logging.DEBUG if unreachable(exc) else logging.WARNING  # outages: db.outage
             log.log(level, "could not prepare the visitor salts (%s)", describe(exc))
 
     def _take(self, wait: float, batch: list[Item], waiters: list[threading.Event]) -> Any:
@@ -329,7 +329,7 @@ class Recorder:
                     return
                 delay = min(self.retry_base * 2 ** (attempt - 1), self.retry_max)
                 log.log(
-                    logging.DEBUG if unavailable(exc) else logging.WARNING,
+                    logging.DEBUG if unreachable(exc) else logging.WARNING,
                     "storing %d clicks failed (%s); retry %d in %.1fs",
                     len(items),
                     describe(exc),

@@ -1,10 +1,11 @@
 """Knowing when the database is away: which errors mean it, one log line each way, a probe.
 
-`unavailable(exc)` tells an outage (refused or lost connections, a server shutting down, a
-full pool, a locked or unreadable SQLite file) from a bug. `DatabaseStatus` watches its engine:
-the first such error logs once that the database is unreachable and starts a probe that tries
+`unavailable(exc)` tells a database that cannot serve a request now (a retry may succeed:
+answer 503) from a bug; `unreachable(exc)` is the worst of those, an outage (refused or lost
+connections, a server shutting down, a full pool). `DatabaseStatus` watches its engine: the
+first outage error logs once that the database is unreachable and starts a probe that tries
 `SELECT 1` every second; the first statement that succeeds afterwards, the probe's or any
-other, logs once that it is back. Callers turn outages into 503s instead of tracebacks.
+other, logs once that it is back. Meanwhile the slug cache serves what it holds.
 """
 
 from __future__ import annotations
@@ -23,21 +24,23 @@ from balise.errors import ServiceUnavailable
 log = logging.getLogger("balise.database")
 
 PROBE_EVERY = 1.0  # seconds between two probes while the database is away
-# PostgreSQL SQLSTATE classes: connection exception, insufficient resources (too many
-# connections, disk full), operator intervention (shutdown, starting up), system error.
-_PG_CLASSES = ("08", "53", "57", "58")
-# SQLite primary result codes: BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
-_SQLITE_CODES = {5, 6, 8, 10, 13, 14, 15}
-_SQLITE_MESSAGES = (
-    "database is locked",
-    "unable to open database file",
-    "disk i/o error",
-    "database or disk is full",
-    "readonly database",
-)
-
-
 RETRY_AFTER = 5  # seconds, said to clients in Retry-After while the database is away
+# PostgreSQL SQLSTATEs of a server that cannot be reached or used at all (connection
+# exceptions, too many connections, shutting down or starting up), then those a retry may
+# not meet (resources, operator intervention, system errors, lock waits, conflicts).
+_PG_UNREACHABLE = ("08", "53300", "57P01", "57P02", "57P03")
+_PG_TRANSIENT = ("53", "57", "58", "55P03", "40001", "40P01")
+# SQLite primary result codes: CANTOPEN means the file cannot be used at all; BUSY, LOCKED,
+# READONLY, IOERR, FULL and PROTOCOL may pass (in WAL mode a lock never stops readers).
+_SQLITE_UNREACHABLE = {14}
+_SQLITE_TRANSIENT = {5, 6, 8, 10, 13, 15}
+_SQLITE_MESSAGES = {  # for Python 3.10, whose sqlite3 errors carry no code
+    "unable to open database file": 14,
+    "database is locked": 5,
+    "disk i/o error": 10,
+    "database or disk is full": 13,
+    "readonly database": 8,
+}
 
 
 class DatabaseUnavailable(ServiceUnavailable):
@@ -48,38 +51,54 @@ class DatabaseUnavailable(ServiceUnavailable):
         self.headers = [("Retry-After", str(RETRY_AFTER))]
 
 
-def unavailable(exc: BaseException) -> bool:
-    """True when `exc` says the database cannot be reached or used now, not that a query is
-    wrong: such a request may succeed if retried later."""
+def unreachable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached at all: an outage."""
     if isinstance(exc, PoolTimeout):
         return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
+    code = _code(exc)
+    if isinstance(code, int):
+        return code in _SQLITE_UNREACHABLE
+    return code is not None and (code == "" or code.startswith(_PG_UNREACHABLE))
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot serve this request now (an outage, a lock
+    held too long, a full disk), not that the request is wrong: a retry may succeed."""
+    if unreachable(exc):
+        return True
+    code = _code(exc)
+    if isinstance(code, int):
+        return code in _SQLITE_TRANSIENT
+    return code is not None and code.startswith(_PG_TRANSIENT)
+
+
+def _code(exc: BaseException) -> int | str | None:
+    """SQLite's primary result code, PostgreSQL's SQLSTATE ("" when the connection itself
+    failed), or None for anything that is not a driver's operational error."""
     if not isinstance(exc, (OperationalError, InterfaceError)):
-        return False
+        return None
     orig = exc.orig
-    code = getattr(orig, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in _SQLITE_CODES
     if type(orig).__module__.startswith("sqlite3"):
-        return any(text in str(orig).lower() for text in _SQLITE_MESSAGES)
-    sqlstate = getattr(orig, "sqlstate", None)
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is None:
+            text = str(orig).lower()
+            code = next((c for m, c in _SQLITE_MESSAGES.items() if m in text), -1)
+        return int(code) & 0xFF
     # psycopg raises OperationalError without a SQLSTATE when the connection itself fails.
-    return sqlstate is None or str(sqlstate)[:2] in _PG_CLASSES
+    return str(getattr(orig, "sqlstate", None) or "")
 
 
 def describe(exc: BaseException) -> str:
-    """One short line naming the error (never a URL or a password: drivers do not put them
-    in these messages)."""
+    """One short line naming the error (drivers put no password in these messages)."""
     orig = getattr(exc, "orig", None) or exc
     first = (str(orig).strip().splitlines() or [""])[0][:200]
     return f"{orig.__class__.__name__}: {first}" if first else orig.__class__.__name__
 
 
 class DatabaseStatus:
-    """Whether the engine's database answers, as last seen; thread-safe."""
+    """Whether the engine's database can be reached, as last seen; thread-safe."""
 
     def __init__(self, engine: Engine, *, stale_for: float = 0.0) -> None:
         self.engine = engine
@@ -96,12 +115,20 @@ class DatabaseStatus:
         return self._down_since is not None
 
     def failed(self, exc: BaseException) -> bool:
-        """Note `exc` if it means an outage (logged on the first one); True when it does."""
-        if not unavailable(exc):
-            return False
+        """True when `exc` means the database cannot serve requests now (answer 503); an
+        outage is noted, and logged when it begins."""
+        if unreachable(exc):
+            self._lost(exc)
+            return True
+        return unavailable(exc)
+
+    def error(self) -> DatabaseUnavailable:
+        return DatabaseUnavailable()
+
+    def _lost(self, exc: BaseException) -> None:
         with self._lock:
             if self._down_since is not None or self._stop.is_set():
-                return True
+                return
             self._down_since = time.monotonic()
             self._probe = threading.Thread(target=self._run_probe, name="balise-db-probe")
             self._probe.daemon = True
@@ -112,7 +139,6 @@ class DatabaseStatus:
             describe(exc),
             self.stale_for,
         )
-        return True
 
     def answered(self) -> None:
         """A statement succeeded: the database is back if it was away."""
@@ -126,7 +152,9 @@ class DatabaseStatus:
     def _on_error(self, context: Any) -> None:
         if context.is_pre_ping:  # the pool reconnects at once; that attempt reports itself
             return
-        self.failed(context.sqlalchemy_exception or context.original_exception)
+        exc = context.sqlalchemy_exception or context.original_exception
+        if unreachable(exc):
+            self._lost(exc)
 
     def _on_success(self, *_args: Any) -> None:
         self.answered()
@@ -138,9 +166,6 @@ class DatabaseStatus:
                     conn.exec_driver_sql("SELECT 1")
             except Exception:  # noqa: BLE001, S112 - still away; the next probe tries again
                 continue
-
-    def error(self) -> DatabaseUnavailable:
-        return DatabaseUnavailable()
 
     def close(self) -> None:
         self._stop.set()

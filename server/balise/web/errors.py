@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from balise.db.outage import describe
 from balise.errors import Problem, type_for_status
 from balise.web.context import state
 from balise.web.i18n import messages, negotiate
@@ -86,7 +87,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Response:
         database = state().database
-        if database.failed(exc):  # an outage: logged once by DatabaseStatus, answered 503
+        if database.failed(exc):  # a retry may succeed: 503, never a traceback
+            if not database.down:  # an outage is logged once, by DatabaseStatus
+                log.warning(
+                    "database busy on %s %s: %s", request.method, request.path, describe(exc)
+                )
             return problem_response(database.error())
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(Problem("The server could not complete the request."))
