@@ -264,3 +264,31 @@ def test_a_change_on_one_instance_reaches_the_others_through_redis(redis_url):
     finally:
         for inv in invalidators:
             inv.close()
+
+
+def test_a_link_disabled_through_another_instance_is_refused_once_the_ttl_has_passed(
+    settings, make_link, db
+):
+    """Issue 11, finding 15, end to end: without Redis, a disabled link was still served
+    9.4 s later with BALISE_CACHE_TTL=5 (refresh ahead kept serving it until twice the TTL)."""
+    from sqlalchemy import update
+
+    from balise import create_app
+    from balise.db.tables import links
+    from tests.agents import BROWSERS
+
+    app = create_app(settings | {"CACHE_TTL": 0.5})
+    client = app.test_client()
+    link = make_link()
+    try:
+        assert client.get(f"/{link.slug}", headers={"User-Agent": BROWSERS[0]}).status_code == 200
+        with db.begin() as conn:  # what another instance's PATCH commits; nobody tells this one
+            conn.execute(
+                update(links)
+                .where(links.c.id == link.id)
+                .values(disabled=True, version=links.c.version + 1)
+            )
+        time.sleep(0.5)  # the TTL, counted from before the read that filled the cache
+        assert client.get(f"/{link.slug}", headers={"User-Agent": BROWSERS[0]}).status_code == 410
+    finally:
+        app.extensions["balise"].shutdown()
