@@ -3,8 +3,9 @@
 Waitress alone, on a signal, closes every connection at once: requests being read, run or
 written are reset. Here the first signal stops accepting (connections already waiting in the
 listen backlog are taken first, since their clients have sent their requests), keeps the loop
-running while any connection has a request partly read, queued, running or partly written,
-and closes the rest after `drain_timeout` seconds at most. A second signal ends the wait at
+running while any connection has a request partly read, queued, running, unread or partly
+written, closes each connection as soon as it is idle, and closes the rest after
+`drain_timeout` seconds at most. A second signal ends the wait at
 once; signals after that are ignored, so the buffered clicks are always stored.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import time
 from typing import Any
 
@@ -79,17 +81,34 @@ def _stop_accepting(listener: BaseWSGIServer, sockets: dict[int, Any]) -> None:
 
 
 def _drain(sockets: dict[int, Any], adj: Any, deadline: float) -> int:
-    """Run the loop until no connection is busy or the deadline passes; the busy count left."""
+    """Run the loop, closing each connection once it is idle, until none is busy or the
+    deadline passes; returns how many were still busy.
+
+    Closing idle keep-alive connections is what makes clients stop sending new requests here
+    (they retry elsewhere, as after any keep-alive close); requests they sent before the
+    signal are already read, or waiting in the socket, so their connections count as busy.
+    """
     while True:
         _poll(sockets, adj, 0.05)
-        busy = sum(_busy(d) for d in list(sockets.values()) if isinstance(d, HTTPChannel))
+        busy = 0
+        for channel in [d for d in sockets.values() if isinstance(d, HTTPChannel)]:
+            if _busy(channel):
+                busy += 1
+            elif channel.connected:
+                channel.will_close = True  # the next turn of the loop closes it
         if not busy or time.monotonic() >= deadline:
             return busy
 
 
 def _busy(channel: HTTPChannel) -> bool:
-    """A request partly read, queued or running, or an answer not fully sent."""
-    return bool(
-        channel.connected
-        and (channel.request is not None or channel.requests or channel.total_outbufs_len)
-    )
+    """A request partly read, queued, running or not yet read, or an answer not fully sent."""
+    if not channel.connected or channel.will_close:
+        return False
+    if channel.request is not None or channel.requests or channel.total_outbufs_len:
+        return True
+    try:
+        return bool(channel.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except BlockingIOError:
+        return False
+    except OSError:
+        return False  # reset by the client: nothing left to answer
