@@ -167,7 +167,9 @@ def test_postgresql_outage_keeps_cached_links_up_and_loses_no_click(
 ):
     if db.dialect.name != "postgresql":
         pytest.skip("PostgreSQL outage; SQLite has its own test below")
-    cached = [make_link(url=f"https://example.org/{i}").slug for i in range(3)]
+    cached = [make_link(url=f"https://example.org/{i}").slug for i in range(2)]
+    # max_clicks: the stored count is re-read every 10 s, so once during the outage
+    cached.append(make_link(url="https://example.org/limited", max_clicks=10**6).slug)
     cold = make_link(url="https://example.org/cold").slug  # never read before the outage
     with db.begin() as conn:
         _, api_key = keys.create_key(conn, "outage", "viewer")
