@@ -8,8 +8,9 @@ readers do not wait on the database; an entry past its TTL is read again before 
 Unknown slugs are cached too (briefly), so a flood of bad slugs cannot hammer the database.
 
 The one exception to the TTL is a database outage (`outage`, e.g. db.outage.DatabaseStatus):
-while the database does not answer, an entry past its TTL is still served for up to
-`stale_for` seconds more, and unknown or expired keys raise `outage.error()` at once.
+while the database does not answer (it failed, or a read of the entry under way has taken more
+than STALE_WAIT), an entry past its TTL is still served for up to `stale_for` seconds more;
+while it is known to be away, unknown or expired keys raise `outage.error()` at once.
 
 Thread-safe: loaders run outside the lock, concurrent misses on one slug share one load, and a
 load overtaken by an invalidation is never kept.
