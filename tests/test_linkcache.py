@@ -164,6 +164,31 @@ def test_the_source_coming_back_ends_the_stale_answers():
     assert cache.get("a") == "two"
 
 
+def test_a_reader_holding_an_expired_entry_does_not_wait_on_a_read_that_hangs():
+    clock, away = Clock(), Away()
+    values = {"a": "one"}
+    started, release = threading.Event(), threading.Event()
+
+    def loader(key):
+        if clock.now:  # every read after the first hangs, as on a frozen database
+            started.set()
+            release.wait(30)
+        return values[key]
+
+    cache = LinkCache(loader, ttl=5, clock=clock, outage=away, stale_for=10, refresh_ahead=False)
+    cache.get("a")
+    clock.now = 6
+    stuck = threading.Thread(target=cache.get, args=("a",))
+    stuck.start()  # this reader reads the entry again, and hangs
+    try:
+        assert started.wait(5)
+        assert cache.get("a") == "one"  # this one waited a second, then took the old entry
+        assert stuck.is_alive()
+    finally:
+        release.set()
+        stuck.join(5)
+
+
 def test_invalidate_all_keeps_entries_as_fallbacks_for_an_outage():
     clock, away = Clock(), Away()
     values = {"a": "one"}
