@@ -6,12 +6,11 @@ from flask import g
 from spectree import Response
 
 from balise.accounts import keys
-from balise.web.api.blueprint import bp, require, spec
+from balise.web.api.blueprint import bp, operation
 from balise.web.api.schemas import KeyCreate, KeyCreated, KeyList, KeyOut, ProblemOut
 from balise.web.context import transaction
 
 TAGS = ["keys"]
-ERRORS = {f"HTTP_{code}": ProblemOut for code in (401, 403, 429)}
 
 
 def key_out(key: keys.ApiKey) -> dict[str, Any]:
@@ -26,8 +25,7 @@ def key_out(key: keys.ApiKey) -> dict[str, Any]:
 
 
 @bp.get("/keys")
-@spec.validate(resp=Response(HTTP_200=KeyList, **ERRORS), tags=TAGS, security={"bearer": []})
-@require("admin")
+@operation("admin", resp=Response(HTTP_200=KeyList), tags=TAGS)
 def list_keys() -> dict[str, Any]:
     """Every API key, live or revoked (never its secret)."""
     with transaction() as conn:
@@ -35,13 +33,9 @@ def list_keys() -> dict[str, Any]:
 
 
 @bp.post("/keys")
-@spec.validate(
-    json=KeyCreate,
-    resp=Response(HTTP_201=KeyCreated, HTTP_409=ProblemOut, HTTP_422=ProblemOut, **ERRORS),
-    tags=TAGS,
-    security={"bearer": []},
+@operation(
+    "admin", json=KeyCreate, resp=Response(HTTP_201=KeyCreated, HTTP_409=ProblemOut), tags=TAGS
 )
-@require("admin")
 def create_key(json: KeyCreate) -> tuple[dict[str, Any], int]:
     """Create a key; `key` in the answer is the only time its secret is shown."""
     with transaction() as conn:
@@ -50,12 +44,7 @@ def create_key(json: KeyCreate) -> tuple[dict[str, Any], int]:
 
 
 @bp.delete("/keys/<name>")
-@spec.validate(
-    resp=Response(HTTP_200=KeyOut, HTTP_404=ProblemOut, **ERRORS),
-    tags=TAGS,
-    security={"bearer": []},
-)
-@require("admin")
+@operation("admin", resp=Response(HTTP_200=KeyOut), tags=TAGS)
 def revoke_key(name: str) -> dict[str, Any]:
     """Revoke a key: requests carrying it answer 401 from now on."""
     with transaction() as conn:

@@ -16,7 +16,7 @@ from spectree import Response as Responses
 
 from balise.errors import NotFound
 from balise.summaries import lookup as summary_lookup
-from balise.web.api.blueprint import bp, spec
+from balise.web.api.blueprint import bp, operation
 from balise.web.api.schemas import ProblemOut
 from balise.web.api.schemas.summaries import LookupIn, LookupOut, PublicSummary, SummaryQuery
 from balise.web.context import state, transaction
@@ -68,9 +68,10 @@ def _cacheable(body: Any) -> Response:
 
 
 @bp.get("/summaries")
-@spec.validate(
+@operation(
+    None,
     query=SummaryQuery,
-    resp=Responses(HTTP_200=PublicSummary, HTTP_404=ProblemOut, HTTP_422=ProblemOut),
+    resp=Responses("HTTP_304", HTTP_200=PublicSummary, HTTP_404=ProblemOut),
     tags=TAGS,
 )
 def lookup_one(query: SummaryQuery) -> Response:
@@ -82,7 +83,7 @@ def lookup_one(query: SummaryQuery) -> Response:
 
 
 @bp.post("/summaries/lookup")
-@spec.validate(json=LookupIn, resp=Responses(HTTP_200=LookupOut, HTTP_422=ProblemOut), tags=TAGS)
+@operation(None, json=LookupIn, resp=Responses("HTTP_304", HTTP_200=LookupOut), tags=TAGS)
 def lookup_many(json: LookupIn) -> Response:
     """Up to 100 URLs in one query: {"results": {"<url as sent>": summary or null}}."""
     answers = _lookup(json.urls, seen=not json.prefetch)
