@@ -82,6 +82,21 @@ def test_a_body_is_required_only_where_a_field_is(client):
     assert doc["paths"]["/api/v1/links/{slug}"]["patch"]["requestBody"]["required"] is False
 
 
+def test_bounds_are_declared_in_the_document(client):
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+
+    def first(prop):
+        return prop["anyOf"][0] if "anyOf" in prop else prop
+
+    link = schemas["LinkCreate"]["properties"]
+    assert first(link["max_clicks"])["maximum"] == 2**31 - 1
+    assert "2000" in first(link["expires_at"])["description"]
+    assert "\\u0000" in first(link["title"])["pattern"]
+    assert "\\u0000" in first(link["tags"])["items"]["pattern"]
+    assert schemas["RestoreIn"]["properties"]["version"]["maximum"] == 2**31 - 1
+    assert "\\u0000" in schemas["SummaryIn"]["properties"]["teaser"]["pattern"]
+
+
 # Requests that reach each kind of answer the blueprint gives, with the operation they call.
 ERROR_WALK = [
     ("post", "/api/v1/links", "/api/v1/links", {"data": "{", "content_type": "application/json"}),

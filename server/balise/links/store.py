@@ -20,6 +20,7 @@ from balise.db.dialect import insert_unless_taken
 from balise.db.tables import link_tags, links
 from balise.errors import BadRequest, SlugTaken, ValidationFailed
 from balise.links.urls import clean_target, url_key
+from balise.values import INT_MAX
 
 # No look-alikes: 0 O 1 l I are left out.
 SLUG_ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -230,7 +231,7 @@ def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "id" or not 0 <= int(value) < 2**63:  # beyond: the database overflows
+        if prefix != "id" or not 0 <= int(value) <= INT_MAX:  # beyond: the id column overflows
             raise ValueError(prefix)
         return int(value)
     except (ValueError, UnicodeDecodeError):

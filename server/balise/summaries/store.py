@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from balise import values
 from balise.db.tables import summaries, summary_versions
 from balise.errors import NotFound, ValidationFailed
 from balise.links.store import LANGS, Link, bump_version
@@ -32,7 +33,6 @@ CONTENT_FIELDS = ("lang", *TEXT_FIELDS, *URL_FIELDS)
 # at least the 10 before it, as the issue asks).
 VERSIONS_KEPT = 20
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
 
@@ -92,8 +92,8 @@ def _clean_text(name: str, value: object, errors: list[dict[str, str]]) -> str |
     if not isinstance(value, str):
         errors.append({"field": name, "message": "must be a string"})
         return None
-    if _CONTROL.search(value):
-        errors.append({"field": name, "message": "must not contain control characters"})
+    if values.has_control(value):
+        errors.append({"field": name, "message": values.CONTROL_MESSAGE})
         return None
     text = _normalise_text(value, one_line=name in ("title", "teaser"))
     if len(text) > LIMITS[name]:

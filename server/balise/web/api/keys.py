@@ -5,7 +5,9 @@ from typing import Any
 from flask import g
 from spectree import Response
 
+from balise import values
 from balise.accounts import keys
+from balise.errors import NotFound
 from balise.web.api.blueprint import bp, operation
 from balise.web.api.schemas import KeyCreate, KeyCreated, KeyList, KeyOut, ProblemOut
 from balise.web.context import transaction
@@ -47,5 +49,7 @@ def create_key(json: KeyCreate) -> tuple[dict[str, Any], int]:
 @operation("admin", resp=Response(HTTP_200=KeyOut), tags=TAGS)
 def revoke_key(name: str) -> dict[str, Any]:
     """Revoke a key: requests carrying it answer 401 from now on."""
+    if values.has_control(name):  # no key has such a name; PostgreSQL refuses NUL in a query
+        raise NotFound(f"No live API key named {name!r}.")
     with transaction() as conn:
         return key_out(keys.revoke_key(conn, name))

@@ -57,7 +57,8 @@ def link_out(link: links.Link, conn: Connection) -> dict[str, Any]:
 
 
 def find_link(conn: Any, slug: str) -> links.Link:
-    link = links.get_link_by_slug(conn, slug)
+    # A slug no link can have is not looked up (PostgreSQL refuses NUL in a query).
+    link = links.get_link_by_slug(conn, slug) if links.SLUG_RE.fullmatch(slug) else None
     if link is None:
         raise NotFound(f"No link with the slug '{slug}'.")
     return link

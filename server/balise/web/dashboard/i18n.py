@@ -85,6 +85,8 @@ _FR_ERRORS: list[tuple[re.Pattern[str], str]] = [
             "ni espace inhabituelle",
         ),
         (r"must not contain backslashes", "ne doit pas contenir de barre oblique inverse"),
+        (r"must not contain control characters", "ne doit pas contenir de caractère de contrôle"),
+        (r"must be between the years (\d+) and (\d+)", r"doit être entre les années \1 et \2"),
         (r"is not a valid URL.*", "n'est pas une URL valide"),
         (
             r"must be an absolute http:// or https:// URL",
