@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select, upda
 from balise.db.changes import mark_changed
 from balise.db.dialect import insert_unless_taken
 from balise.db.tables import link_tags, links
-from balise.errors import BadRequest, SlugTaken, ValidationFailed
+from balise.errors import BadRequest, NotFound, SlugTaken, ValidationFailed
 from balise.links.urls import clean_target, url_key
 from balise.values import INT_MAX
 
@@ -301,17 +301,32 @@ def rotate_share_secret(conn: Connection, link: Link) -> str:
     return secret
 
 
+def lock_link(conn: Connection, link: Link) -> None:
+    """Hold the link's row until this unit of work ends; NotFound when it was deleted meanwhile.
+
+    Call it before writing rows that refer to the link (tags, summary, versions): a concurrent
+    delete then waits, or, done first, makes this a 404 instead of a foreign-key failure (or a
+    deadlock on PostgreSQL) in the writes that follow. An UPDATE rather than SELECT ... FOR
+    UPDATE: SQLite has no row locks, and an UPDATE starts its write transaction there.
+    """
+    same = update(links).where(links.c.id == link.id).values(version=links.c.version)
+    if conn.execute(same).rowcount == 0:
+        raise NotFound(f"The link '{link.slug}' was deleted meanwhile.")
+
+
 def update_link(conn: Connection, link: Link, changes: Mapping[str, Any], *, base_url: str) -> Link:
     """Apply `changes` (any EDITABLE field; None clears optional ones) and bump the version."""
     _check_fields(changes)
     row = _row_values(changes, base_url)
     if "url" in changes and changes["url"] is None:
         raise ValidationFailed.field("url", "cannot be removed")
-    conn.execute(
+    result = conn.execute(
         update(links)
         .where(and_(links.c.id == link.id))
         .values(**row, updated_at=utcnow(), version=links.c.version + 1)
     )
+    if result.rowcount == 0:  # deleted since it was read: its tags cannot be written
+        raise NotFound(f"The link '{link.slug}' was deleted meanwhile.")
     if "tags" in changes:
         _set_tags(conn, link.id, changes["tags"] or ())
     mark_changed(conn, link.slug)

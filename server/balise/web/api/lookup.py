@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 from spectree import Response as Responses
+from sqlalchemy.exc import IntegrityError
 
 from balise.errors import NotFound
 from balise.summaries import lookup as summary_lookup
@@ -44,6 +45,14 @@ def _answer(found: summary_lookup.Found) -> dict[str, Any]:
 
 def _lookup(urls: list[str], *, seen: bool = True) -> dict[str, summary_lookup.Found | None]:
     """Answers for `urls`; each answer counts a preview view unless nobody has seen it yet."""
+    try:
+        return _lookup_once(urls, seen)
+    except IntegrityError:
+        # A link answered was deleted before its view was counted: answer again without it.
+        return _lookup_once(urls, seen)
+
+
+def _lookup_once(urls: list[str], seen: bool) -> dict[str, summary_lookup.Found | None]:
     with transaction() as conn:
         answers = summary_lookup.lookup(conn, urls, base_url=state().base_url)
         if seen:
