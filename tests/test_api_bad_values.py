@@ -111,6 +111,28 @@ def test_the_dashboard_form_refuses_the_same_expiries(editor, db, moment, error)
     assert count(db, links_table) == 0
 
 
+def test_the_dashboard_form_refuses_control_characters_and_huge_limits(editor, db):
+    r = editor.post(
+        "/dashboard/links/new",
+        {
+            "url": "https://example.org/",
+            "title": "a\x00b",
+            "tags": "ok, a\x00b",
+            "max_clicks": "1e30",
+        },
+    )
+    assert r.status_code == 422
+    errors = editor.field_errors(r)
+    assert errors["title"] == "Ne doit pas contenir de caractère de contrôle"
+    assert "tags" in errors
+    r = editor.post(
+        "/dashboard/links/new", {"url": "https://example.org/", "max_clicks": str(2**31)}
+    )
+    assert r.status_code == 422
+    assert "2147483647" in editor.field_errors(r)["max_clicks"]
+    assert count(db, links_table) == 0
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [

@@ -31,6 +31,8 @@ from tests.databases import scratch_database
 from tests.live_server import LiveServer
 from tests.local_servers import Server, chat_completion, page
 
+pytestmark = pytest.mark.fuzz
+
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 HOOKS = Path(__file__).with_name("fuzz_hooks.py")
 MAX_EXAMPLES = 40  # per operation in the fuzzing phase; the other phases add their own cases
