@@ -359,8 +359,8 @@ BIDI = "\u202e"
     [
         ({"title": f"Promo {BIDI}9102"}, "title"),
         ({"title": "a\x00b"}, "title"),
-        ({"tags": ["ok", f"x{BIDI}y"]}, "tags"),
-        ({"tags": ["a\x00"]}, "tags"),
+        ({"tags": ["ok", f"x{BIDI}y"]}, "tags.1"),
+        ({"tags": ["a\x00"]}, "tags.0"),
         ({"summary": SUMMARY | {"title": f"{BIDI}txet"}}, "title"),
         ({"summary": SUMMARY | {"teaser": "zero\u200bwidth"}}, "teaser"),
         ({"summary": SUMMARY | {"recap": "isolate \u2067x\u2069"}}, "recap"),

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, false, func, or_, select, text, update
 from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import api_keys, users
 from balise.errors import Conflict, NotFound, ValidationFailed
-from balise.text import check_text
+from balise.values import check_text
 
 ROLES = ("viewer", "editor", "admin")
 KEY_PREFIX = "blz_"

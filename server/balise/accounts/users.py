@@ -20,7 +20,7 @@ from balise.accounts.keys import ROLES, keeping_an_admin
 from balise.db.dialect import insert_unless_taken
 from balise.db.tables import users
 from balise.errors import Conflict, NotFound, ValidationFailed
-from balise.text import text_problem
+from balise.values import text_problem
 
 LANGS = ("fr", "en")
 MIN_PASSWORD = 10

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from balise import values
 from balise.errors import ValidationFailed
 
 INTERVALS = ("hour", "day", "week")
@@ -44,7 +45,7 @@ class Period:
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
         raise ValidationFailed.field("tz", f"unknown time zone '{name}'") from None
 
 
@@ -52,10 +53,13 @@ def parse_moment(value: str, tz: ZoneInfo, field: str) -> datetime:
     """ISO 8601 date (local midnight) or date-time (local when it has no offset)."""
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=tz)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = datetime.combine(date.fromisoformat(value), time(0))
+        else:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationFailed.field(field, "must be an ISO 8601 date or date-time") from None
+    if not values.in_range(moment.date()):  # beyond, converting to UTC can overflow
+        raise ValidationFailed.field(field, values.DATE_MESSAGE)
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 

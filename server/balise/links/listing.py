@@ -17,6 +17,7 @@ from balise.db.tables import hourly_counts
 from balise.db.tables import links as links_table
 from balise.errors import BadRequest
 from balise.links import store as links
+from balise.values import INT_MAX
 
 SORTS = ("newest", "clicks")
 
@@ -52,7 +53,8 @@ def _decode(cursor: str, size: int) -> list[int]:
         parts = [int(p) for p in raw.split(":")]
     except (ValueError, UnicodeDecodeError):
         parts = []
-    if len(parts) != size or not all(0 <= p < 2**63 for p in parts):
+    # The last part is a link id (an INTEGER column); a click count may be larger.
+    if len(parts) != size or not all(0 <= p < 2**63 for p in parts) or parts[-1] > INT_MAX:
         raise BadRequest("The cursor is not one this server handed out.")
     return parts
 

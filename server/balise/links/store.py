@@ -18,10 +18,10 @@ from sqlalchemy import Connection, and_, delete, false, func, insert, or_, selec
 from balise.db.changes import mark_changed
 from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import link_tags, links
-from balise.errors import BadRequest, SlugTaken, ValidationFailed
+from balise.errors import BadRequest, NotFound, SlugTaken, ValidationFailed
 from balise.links.hosts import OwnServer
 from balise.links.urls import clean_target, url_key
-from balise.text import text_problem
+from balise.values import INT_MAX, text_problem
 
 # No look-alikes: 0 O 1 l I are left out.
 SLUG_ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -126,11 +126,12 @@ def _check_fields(values: Mapping[str, Any]) -> None:
 
 
 def _text_errors(values: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The shared text rule (balise.text) on the title and each tag; one error per field."""
+    """The shared text rule (balise.values) on the title and each tag; one error per field."""
     texts = [("title", values.get("title")), *(("tags", t) for t in values.get("tags") or ())]
     found: dict[str, str] = {}
     for name, value in texts:
-        problem = text_problem(value) if isinstance(value, str) else None
+        # Tabs and line breaks are whitespace here, shown as spaces; the rest is refused.
+        problem = text_problem(value, multiline=True) if isinstance(value, str) else None
         if problem is not None:
             found.setdefault(name, problem)
     return [{"field": name, "message": message} for name, message in found.items()]
@@ -256,7 +257,7 @@ def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "id" or not 0 <= int(value) < 2**63:  # beyond: the database overflows
+        if prefix != "id" or not 0 <= int(value) <= INT_MAX:  # beyond: the id column overflows
             raise ValueError(prefix)
         return int(value)
     except (ValueError, UnicodeDecodeError):
@@ -331,6 +332,19 @@ def rotate_share_secret(conn: Connection, link: Link) -> str:
     return secret
 
 
+def lock_link(conn: Connection, link: Link) -> None:
+    """Hold the link's row until this unit of work ends; NotFound when it was deleted meanwhile.
+
+    Call it before writing rows that refer to the link (tags, summary, versions): a concurrent
+    delete then waits, or, done first, makes this a 404 instead of a foreign-key failure (or a
+    deadlock on PostgreSQL) in the writes that follow. An UPDATE rather than SELECT ... FOR
+    UPDATE: SQLite has no row locks, and an UPDATE starts its write transaction there.
+    """
+    same = update(links).where(links.c.id == link.id).values(version=links.c.version)
+    if conn.execute(same).rowcount == 0:
+        raise NotFound(f"The link '{link.slug}' was deleted meanwhile.")
+
+
 def update_link(
     conn: Connection, link: Link, changes: Mapping[str, Any], *, base_url: OwnServer | str
 ) -> Link:
@@ -339,11 +353,13 @@ def update_link(
     row = _row_values(changes, base_url)
     if "url" in changes and changes["url"] is None:
         raise ValidationFailed.field("url", "cannot be removed")
-    conn.execute(
+    result = conn.execute(
         update(links)
         .where(and_(links.c.id == link.id))
         .values(**row, updated_at=utcnow(), version=links.c.version + 1)
     )
+    if result.rowcount == 0:  # deleted since it was read: its tags cannot be written
+        raise NotFound(f"The link '{link.slug}' was deleted meanwhile.")
     if "tags" in changes:
         _set_tags(conn, link.id, changes["tags"] or ())
     mark_changed(conn, link.slug)

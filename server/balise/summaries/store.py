@@ -18,9 +18,9 @@ from sqlalchemy import Connection, delete, insert, select, update
 from balise.db.dialect import possible_id
 from balise.db.tables import summaries, summary_versions
 from balise.errors import NotFound, ValidationFailed
-from balise.links.store import LANGS, Link, bump_version
+from balise.links.store import LANGS, Link, bump_version, lock_link
 from balise.links.urls import clean_target
-from balise.text import text_problem
+from balise.values import text_problem
 
 # Display order of the sections under their headings (DESIGN.md, "Summary format").
 SECTIONS = ("recap", "neutral", "example", "optimistic", "pessimistic")
@@ -163,6 +163,7 @@ def save_summary(
     """
     data = clean(dict(values) | ({"origin": origin} if origin else {}), default_lang=link.lang)
     origin = data.pop("origin")
+    lock_link(conn, link)  # then read: a save that committed while we waited is seen
     current = get_summary(conn, link.id)
     if current is not None and current.content() == data and current.origin == origin:
         return current, False

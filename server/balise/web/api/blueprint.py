@@ -1,18 +1,22 @@
 """The /api/v1 blueprint: JSON body checks, bearer-key auth, rate limits, the OpenAPI document.
 
-Resource endpoints live in api_*.py modules and register on `bp` with `spec.validate`.
+Resource endpoints live in the resource modules (links.py, keys.py...) and register on `bp`
+with `operation(...)`: their schemas, answers and role, in one place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import cache
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
 from flask_limiter.util import get_remote_address
+from spectree import Response as Answers
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
+from spectree.utils import parse_code
 from werkzeug.exceptions import HTTPException
 
 from balise.accounts import keys
@@ -24,6 +28,8 @@ from balise.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from balise.web.api import openapi
+from balise.web.api.schemas import ProblemOut
 from balise.web.context import transaction
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,10 +56,11 @@ spec = SpecTree(
     title="Balise API",
     version="1",
     description="Short links with article summaries. Errors are application/problem+json.",
-    path="_spectree",  # spectree's own doc routes are not registered; see openapi() below
+    path="_spectree",  # spectree's own doc routes are not registered; see openapi_document() below
     page_templates={},
     mode="strict",
     before=_validation_hook,
+    validation_error_model=ProblemOut,
     naming_strategy=lambda model: model.__name__,
     nested_naming_strategy=lambda parent, child: child,
     security_schemes=[
@@ -87,14 +94,36 @@ def _authenticate() -> keys.ApiKey:
 
 
 ROLES_BY_ENDPOINT: dict[str, str] = {}
+TRAITS: dict[str, openapi.Traits] = {}
 
 
-def require(role: str) -> Callable[[F], F]:
-    """Declare the least API-key role a view needs; checked before the body is validated."""
+def operation(
+    role: str | None,
+    *,
+    resp: Answers,
+    tags: list[str],
+    media_type: str | None = None,
+    **schemas: Any,
+) -> Callable[[F], F]:
+    """Declare an API view: the least key role it needs (None: public; checked before the body
+    is validated), its request schemas (json=, query=) and the answers only it gives.
+
+    The answers every operation shares (401, 422, 429...) are added to the OpenAPI document
+    by openapi.complete; `media_type` names a success body that is not JSON (text/csv).
+    """
 
     def decorate(view: F) -> F:
-        ROLES_BY_ENDPOINT[f"{bp.name}.{view.__name__}"] = role
-        return view
+        name = view.__name__
+        if role is not None:
+            ROLES_BY_ENDPOINT[f"{bp.name}.{name}"] = role
+        resp.bind_model_adapter(spec.model_adapter)  # before spectree adds its 422 to every one
+        declared = frozenset(parse_code(code) for code in [*resp.codes, *resp.code_models])
+        TRAITS[name] = openapi.Traits(role, media_type, declared)
+        security: dict[str, list[str]] | None = {"bearer": []} if role is not None else None
+        validate = spec.validate(
+            resp=resp, tags=tags, security=security, operation_id=name, **schemas
+        )
+        return validate(view)  # type: ignore[no-any-return]
 
     return decorate
 
@@ -156,9 +185,15 @@ def key_or_address() -> str:
     return f"key:{key.id}" if key is not None else get_remote_address()
 
 
+@cache
+def document() -> dict[str, Any]:
+    """The OpenAPI document: spectree's, completed with the answers all operations share."""
+    return openapi.complete(spec.spec, TRAITS)
+
+
 @bp.get("/openapi.json")
-def openapi() -> Response:
+def openapi_document() -> Response:
     """The OpenAPI 3.1 document, generated from the models that validate requests."""
-    response = jsonify(spec.spec)
+    response = jsonify(document())
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -5,13 +5,14 @@ from typing import Any
 from flask import g
 from spectree import Response
 
+from balise import values
 from balise.accounts import keys
-from balise.web.api.blueprint import bp, require, spec
+from balise.errors import NotFound
+from balise.web.api.blueprint import bp, operation
 from balise.web.api.schemas import KeyCreate, KeyCreated, KeyList, KeyOut, ProblemOut
 from balise.web.context import transaction
 
 TAGS = ["keys"]
-ERRORS = {f"HTTP_{code}": ProblemOut for code in (401, 403, 429)}
 
 
 def key_out(key: keys.ApiKey) -> dict[str, Any]:
@@ -26,8 +27,7 @@ def key_out(key: keys.ApiKey) -> dict[str, Any]:
 
 
 @bp.get("/keys")
-@spec.validate(resp=Response(HTTP_200=KeyList, **ERRORS), tags=TAGS, security={"bearer": []})
-@require("admin")
+@operation("admin", resp=Response(HTTP_200=KeyList), tags=TAGS)
 def list_keys() -> dict[str, Any]:
     """Every API key, live or revoked (never its secret)."""
     with transaction() as conn:
@@ -35,13 +35,9 @@ def list_keys() -> dict[str, Any]:
 
 
 @bp.post("/keys")
-@spec.validate(
-    json=KeyCreate,
-    resp=Response(HTTP_201=KeyCreated, HTTP_409=ProblemOut, HTTP_422=ProblemOut, **ERRORS),
-    tags=TAGS,
-    security={"bearer": []},
+@operation(
+    "admin", json=KeyCreate, resp=Response(HTTP_201=KeyCreated, HTTP_409=ProblemOut), tags=TAGS
 )
-@require("admin")
 def create_key(json: KeyCreate) -> tuple[dict[str, Any], int]:
     """Create a key; `key` in the answer is the only time its secret is shown."""
     with transaction() as conn:
@@ -50,14 +46,11 @@ def create_key(json: KeyCreate) -> tuple[dict[str, Any], int]:
 
 
 @bp.delete("/keys/<name>")
-@spec.validate(
-    resp=Response(HTTP_200=KeyOut, HTTP_404=ProblemOut, HTTP_409=ProblemOut, **ERRORS),
-    tags=TAGS,
-    security={"bearer": []},
-)
-@require("admin")
+@operation("admin", resp=Response(HTTP_200=KeyOut, HTTP_409=ProblemOut), tags=TAGS)
 def revoke_key(name: str) -> dict[str, Any]:
     """Revoke a key: requests carrying it answer 401 from now on. 409 when it is the last
     admin credential (live admin key or enabled admin account)."""
+    if values.text_problem(name) is not None:  # no key has such a name; PostgreSQL refuses NUL
+        raise NotFound(f"No live API key named {name!r}.")
     with transaction() as conn:
         return key_out(keys.revoke_key(conn, name))

@@ -16,11 +16,12 @@ from typing import Any
 
 from flask import Response, current_app, request
 from spectree import Response as Responses
+from sqlalchemy.exc import IntegrityError
 
 from balise.analytics.previews import count_preview_views
 from balise.errors import NotFound
 from balise.summaries import lookup as summary_lookup
-from balise.web.api.blueprint import bp, max_body, spec
+from balise.web.api.blueprint import bp, max_body, operation
 from balise.web.api.schemas import ProblemOut
 from balise.web.api.schemas.summaries import (
     LookedUpSummary,
@@ -60,6 +61,16 @@ def _answer(found: summary_lookup.Found) -> dict[str, Any]:
 def _lookup(urls: list[str], *, seen: bool = True) -> dict[str, summary_lookup.Found | None]:
     """Answers for `urls`; each answer counts a preview view unless nobody has seen it yet."""
     viewer = this_viewer() if seen else None
+    try:
+        return _lookup_once(urls, viewer)
+    except IntegrityError:
+        # A link answered was deleted before its view was counted: answer again without it.
+        return _lookup_once(urls, viewer)
+
+
+def _lookup_once(
+    urls: list[str], viewer: tuple[str, datetime] | None
+) -> dict[str, summary_lookup.Found | None]:
     with transaction() as conn:
         answers = summary_lookup.lookup(conn, urls, base_url=state().base_url)
         if viewer is not None:
@@ -86,11 +97,10 @@ def _cacheable(body: Any) -> Response:
 
 
 @bp.get("/summaries")
-@spec.validate(
+@operation(
+    None,
     query=SummaryQuery,
-    resp=Responses(
-        HTTP_200=LookedUpSummary, HTTP_404=ProblemOut, HTTP_422=ProblemOut, HTTP_429=ProblemOut
-    ),
+    resp=Responses("HTTP_304", HTTP_200=LookedUpSummary, HTTP_404=ProblemOut),
     tags=TAGS,
 )
 def lookup_one(query: SummaryQuery) -> Response:
@@ -102,11 +112,10 @@ def lookup_one(query: SummaryQuery) -> Response:
 
 
 @bp.post("/summaries/lookup")
-@spec.validate(
+@operation(
+    None,
     json=LookupIn,
-    resp=Responses(
-        HTTP_200=LookupOut, HTTP_413=ProblemOut, HTTP_422=ProblemOut, HTTP_429=ProblemOut
-    ),
+    resp=Responses("HTTP_304", HTTP_200=LookupOut, HTTP_413=ProblemOut),
     tags=TAGS,
 )
 @max_body(MAX_BATCH_BYTES)

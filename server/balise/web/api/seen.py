@@ -17,7 +17,7 @@ from balise.analytics.previews import count_preview_views
 from balise.analytics.visitors import day_of, visitor_hash
 from balise.summaries import lookup as summary_lookup
 from balise.summaries.seen import SeenTokens
-from balise.web.api.blueprint import bp, spec
+from balise.web.api.blueprint import bp, operation
 from balise.web.api.schemas import ProblemOut
 from balise.web.api.schemas.summaries import SeenIn
 from balise.web.context import state, transaction
@@ -42,10 +42,8 @@ def this_viewer() -> tuple[str, datetime] | None:
 
 
 @bp.post("/summaries/seen")
-@spec.validate(
-    json=SeenIn,
-    resp=Responses("HTTP_204", HTTP_400=ProblemOut, HTTP_422=ProblemOut, HTTP_429=ProblemOut),
-    tags=["public look-up"],
+@operation(
+    None, json=SeenIn, resp=Responses("HTTP_204", HTTP_400=ProblemOut), tags=["public look-up"]
 )
 def preview_seen(json: SeenIn) -> tuple[str, int]:
     """A card was shown: one preview view for the link its token names (if still answered)."""

@@ -12,15 +12,13 @@ from sqlalchemy import Connection
 
 from balise.analytics import stats
 from balise.analytics.periods import make_period, parse_moment, zone
-from balise.web.api.blueprint import bp, require, spec
+from balise.web.api.blueprint import bp, operation
 from balise.web.api.links import find_link
-from balise.web.api.schemas import ProblemOut
 from balise.web.api.schemas.stats import ExportQuery, StatsOut, StatsQuery
 from balise.web.context import state, transaction
 from balise.web.reader.track import recorder
 
 TAGS = ["stats"]
-ERRORS = {f"HTTP_{code}": ProblemOut for code in (401, 403, 404, 422, 429)}
 
 
 def _stats(conn: Connection, query: StatsQuery, link_id: int | None) -> dict[str, Any]:
@@ -35,10 +33,7 @@ def _stats(conn: Connection, query: StatsQuery, link_id: int | None) -> dict[str
 
 
 @bp.get("/links/<slug>/stats")
-@spec.validate(
-    query=StatsQuery, resp=Response(HTTP_200=StatsOut, **ERRORS), tags=TAGS, security={"bearer": []}
-)
-@require("viewer")
+@operation("viewer", query=StatsQuery, resp=Response(HTTP_200=StatsOut), tags=TAGS)
 def link_stats(slug: str, query: StatsQuery) -> dict[str, Any]:
     """A link's totals, gap-free series in the requested time zone, and top lists."""
     with transaction() as conn:
@@ -47,10 +42,7 @@ def link_stats(slug: str, query: StatsQuery) -> dict[str, Any]:
 
 
 @bp.get("/stats")
-@spec.validate(
-    query=StatsQuery, resp=Response(HTTP_200=StatsOut, **ERRORS), tags=TAGS, security={"bearer": []}
-)
-@require("viewer")
+@operation("viewer", query=StatsQuery, resp=Response(HTTP_200=StatsOut), tags=TAGS)
 def all_stats(query: StatsQuery) -> dict[str, Any]:
     """The same totals, series and top lists across all links, plus the top links."""
     with transaction() as conn:
@@ -58,10 +50,7 @@ def all_stats(query: StatsQuery) -> dict[str, Any]:
 
 
 @bp.get("/links/<slug>/clicks.csv")
-@spec.validate(
-    query=ExportQuery, resp=Response("HTTP_200", **ERRORS), tags=TAGS, security={"bearer": []}
-)
-@require("viewer")
+@operation("viewer", query=ExportQuery, resp=Response("HTTP_200"), tags=TAGS, media_type="text/csv")
 def clicks_csv(slug: str, query: ExportQuery) -> FlaskResponse:
     """Every stored click of a link as CSV (text/csv), streamed with a header row."""
     utc = zone("UTC")

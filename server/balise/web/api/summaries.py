@@ -10,7 +10,7 @@ from spectree import Response
 from balise.errors import NotFound
 from balise.links.store import Link
 from balise.summaries import store as summaries
-from balise.web.api.blueprint import bp, require, spec
+from balise.web.api.blueprint import bp, operation
 from balise.web.api.links import find_link
 from balise.web.api.schemas import ProblemOut
 from balise.web.api.schemas.summaries import (
@@ -25,8 +25,6 @@ from balise.web.context import run_draft, transaction
 from balise.web.summary_view import summary_out
 
 TAGS = ["summaries"]
-ERRORS = {f"HTTP_{code}": ProblemOut for code in (401, 403, 404, 429)}
-SECURITY = {"bearer": []}  # type: ignore[var-annotated]
 
 
 def _saved_by() -> str | None:
@@ -42,13 +40,9 @@ def _current(conn: Any, link: Link) -> summaries.Summary:
 
 
 @bp.put("/links/<slug>/summary")
-@spec.validate(
-    json=SummaryIn,
-    resp=Response(HTTP_200=SummaryOut, HTTP_201=SummaryOut, HTTP_422=ProblemOut, **ERRORS),
-    tags=TAGS,
-    security=SECURITY,
+@operation(
+    "editor", json=SummaryIn, resp=Response(HTTP_200=SummaryOut, HTTP_201=SummaryOut), tags=TAGS
 )
-@require("editor")
 def put_summary(slug: str, json: SummaryIn) -> tuple[dict[str, Any], int]:
     """Write the link's summary (201 when it had none); the previous one is kept as a version."""
     with transaction() as conn:
@@ -60,8 +54,7 @@ def put_summary(slug: str, json: SummaryIn) -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/links/<slug>/summary")
-@spec.validate(resp=Response(HTTP_200=SummaryOut, **ERRORS), tags=TAGS, security=SECURITY)
-@require("viewer")
+@operation("viewer", resp=Response(HTTP_200=SummaryOut), tags=TAGS)
 def get_summary(slug: str) -> dict[str, Any]:
     """The link's summary; 404 when it has none."""
     with transaction() as conn:
@@ -70,8 +63,7 @@ def get_summary(slug: str) -> dict[str, Any]:
 
 
 @bp.delete("/links/<slug>/summary")
-@spec.validate(resp=Response("HTTP_204", **ERRORS), tags=TAGS, security=SECURITY)
-@require("editor")
+@operation("editor", resp=Response("HTTP_204"), tags=TAGS)
 def delete_summary(slug: str) -> tuple[str, int]:
     """Remove the summary; its versions stay and can be restored."""
     with transaction() as conn:
@@ -82,8 +74,7 @@ def delete_summary(slug: str) -> tuple[str, int]:
 
 
 @bp.get("/links/<slug>/summary/versions")
-@spec.validate(resp=Response(HTTP_200=VersionList, **ERRORS), tags=TAGS, security=SECURITY)
-@require("viewer")
+@operation("viewer", resp=Response(HTTP_200=VersionList), tags=TAGS)
 def list_versions(slug: str) -> dict[str, Any]:
     """The kept versions of the summary, newest first, with the fields each one changed."""
     with transaction() as conn:
@@ -110,13 +101,7 @@ def list_versions(slug: str) -> dict[str, Any]:
 
 
 @bp.post("/links/<slug>/summary/restore")
-@spec.validate(
-    json=RestoreIn,
-    resp=Response(HTTP_200=SummaryOut, HTTP_422=ProblemOut, **ERRORS),
-    tags=TAGS,
-    security=SECURITY,
-)
-@require("editor")
+@operation("editor", json=RestoreIn, resp=Response(HTTP_200=SummaryOut), tags=TAGS)
 def restore_summary(slug: str, json: RestoreIn) -> dict[str, Any]:
     """Make a kept version the summary again (itself recorded as a new version)."""
     with transaction() as conn:
@@ -126,20 +111,12 @@ def restore_summary(slug: str, json: RestoreIn) -> dict[str, Any]:
 
 
 @bp.post("/links/<slug>/summary/draft")
-@spec.validate(
+@operation(
+    "editor",
     query=DraftQuery,
-    resp=Response(
-        HTTP_200=DraftOut,
-        HTTP_422=ProblemOut,
-        HTTP_502=ProblemOut,
-        HTTP_501=ProblemOut,
-        HTTP_503=ProblemOut,
-        **ERRORS,
-    ),
+    resp=Response(HTTP_200=DraftOut, HTTP_501=ProblemOut, HTTP_502=ProblemOut),
     tags=TAGS,
-    security=SECURITY,
 )
-@require("editor")
 def draft_summary(slug: str, query: DraftQuery) -> dict[str, Any]:
     """Draft a summary from the target page (extracted) or with the language model
     (generated); returned, and stored only with ?save=1. One draft at a time per key (429),

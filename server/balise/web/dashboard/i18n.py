@@ -43,6 +43,7 @@ FIELD_ERRORS = (
     N_("must be at least %(n)d characters long"),
     N_("must be at least %(n)d"),
     N_("must include a time zone"),
+    N_("must be between the years %(start)d and %(end)d"),
     N_("must be true or false"),
     N_("must be 3 to 64 characters from A-Z a-z 0-9 _ -"),
     N_("'%(slug)s' is reserved by Balise"),

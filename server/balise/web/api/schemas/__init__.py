@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from balise.web.api.schemas.summaries import SummaryIn, SummaryOut
+from balise.web.api.schemas.types import DbInt, Instant, Text
 
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Tag = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{3,64}$")]
 TargetUrl = Annotated[
     str, Field(min_length=1, max_length=4096, json_schema_extra={"format": "uri"})
@@ -26,7 +27,7 @@ class Strict(BaseModel):
 
 
 class LinkFields(Strict):
-    title: Annotated[str, StringConstraints(max_length=300)] | None = None
+    title: Annotated[Text, StringConstraints(max_length=300)] | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
     lang: Lang | None = None
     redirect_delay: Annotated[int, Field(ge=0, le=10)] | None = Field(
@@ -36,8 +37,8 @@ class LinkFields(Strict):
         None,
         description="When the link has a summary, wait SUMMARY_REDIRECT_DELAY seconds instead.",
     )
-    expires_at: AwareDatetime | None = None
-    max_clicks: Annotated[int, Field(ge=1)] | None = None
+    expires_at: Instant | None = None
+    max_clicks: DbInt | None = None
     disabled: bool | None = None
 
 
@@ -86,16 +87,16 @@ class LinkPage(BaseModel):
 
 
 class LinkListQuery(Strict):
-    q: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+    q: Annotated[Text, StringConstraints(max_length=200)] | None = Field(
         None, description="Substring of the slug, target or title."
     )
     tag: Tag | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: Annotated[str, StringConstraints(max_length=100)] | None = None
+    cursor: Annotated[Text, StringConstraints(max_length=100)] | None = None
 
 
 class KeyCreate(Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     role: Literal["viewer", "editor", "admin"] = "editor"
 
 

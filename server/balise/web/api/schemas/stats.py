@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Moment = Annotated[str, Field(max_length=40)]
+from balise.web.api.schemas.types import Moment, TimeZone
 
 
 class StatsQuery(BaseModel):
@@ -21,9 +21,7 @@ class StatsQuery(BaseModel):
     )
     to: Moment | None = Field(None, description="End (exclusive); default now.")
     interval: Literal["hour", "day", "week"] = "day"
-    tz: Annotated[str, Field(max_length=64)] = Field(
-        "UTC", description="IANA time zone of the buckets, e.g. Europe/Paris."
-    )
+    tz: TimeZone = Field("UTC", description="IANA time zone of the buckets, e.g. Europe/Paris.")
     top: Annotated[int, Field(ge=1, le=100)] = Field(10, description="Length of top lists.")
 
 

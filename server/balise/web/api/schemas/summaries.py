@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from balise.links.urls import MAX_URL_LENGTH
 from balise.summaries.store import LIMITS
+from balise.web.api.schemas.types import DbInt, DomainText
 
 Lang = Literal["fr", "en"]
 Origin = Literal["author", "extracted", "generated"]
@@ -19,7 +20,7 @@ Url = Annotated[
     str, Field(min_length=1, max_length=MAX_URL_LENGTH, json_schema_extra={"format": "uri"})
 ]
 # Every section shares one limit (balise.summaries.LIMITS).
-Section = Annotated[str, StringConstraints(max_length=LIMITS["recap"])]
+Section = Annotated[DomainText, StringConstraints(max_length=LIMITS["recap"])]
 
 
 class SummaryIn(BaseModel):
@@ -29,9 +30,9 @@ class SummaryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lang: Lang | None = Field(None, description="Defaults to the link's language, else fr.")
-    title: Annotated[str, StringConstraints(min_length=1, max_length=LIMITS["title"])]
-    teaser: Annotated[str, StringConstraints(min_length=1, max_length=LIMITS["teaser"])] = Field(
-        description="One or two sentences: the social-post line and og:description."
+    title: Annotated[DomainText, StringConstraints(min_length=1, max_length=LIMITS["title"])]
+    teaser: Annotated[DomainText, StringConstraints(min_length=1, max_length=LIMITS["teaser"])] = (
+        Field(description="One or two sentences: the social-post line and og:description.")
     )
     recap: Section | None = Field(None, description="Factual recap: what happened, facts only.")
     neutral: Section | None = Field(None, description="Neutral view: context, no judgement.")
@@ -112,7 +113,7 @@ class VersionList(BaseModel):
 class RestoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, description="The `id` of a version from .../summary/versions.")
+    version: DbInt = Field(description="The `id` of a version from .../summary/versions.")
 
 
 class SummaryQuery(BaseModel):
