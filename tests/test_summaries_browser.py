@@ -138,7 +138,7 @@ def test_reader_page_shows_the_french_summary(server, browser, device, viewport,
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     try:
         page.goto(f"{base}/{slug}")
-        assert page.locator(".status").inner_text() == "Redirection en cours..."
+        assert page.locator("#countdown-text").inner_text().startswith("Redirection dans ")
         headings = page.locator(".summary h2").all_inner_texts()
         assert [h.lower() for h in headings] == [
             "récapitulatif factuel",

@@ -61,7 +61,7 @@ SETTINGS: tuple[Setting, ...] = (
         "SUMMARY_REDIRECT_DELAY",
         int,
         6,
-        "Seconds before redirecting when a link asks for reading time and has a summary (0-30).",
+        "Seconds a link with a summary waits, unless it sets its own delay (0-30).",
     ),
     Setting(
         "TRUSTED_PROXIES",

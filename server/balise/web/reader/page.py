@@ -71,14 +71,20 @@ class ReaderEntry:
 
 
 def redirect_delay(link: links.Link, summary: summaries.Summary | None, settings: dict) -> int:
-    """The link's delay (or the default); at least SUMMARY_REDIRECT_DELAY when the link asks
-    for reading time and has a summary to read."""
-    delay = link.redirect_delay
-    if delay is None:
-        delay = int(settings["DEFAULT_REDIRECT_DELAY"])
-    if summary is not None and link.reading_delay:
-        delay = max(delay, int(settings["SUMMARY_REDIRECT_DELAY"]))
-    return delay
+    """Seconds the reader page waits before it redirects.
+
+    The link's own delay, else DEFAULT_REDIRECT_DELAY; a link with a summary and no delay of
+    its own waits SUMMARY_REDIRECT_DELAY (the page shows a countdown, a button to stay, and
+    the first touch of the summary pauses it; the fallback link goes at once). reading_delay
+    asks for at least SUMMARY_REDIRECT_DELAY even over a shorter delay of the link's own.
+    """
+    default = int(settings["DEFAULT_REDIRECT_DELAY"])
+    reading = int(settings["SUMMARY_REDIRECT_DELAY"]) if summary is not None else 0
+    if link.redirect_delay is None:
+        return max(default, reading)
+    if link.reading_delay:
+        return max(link.redirect_delay, reading)
+    return link.redirect_delay
 
 
 def load_entry(app: Flask, slug: str) -> ReaderEntry | None:
