@@ -122,6 +122,9 @@ links = Table(
     Column("lang", String(8), nullable=True),
     Column("redirect_delay", Integer, nullable=True),
     Column("reading_delay", Boolean, nullable=False, default=False),
+    # "interstitial" (the reader page) or "direct" (an HTTP redirect with redirect_status).
+    Column("redirect_mode", String(16), nullable=False, server_default="interstitial"),
+    Column("redirect_status", Integer, nullable=False, server_default="302"),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("max_clicks", Integer, nullable=True),
     Column("disabled", Boolean, nullable=False, default=False),

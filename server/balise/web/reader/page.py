@@ -11,6 +11,8 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -28,6 +30,14 @@ READER_HEADERS = (
     ("Referrer-Policy", "strict-origin"),
     ("X-Content-Type-Options", "nosniff"),
     ("Vary", "Accept-Language"),
+)
+# A direct link's answer: never cached (by browsers or proxies), so every click reaches the
+# server and is counted, even for 301 and 308, which browsers would otherwise keep for good.
+DIRECT_HEADERS = (
+    ("Cache-Control", "no-store"),
+    ("X-Robots-Tag", "noindex"),
+    ("Referrer-Policy", "strict-origin"),
+    ("Content-Length", "0"),
 )
 # Stands for the token while rendering; random so no summary text can contain it.
 _TOKEN_MARK = "balise-token-" + secrets.token_hex(12)
@@ -60,6 +70,19 @@ class ReaderEntry:
     def lang(self) -> str | None:
         """The page language the link imposes (its own, else its summary's)."""
         return self.link.lang or (self.summary.lang if self.summary else None)
+
+    @property
+    def status_line(self) -> str:
+        """'200 OK' for the reader page; a direct link's redirect status."""
+        if not self.link.direct:
+            return "200 OK"
+        status = HTTPStatus(self.link.redirect_status)
+        return f"{status.value} {status.phrase}"
+
+    @cached_property
+    def redirect_headers(self) -> list[tuple[str, str]]:
+        """A direct link's headers: Location (the cleaned target is ASCII) and no caching."""
+        return [("Location", self.link.url), *DIRECT_HEADERS]
 
     def page(self, app: Flask, lang: str) -> Rendered:
         page = self._pages.get(lang)

@@ -43,8 +43,9 @@ def resolve(slug: str) -> ReaderEntry:
 def reader(slug: str) -> Response:
     if slug.endswith("+"):
         return preview(slug[:-1])
-    headers, body = _reader().serve(resolve(slug), request.environ)
-    return Response(body, headers=headers)
+    entry = resolve(slug)
+    headers, body = _reader().serve(entry, request.environ)
+    return Response(body, status=entry.status_line, headers=headers)
 
 
 def preview(slug: str) -> Response:
