@@ -112,3 +112,19 @@ def test_reading_the_summary_pauses_the_countdown_in_english(server, browser):
         assert page.url == url
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_site_root_is_a_page_with_the_way_to_the_dashboard(server, browser, scheme):
+    base, _key = server
+    context, page = _page(browser, locale="en-US", scheme=scheme)
+    try:
+        response = page.goto(base + "/")
+        assert response is not None and response.status == 200
+        assert page.locator("h1").inner_text() == "Balise"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"root-{scheme}.png"), full_page=True)
+        page.get_by_role("link", name="Open the dashboard").click()
+        page.wait_for_url("**/dashboard/login**")
+    finally:
+        context.close()

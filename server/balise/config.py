@@ -64,6 +64,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a link with a summary waits, unless it sets its own delay (0-30).",
     ),
     Setting(
+        "ROOT_REDIRECT",
+        str,
+        "",
+        "Where GET / redirects (an http(s) URL); empty: a short page about this server.",
+    ),
+    Setting(
         "TRUSTED_PROXIES",
         int,
         0,
@@ -232,6 +238,9 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
         raise SettingError("BALISE_DEFAULT_REDIRECT_DELAY must be between 0 and 10")
     if not 0 <= int(values["SUMMARY_REDIRECT_DELAY"]) <= 30:
         raise SettingError("BALISE_SUMMARY_REDIRECT_DELAY must be between 0 and 30")
+    root = values["ROOT_REDIRECT"]
+    if root and not root.startswith(("https://", "http://")):
+        raise SettingError("BALISE_ROOT_REDIRECT must be an http:// or https:// URL")
     return values
 
 

@@ -35,7 +35,8 @@ def resolve(slug: str) -> ReaderEntry:
     if entry is None:
         raise NotFound(f"No link with the slug '{slug}'.")
     if not entry.active():
-        raise Gone(f"The link '{slug}' is {entry.link.state()}.")
+        state = entry.link.state()
+        raise Gone(f"The link '{slug}' is {state}.", reason=state)
     return entry
 
 
