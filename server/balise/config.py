@@ -146,6 +146,12 @@ SETTINGS: tuple[Setting, ...] = (
     # Summaries: social cards, drafting from the target page, generated drafts.
     Setting("SITE_NAME", str, "Balise", "Site name shown in social cards (og:site_name)."),
     Setting(
+        "FETCH_METADATA",
+        _bool,
+        True,
+        "Fetch a link's target page card (title, description, image) for links without a summary.",
+    ),
+    Setting(
         "FETCH_ALLOW_PRIVATE",
         _bool,
         False,
@@ -212,7 +218,10 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> dict[str
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         if setting.name in overrides:
-            values[setting.name] = overrides[setting.name]
+            value = overrides[setting.name]
+            # Text overrides are read like BALISE_* variables ("0" is False for a flag).
+            is_text = isinstance(value, str) and setting.type is not str
+            values[setting.name] = setting.type(value) if is_text else value
         elif setting.env in environ:
             raw = environ[setting.env]
             try:

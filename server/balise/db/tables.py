@@ -139,6 +139,24 @@ links = Table(
     Index("ix_links_created", "created_at", "id"),
 )
 
+
+# Owner: summaries/cards.py. The target page's own card, for links without a summary.
+link_cards = Table(
+    "link_cards",
+    metadata,
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
+    # The target it was fetched for: a new target fetches again.
+    Column("url", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # ok, failed
+    Column("title", String(300), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("image_url", Text, nullable=True),
+    Column("site_name", String(200), nullable=True),
+    Column("lang", String(8), nullable=True),
+    Column("error", String(32), nullable=True),  # why it failed: refused, unsupported, ...
+    Column("fetched_at", UTCDateTime, nullable=False),
+)
+
 link_tags = Table(
     "link_tags",
     metadata,

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from balise.errors import BadRequest, NotFound, Problem
 from balise.links import listing
 from balise.links import store as links
+from balise.summaries import cards
 from balise.summaries import store as summaries
 from balise.web.context import state, transaction
 from balise.web.dashboard import forms
@@ -48,9 +49,11 @@ def links_page() -> Any:
             conn, q=q or None, tag=tag or None, sort=sort, limit=PAGE_SIZE, cursor=cursor
         )
         tags = links.tag_counts(conn)
+        page_cards = cards.cards_for(conn, [row.link.id for row in rows])
     return render(
         "links.html",
         rows=rows,
+        page_cards=page_cards,
         tags=tags,
         q=q,
         tag=tag,
@@ -67,7 +70,8 @@ def link_page(slug: str) -> Any:
         link = find(conn, slug)
         clicks = listing.click_totals(conn, [link.id])[link.id]
         summary = summaries.get_summary(conn, link.id)
-    return render("link.html", link=link, clicks=clicks, summary=summary)
+        card = cards.get_card(conn, link.id)
+    return render("link.html", link=link, clicks=clicks, summary=summary, card=card)
 
 
 @bp.route("/links/new", methods=["GET", "POST"])

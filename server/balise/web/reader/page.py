@@ -19,6 +19,7 @@ from flask import Flask
 from flask_babel import force_locale
 
 from balise.links import store as links
+from balise.summaries import cards
 from balise.summaries import store as summaries
 from balise.web.reader.assets import page_csp
 from balise.web.summary_view import page_context
@@ -60,6 +61,7 @@ class ReaderEntry:
     link: links.Link
     summary: summaries.Summary | None
     delay: int
+    card: cards.Card | None = None  # the target page's own card, when there is no summary
     _pages: dict[str, Rendered] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -119,7 +121,9 @@ def load_entry(app: Flask, slug: str) -> ReaderEntry | None:
         if link is None:
             return None
         summary = summaries.get_summary(conn, link.id)
-    return ReaderEntry(link, summary, redirect_delay(link, summary, app.config["BALISE"]))
+        card = cards.get_card(conn, link.id) if summary is None else None
+    delay = redirect_delay(link, summary, app.config["BALISE"])
+    return ReaderEntry(link, summary, delay, card if card and card.ok else None)
 
 
 def render(app: Flask, entry: ReaderEntry, lang: str) -> Rendered:
@@ -136,7 +140,7 @@ def render(app: Flask, entry: ReaderEntry, lang: str) -> Rendered:
             short_url=short_url,
             delay=entry.delay,
             beacon_token=_TOKEN_MARK,
-            **page_context(link, summary, short_url=short_url, page_lang=lang),
+            **page_context(link, summary, short_url=short_url, page_lang=lang, card=entry.card),
         )
     head, mark, tail = html.partition(_TOKEN_MARK)
     if not mark or _TOKEN_MARK in tail:

@@ -63,7 +63,7 @@ def preview(slug: str) -> Response:
             link=link,
             host=urlsplit(link.url).hostname,
             short_url=short_url,
-            **page_context(link, summary, short_url=short_url, page_lang=lang),
+            **page_context(link, summary, short_url=short_url, page_lang=lang, card=entry.card),
         )
     response = Response(html, headers=READER_HEADERS)
     response.headers["Content-Security-Policy"] = page_csp()
