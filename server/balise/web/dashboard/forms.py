@@ -6,6 +6,7 @@ by balise.links, so the dashboard and the API refuse exactly the same things.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,9 +63,16 @@ def form_from_link(link: Link, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
 def read_form(form: MultiDict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
     data.update({flag: form.get(flag) == "1" for flag in FLAGS})
+    # "example.org/article" is what people paste from an address bar: it means https://.
+    url = data["url"]
+    if url and not _SCHEME.match(url) and not url.startswith(("/", "\\")):
+        data["url"] = "https://" + url
     return data
 
 

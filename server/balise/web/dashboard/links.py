@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
-from balise.errors import BadRequest, NotFound, Problem
+from balise.errors import BadRequest, NotFound, Problem, SlugTaken
 from balise.links import listing
 from balise.links import store as links
 from balise.summaries import cards
@@ -82,6 +82,11 @@ def new_link() -> Any:
         return render("link_form.html", data=forms.blank_form(), errors={}, link=None)
     data = forms.read_form(request.form)
     values, errors = forms.check(data, tz, creating=True, base_url=state().server)
+    if errors and data["slug"] and "slug" not in errors:
+        with transaction() as conn:  # said now, with the other errors, not after they are fixed
+            if links.get_link_by_slug(conn, data["slug"]) is not None:
+                taken = SlugTaken(f"The slug '{data['slug']}' is already taken.")
+                errors["slug"] = forms.domain_errors(taken)["slug"]
     if not errors:
         try:
             with transaction() as conn:
