@@ -208,7 +208,7 @@ def _draft_problem(exc: Problem) -> str:
     if isinstance(exc, FetchRefused):
         return _("This server may not fetch the page at that address.")
     if isinstance(exc, FetchUnsupported):
-        return _("The page is not a web page this server can read.")
+        return _("The page holds nothing to draft from (it is empty, or not a web page).")
     if isinstance(exc, FetchFailed):
         return _("The page could not be reached. Check the address, or try again later.")
     return _("The draft could not be made. Try again later, or write the summary by hand.")
