@@ -35,8 +35,12 @@ run: $(RUN_STAMP)
 # The extension first: `npm ci` installs axe-core, which the browser tests of test-server use.
 test: test-extension test-server
 
-test-server: $(DEV_STAMP)
+test-server: $(DEV_STAMP) tests/a11y/node_modules/axe-core/axe.min.js
 	$(BIN)/pytest
+
+# axe-core for the accessibility audit (tests/test_a11y_browser.py), pinned by its lock file.
+tests/a11y/node_modules/axe-core/axe.min.js: tests/a11y/package.json tests/a11y/package-lock.json
+	cd tests/a11y && npm ci --no-audit --no-fund --silent
 
 test-extension:
 	@if [ -f extension/package.json ]; then \

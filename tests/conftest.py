@@ -76,6 +76,10 @@ def settings(db: Engine, tmp_path: Any) -> dict[str, Any]:
         "DATABASE_URL": db.url.render_as_string(hide_password=False),
         "DATA_DIR": str(tmp_path / "instance"),
         "BASE_URL": BASE_URL,
+        # Links made here lead to example.org: no background card fetch that would outlive
+        # the test (tests/test_cards.py turns it on against a local server). Text, as the
+        # tests that pass these settings as BALISE_* variables need.
+        "FETCH_METADATA": "0",
     }
 
 

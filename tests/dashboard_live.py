@@ -68,6 +68,7 @@ def live_server(data_dir: Path, **settings: str) -> Iterator[LiveServer]:
         BALISE_BASE_URL=f"http://127.0.0.1:{port}",
         BALISE_THREADS="4",
         BALISE_LOG_LEVEL="WARNING",
+        BALISE_FETCH_METADATA="0",  # no background fetches of test targets off this machine
         BALISE_SECRET_KEY="browser-test-secret",
     )
     env.update({f"BALISE_{k}": v for k, v in settings.items()})

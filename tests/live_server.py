@@ -30,7 +30,10 @@ class LiveServer:
             BALISE_DATABASE_URL=database_url,
             BALISE_HOST="127.0.0.1",
             BALISE_PORT=str(self.port),
-            **{f"BALISE_{k}": str(v) for k, v in {"LOG_LEVEL": "WARNING", **settings}.items()},
+            **{
+                f"BALISE_{k}": str(v)
+                for k, v in {"LOG_LEVEL": "WARNING", "FETCH_METADATA": "0", **settings}.items()
+            },
         )
         self.env = env
         self.log = data_dir / "server.log"

@@ -235,7 +235,7 @@ def drafting(settings, make_user, make_link) -> Iterator[tuple[Any, Any, Any]]:
 def test_a_draft_of_an_empty_page_says_there_is_nothing_to_draft(drafting, slug, calm):
     editor, api, headers = drafting
     r = editor.post(f"/dashboard/links/{slug}/summary", {"action": "draft"})
-    assert_page(r, 422, "Impossible de rédiger un brouillon", "The page is empty")
+    assert_page(r, 422, "Impossible de rédiger un brouillon", "La page ne contient rien")
     body = assert_problem(api.post(f"/api/v1/links/{slug}/summary/draft", headers=headers), 422)
     assert body["type"].endswith("/fetch-unsupported")
 

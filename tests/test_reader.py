@@ -233,3 +233,36 @@ def test_an_edit_through_the_api_shows_on_the_next_request(client, editor_header
     assert Page(client.get("/edited").get_data(as_text=True)).refresh.endswith("example.org/new")
     client.patch("/api/v1/links/edited", json={"disabled": True}, headers=editor_headers)
     assert client.get("/edited").status_code == 410
+
+
+def test_a_waiting_page_counts_down_offers_to_stay_and_refreshes_only_without_scripts(
+    client, make_link
+):
+    make_link(slug="attente", url="https://example.org/a", redirect_delay=6, lang="fr")
+    html = client.get("/attente").get_data(as_text=True)
+    page = Page(html)
+    # The meta refresh sits in <noscript>: with scripts on, redirect.js redirects (and can stop).
+    head = html[: html.index("</head>")]
+    assert (
+        '<noscript><meta http-equiv="refresh" content="6;url=https://example.org/a"></noscript>'
+        in head
+    )
+    assert "Redirection dans 6 s" in page.visible_text
+    assert 'id="stay" hidden>Rester sur cette page</button>' in html  # shown by the script
+    assert 'data-tick="Redirection dans {n} s"' in html
+    assert 'role="status" id="announce"' in html  # polite, filled by the script, not each second
+    assert [a["text"] for a in page.anchors if a.get("id") == "go"] == ["Continuer vers le site"]
+
+
+def test_the_countdown_speaks_english_to_english_readers(client, make_link):
+    make_link(slug="waiting", redirect_delay=3, lang="en")
+    page = Page(client.get("/waiting").get_data(as_text=True))
+    assert "Redirecting in 3 s" in page.visible_text
+    assert "Stay on this page" in page.visible_text
+
+
+def test_a_page_that_does_not_wait_has_no_countdown(client, make_link):
+    make_link(slug="vite", redirect_delay=0)
+    html = client.get("/vite").get_data(as_text=True)
+    assert 'id="stay"' not in html
+    assert "Redirection en cours..." in Page(html).visible_text

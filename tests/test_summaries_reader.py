@@ -82,9 +82,9 @@ def test_reader_page_shows_each_section_under_its_french_heading(client, with_su
     r = client.get("/arbres")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
-    assert "Redirection en cours..." in html
+    assert "Redirection dans 6 s" in html  # a summary to read: the reading time
     body = summary_html(html)
-    assert html.index("Redirection en cours...") < html.index(body)
+    assert html.index("Redirection dans 6 s") < html.index(body)
     headings = re.findall(r"<h2>(.*?)</h2>", body)
     assert headings == [
         "Récapitulatif factuel",
@@ -194,7 +194,8 @@ def test_crawlers_get_the_same_page_as_browsers(client, with_summary, crawler):
         (True, None, True, 6),  # BALISE_SUMMARY_REDIRECT_DELAY
         (True, 9, True, 9),  # a longer delay of the link's own wins
         (True, None, False, 0),  # nothing to read
-        (False, None, True, 0),
+        (False, None, True, 6),  # a summary to read: its reading time by default
+        (False, 0, True, 0),  # the marketer's own delay wins
         (False, 2, True, 2),
     ],
 )
@@ -206,7 +207,7 @@ def test_reading_delay_waits_longer_when_there_is_a_summary(
         with db.begin() as conn:
             summaries.save_summary(conn, link, FRENCH)
     html = client.get("/lent").get_data(as_text=True)
-    assert f'<meta http-equiv="refresh" content="{expected};url=' in html
+    assert f'<noscript><meta http-equiv="refresh" content="{expected};url=' in html
     assert f'data-delay="{expected}"' in html
     assert 'id="go" href="https://example.org/article"' in html  # click through at once
 

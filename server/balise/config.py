@@ -61,7 +61,13 @@ SETTINGS: tuple[Setting, ...] = (
         "SUMMARY_REDIRECT_DELAY",
         int,
         6,
-        "Seconds before redirecting when a link asks for reading time and has a summary (0-30).",
+        "Seconds a link with a summary waits, unless it sets its own delay (0-30).",
+    ),
+    Setting(
+        "ROOT_REDIRECT",
+        str,
+        "",
+        "Where GET / redirects (an http(s) URL); empty: a short page about this server.",
     ),
     Setting(
         "TRUSTED_PROXIES",
@@ -154,6 +160,12 @@ SETTINGS: tuple[Setting, ...] = (
     # Summaries: social cards, drafting from the target page, generated drafts.
     Setting("SITE_NAME", str, "Balise", "Site name shown in social cards (og:site_name)."),
     Setting(
+        "FETCH_METADATA",
+        _bool,
+        True,
+        "Fetch a link's target page card (title, description, image) for links without a summary.",
+    ),
+    Setting(
         "FETCH_ALLOW_PRIVATE",
         _bool,
         False,
@@ -221,7 +233,10 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> dict[str
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         if setting.name in overrides:
-            values[setting.name] = overrides[setting.name]
+            value = overrides[setting.name]
+            # Text overrides are read like BALISE_* variables ("0" is False for a flag).
+            is_text = isinstance(value, str) and setting.type is not str
+            values[setting.name] = setting.type(value) if is_text else value
         elif setting.env in environ:
             raw = environ[setting.env]
             try:
@@ -247,6 +262,9 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
         raise SettingError("BALISE_DEFAULT_REDIRECT_DELAY must be between 0 and 10")
     if not 0 <= int(values["SUMMARY_REDIRECT_DELAY"]) <= 30:
         raise SettingError("BALISE_SUMMARY_REDIRECT_DELAY must be between 0 and 30")
+    root = values["ROOT_REDIRECT"]
+    if root and not root.startswith(("https://", "http://")):
+        raise SettingError("BALISE_ROOT_REDIRECT must be an http:// or https:// URL")
     return values
 
 

@@ -255,6 +255,7 @@ def bench(args: argparse.Namespace) -> None:
         "BALISE_THREADS": str(args.threads),
         "BALISE_BASE_URL": f"http://127.0.0.1:{port}",
         "BALISE_LOG_LEVEL": "INFO",  # the recorder logs its count of clicks served at exit
+        "BALISE_FETCH_METADATA": "0",  # benchmark targets are not real pages
     }
     proc = serve([sys.executable, "-m", "balise", "serve"], env, port, "/healthz")
     balise = run_wrk(f"http://127.0.0.1:{port}", paths, args, workdir)

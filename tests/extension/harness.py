@@ -278,6 +278,7 @@ def running_balise() -> Iterator[Balise]:
         BALISE_PORT=str(port),
         BALISE_BASE_URL=base,
         BALISE_LOG_LEVEL="WARNING",
+        BALISE_FETCH_METADATA="0",  # no background fetches of test targets off this machine
         BALISE_CLICK_FLUSH_INTERVAL="0.2",
     )
     subprocess.run(

@@ -122,6 +122,9 @@ links = Table(
     Column("lang", String(8), nullable=True),
     Column("redirect_delay", Integer, nullable=True),
     Column("reading_delay", Boolean, nullable=False, default=False),
+    # "interstitial" (the reader page) or "direct" (an HTTP redirect with redirect_status).
+    Column("redirect_mode", String(16), nullable=False, server_default="interstitial"),
+    Column("redirect_status", Integer, nullable=False, server_default="302"),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("max_clicks", Integer, nullable=True),
     Column("disabled", Boolean, nullable=False, default=False),
@@ -134,6 +137,24 @@ links = Table(
     Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     Index("ix_links_url_key", "url_key"),
     Index("ix_links_created", "created_at", "id"),
+)
+
+
+# Owner: summaries/cards.py. The target page's own card, for links without a summary.
+link_cards = Table(
+    "link_cards",
+    metadata,
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
+    # The target it was fetched for: a new target fetches again.
+    Column("url", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # ok, failed
+    Column("title", String(300), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("image_url", Text, nullable=True),
+    Column("site_name", String(200), nullable=True),
+    Column("lang", String(8), nullable=True),
+    Column("error", String(32), nullable=True),  # why it failed: refused, unsupported, ...
+    Column("fetched_at", UTCDateTime, nullable=False),
 )
 
 link_tags = Table(

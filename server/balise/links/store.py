@@ -47,6 +47,8 @@ RESERVED_SLUGS = frozenset(
 )
 LANGS = ("fr", "en")
 MAX_REDIRECT_DELAY = 10
+REDIRECT_MODES = ("interstitial", "direct")  # the reader page, or an HTTP redirect
+REDIRECT_STATUSES = (301, 302, 307, 308)
 EDITABLE = (
     "url",
     "title",
@@ -57,6 +59,8 @@ EDITABLE = (
     "expires_at",
     "max_clicks",
     "disabled",
+    "redirect_mode",
+    "redirect_status",
 )
 
 
@@ -83,6 +87,13 @@ class Link:
     api_key_id: int | None = None
     user_id: int | None = None
     share_secret: str | None = field(default=None, repr=False)
+    redirect_mode: str = "interstitial"
+    redirect_status: int = 302
+
+    @property
+    def direct(self) -> bool:
+        """Readers get an HTTP redirect to the target instead of the reader page."""
+        return self.redirect_mode == "direct"
 
     def state(self, now: datetime | None = None) -> str:
         """`active`, `disabled` or `expired` (max_clicks is enforced by the click counter)."""
@@ -117,12 +128,22 @@ def _check_fields(values: Mapping[str, Any]) -> None:
     expires = values.get("expires_at")
     if expires is not None and expires.tzinfo is None:
         errors.append({"field": "expires_at", "message": "must include a time zone"})
+    errors.extend(_redirect_errors(values))
     for flag in ("disabled", "reading_delay"):
         if flag in values and values[flag] is None:
             errors.append({"field": flag, "message": "must be true or false"})
     errors.extend(_text_errors(values))
     if errors:
         raise ValidationFailed(errors)
+
+
+def _redirect_errors(values: Mapping[str, Any]) -> list[dict[str, str]]:
+    errors = []
+    if "redirect_mode" in values and values["redirect_mode"] not in REDIRECT_MODES:
+        errors.append({"field": "redirect_mode", "message": "must be interstitial or direct"})
+    if "redirect_status" in values and values["redirect_status"] not in REDIRECT_STATUSES:
+        errors.append({"field": "redirect_status", "message": "must be 301, 302, 307 or 308"})
+    return errors
 
 
 def _text_errors(values: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -164,6 +185,8 @@ def create_link(
     row.update(created_at=now, updated_at=now, version=1, api_key_id=api_key_id, user_id=user_id)
     row.setdefault("disabled", False)
     row.setdefault("reading_delay", False)
+    row.setdefault("redirect_mode", "interstitial")
+    row.setdefault("redirect_status", 302)
     custom = values.get("slug")
     for _attempt in range(8):
         slug = validate_slug(custom) if custom is not None else random_slug()
@@ -220,6 +243,8 @@ def _to_link(row: Any, tags: tuple[str, ...]) -> Link:
         api_key_id=m["api_key_id"],
         user_id=m["user_id"],
         share_secret=m["share_secret"],
+        redirect_mode=m["redirect_mode"],
+        redirect_status=m["redirect_status"],
     )
 
 

@@ -59,6 +59,39 @@ def read_article(page: Page) -> Article:
     )
 
 
+@dataclass(frozen=True)
+class PageMeta:
+    """What a page's head says about it: the card social networks would show."""
+
+    title: str | None
+    description: str | None
+    image: str | None
+    site_name: str | None
+    lang: str | None
+
+
+def read_meta(page: Page) -> PageMeta:
+    """The page's own card from its head (og:, twitter:, description, <title>); no body text."""
+    try:
+        tree = lxml.html.document_fromstring(_decode(page))
+    except lxml.etree.ParserError:  # nothing but blanks and comments
+        raise FetchUnsupported("The page is empty.") from None
+    meta = _meta(tree)
+    title = meta.get("og:title") or meta.get("twitter:title") or _text_of(tree, "//title")
+    description = (
+        meta.get("og:description") or meta.get("description") or meta.get("twitter:description")
+    )
+    image = meta.get("og:image:secure_url") or meta.get("og:image") or meta.get("twitter:image")
+    lang = (tree.get("lang") or meta.get("og:locale") or "")[:2].lower()
+    return PageMeta(
+        title=_squash(title),
+        description=_squash(description),
+        image=urljoin(page.url, image) if image else None,
+        site_name=_squash(meta.get("og:site_name")),
+        lang=lang if lang in LANGS else None,
+    )
+
+
 def _decode(page: Page) -> str:
     """The page as text, read as browsers do: a byte order mark, else the charset the page
     declares if it is a web encoding (WHATWG labels: `latin1` is windows-1252, `idna` is no

@@ -32,6 +32,12 @@ _PAGE_TEXT = {
         N_("The server cannot answer right now. Please try again in a few seconds."),
     ),
 }
+# Why a link is gone (Gone's `reason`), said without revealing where it led.
+_GONE_TEXT = {
+    "disabled": N_("Its owner has disabled this link."),
+    "expired": N_("This link has expired: it was only valid until a set date."),
+    "exhausted": N_("This link has been used as many times as it allowed."),
+}
 _SERVER_ERROR = (
     N_("Something went wrong"),
     N_("The server could not answer. Please try again in a moment."),
@@ -80,6 +86,9 @@ def _page(problem: Problem) -> Response:
             title, body = gettext("Bad request"), problem.detail
         else:
             title, body = map(gettext, _PAGE_TEXT.get(problem.status, _SERVER_ERROR))
+        reason = problem.extra.get("reason") if problem.status == 410 else None
+        if reason in _GONE_TEXT:
+            body = gettext(_GONE_TEXT[reason])
         html = render_template(
             "error.html", lang=lang, title=title, body=body, status=problem.status
         )

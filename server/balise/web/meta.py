@@ -1,18 +1,43 @@
-"""Service routes: liveness with a database check, robots.txt."""
+"""Service routes: the site root, liveness with a database check, robots.txt."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
+from flask_babel import force_locale
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response as BaseResponse
 
 from balise.db.outage import RETRY_AFTER
 from balise.web.context import state
+from balise.web.i18n import negotiate
+from balise.web.reader.assets import page_csp
 
 bp = Blueprint("meta", __name__)
 log = logging.getLogger(__name__)
+
+
+@bp.get("/")
+def root() -> BaseResponse:
+    """BALISE_ROOT_REDIRECT when set; else a short page saying what this server is."""
+    target = current_app.config["BALISE"]["ROOT_REDIRECT"]
+    if target:
+        return redirect(target, 302)
+    lang = negotiate(request)
+    with force_locale(lang):
+        html = render_template(
+            "root.html",
+            lang=lang,
+            site_name=current_app.config["BALISE"]["SITE_NAME"],
+            example=state().short_url("abc123"),
+        )
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = page_csp()
+    response.headers["Content-Language"] = lang
+    response.headers["Vary"] = "Accept-Language"
+    return response
 
 
 @bp.get("/healthz")

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from balise.links.store import Link
+from balise.summaries.cards import Card
 from balise.summaries.store import SECTIONS, Summary, paragraphs
 from balise.web.context import state
 from balise.web.i18n import LANGS, N_, gettext_in
@@ -99,47 +100,61 @@ def summary_page(link: Link, summary: Summary) -> SummaryPage:
 
 
 def social_tags(
-    link: Link, summary: Summary | None, *, short_url: str, site_name: str, page_lang: str
+    link: Link,
+    summary: Summary | None,
+    *,
+    short_url: str,
+    site_name: str,
+    page_lang: str,
+    card: Card | None = None,
 ) -> list[tuple[str, str, str]]:
-    """(attribute, name, content) of the Open Graph and Twitter card tags, in order."""
-    title = summary.title if summary else (link.title or urlsplit(link.url).hostname or link.url)
-    lang = summary.lang if summary else page_lang
-    image = summary.image_url if summary else None
+    """(attribute, name, content) of the Open Graph and Twitter card tags, in order.
+
+    A summary gives them all; without one, the target page's own card (fetched in the
+    background) gives its title, description, image, site name and language."""
+    page = card if summary is None else None
+    fallback = link.title or urlsplit(link.url).hostname or link.url
+    title = summary.title if summary else (link.title or (page and page.title) or fallback)
+    lang = summary.lang if summary else ((page and page.lang) or page_lang)
+    image = summary.image_url if summary else (page and page.image_url)
+    description = summary.teaser if summary else (page and page.description)
     tags = [
         ("property", "og:type", "article"),
         ("property", "og:title", title),
         ("property", "og:url", short_url),
-        ("property", "og:site_name", site_name),
+        ("property", "og:site_name", (page and page.site_name) or site_name),
         ("property", "og:locale", OG_LOCALES.get(lang, "fr_FR")),
     ]
-    if summary:
-        tags.append(("property", "og:description", summary.teaser))
+    if description:
+        tags.append(("property", "og:description", description))
     if image:
         tags.append(("property", "og:image", image))
     tags += [
         ("name", "twitter:card", "summary_large_image" if image else "summary"),
         ("name", "twitter:title", title),
     ]
-    if summary:
-        tags.append(("name", "twitter:description", summary.teaser))
-        tags.append(("name", "description", summary.teaser))
+    if description:
+        tags.append(("name", "twitter:description", description))
+        tags.append(("name", "description", description))
     if image:
         tags.append(("name", "twitter:image", image))
     return tags
 
 
 def page_context(
-    link: Link, summary: Summary | None, *, short_url: str, page_lang: str
+    link: Link, summary: Summary | None, *, short_url: str, page_lang: str, card: Card | None = None
 ) -> dict[str, Any]:
-    """What reader.html and preview.html need from the summary: headline, card tags, body."""
+    """What reader.html and preview.html need from the summary (else the page's own card):
+    headline, card tags, body."""
     return {
-        "headline": summary.title if summary else link.title,
+        "headline": summary.title if summary else (link.title or (card and card.title)),
         "social": social_tags(
             link,
             summary,
             short_url=short_url,
             site_name=str(state().settings["SITE_NAME"]),
             page_lang=page_lang,
+            card=card,
         ),
         "summary": summary_page(link, summary) if summary else None,
     }

@@ -50,6 +50,8 @@ def link_out(link: links.Link, conn: Connection) -> dict[str, Any]:
         "expires_at": link.expires_at,
         "max_clicks": link.max_clicks,
         "disabled": link.disabled,
+        "redirect_mode": link.redirect_mode,
+        "redirect_status": link.redirect_status,
         "state": link_state(conn, link),
         "created_at": link.created_at,
         "updated_at": link.updated_at,

@@ -6,6 +6,7 @@ by balise.links, so the dashboard and the API refuse exactly the same things.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,13 +23,25 @@ from balise.web.api.schemas import LinkCreate, LinkPatch
 from balise.web.dashboard.i18n import field_message, pydantic_message
 
 Errors = dict[str, str]
-TEXT_FIELDS = ("url", "slug", "title", "tags", "lang", "redirect_delay", "expires_at", "max_clicks")
+TEXT_FIELDS = (
+    "url",
+    "slug",
+    "title",
+    "tags",
+    "lang",
+    "redirect_delay",
+    "expires_at",
+    "max_clicks",
+    "redirect_mode",
+    "redirect_status",
+)
 FLAGS = ("reading_delay", "disabled")
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 def blank_form() -> dict[str, Any]:
-    return {name: "" for name in TEXT_FIELDS} | dict.fromkeys(FLAGS, False)
+    defaults = {"redirect_mode": "interstitial", "redirect_status": "302"}
+    return {name: "" for name in TEXT_FIELDS} | dict.fromkeys(FLAGS, False) | defaults
 
 
 def form_from_link(link: Link, tz: ZoneInfo) -> dict[str, Any]:
@@ -45,12 +58,21 @@ def form_from_link(link: Link, tz: ZoneInfo) -> dict[str, Any]:
         "max_clicks": "" if link.max_clicks is None else str(link.max_clicks),
         "reading_delay": link.reading_delay,
         "disabled": link.disabled,
+        "redirect_mode": link.redirect_mode,
+        "redirect_status": str(link.redirect_status),
     }
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def read_form(form: MultiDict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
     data.update({flag: form.get(flag) == "1" for flag in FLAGS})
+    # "example.org/article" is what people paste from an address bar: it means https://.
+    url = data["url"]
+    if url and not _SCHEME.match(url) and not url.startswith(("/", "\\")):
+        data["url"] = "https://" + url
     return data
 
 
@@ -63,6 +85,9 @@ def _values(data: dict[str, Any], tz: ZoneInfo) -> tuple[dict[str, Any], Errors]
     values["tags"] = [tag.strip() for tag in data["tags"].split(",") if tag.strip()]
     values["reading_delay"] = data["reading_delay"]
     values["disabled"] = data["disabled"]
+    values["redirect_mode"] = data["redirect_mode"] or "interstitial"
+    status = data["redirect_status"] or "302"
+    values["redirect_status"] = int(status) if status.isascii() and status.isdigit() else status
     values["expires_at"] = None
     if data["expires_at"]:
         try:

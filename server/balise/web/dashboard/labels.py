@@ -18,6 +18,19 @@ LABELS: dict[str, dict[str, str]] = {
         "extracted": N_("Drafted from the page"),
         "generated": N_("Generated draft"),
     },
+    # Why the target page's card could not be fetched (summaries/cards.py ERRORS).
+    "card_error": {
+        "refused": N_(
+            "This server may not fetch the page at that address: the link has no card of its own."
+        ),
+        "unsupported": N_(
+            "The page is not a web page this server can read: the link has no card of its own."
+        ),
+        "unreachable": N_(
+            "The page could not be reached: the link has no card of its own, but it still works."
+        ),
+        "failed": N_("The page's card could not be read. The link still works."),
+    },
     "preset": {"24h": N_("24 h"), "7d": N_("7 days"), "30d": N_("30 days"), "12m": N_("12 months")},
     "interval": {"hour": N_("Hour"), "day": N_("Day"), "week": N_("Week")},
     "by_interval": {"hour": N_("by hour"), "day": N_("by day"), "week": N_("by week")},

@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
-from balise.errors import BadRequest, NotFound, Problem
+from balise.errors import BadRequest, NotFound, Problem, SlugTaken
 from balise.links import listing
 from balise.links import store as links
+from balise.summaries import cards
 from balise.summaries import store as summaries
 from balise.web.context import state, transaction
 from balise.web.dashboard import forms
@@ -48,9 +49,11 @@ def links_page() -> Any:
             conn, q=q or None, tag=tag or None, sort=sort, limit=PAGE_SIZE, cursor=cursor
         )
         tags = links.tag_counts(conn)
+        page_cards = cards.cards_for(conn, [row.link.id for row in rows])
     return render(
         "links.html",
         rows=rows,
+        page_cards=page_cards,
         tags=tags,
         q=q,
         tag=tag,
@@ -67,7 +70,8 @@ def link_page(slug: str) -> Any:
         link = find(conn, slug)
         clicks = listing.click_totals(conn, [link.id])[link.id]
         summary = summaries.get_summary(conn, link.id)
-    return render("link.html", link=link, clicks=clicks, summary=summary)
+        card = cards.get_card(conn, link.id)
+    return render("link.html", link=link, clicks=clicks, summary=summary, card=card)
 
 
 @bp.route("/links/new", methods=["GET", "POST"])
@@ -78,6 +82,11 @@ def new_link() -> Any:
         return render("link_form.html", data=forms.blank_form(), errors={}, link=None)
     data = forms.read_form(request.form)
     values, errors = forms.check(data, tz, creating=True, base_url=state().server)
+    if errors and data["slug"] and "slug" not in errors:
+        with transaction() as conn:  # said now, with the other errors, not after they are fixed
+            if links.get_link_by_slug(conn, data["slug"]) is not None:
+                taken = SlugTaken(f"The slug '{data['slug']}' is already taken.")
+                errors["slug"] = forms.domain_errors(taken)["slug"]
     if not errors:
         try:
             with transaction() as conn:

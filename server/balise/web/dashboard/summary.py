@@ -8,6 +8,7 @@ fills the form and is saved only when the editor saves it.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from werkzeug.wrappers import Response
 from balise.errors import BadRequest, Problem, ValidationFailed
 from balise.links.store import Link
 from balise.summaries import store as summaries
+from balise.summaries.fetch import FetchFailed, FetchRefused, FetchUnsupported
 from balise.summaries.slots import RETRY_AFTER, DraftInProgress, DraftsBusy
 from balise.web.context import run_draft, state, transaction
 from balise.web.dashboard.blueprint import bp, render, require, user
@@ -26,6 +28,7 @@ from balise.web.dashboard.links import find
 from balise.web.i18n import LANGS, N_, gettext_in
 from balise.web.summary_view import section_headings, summary_page
 
+log = logging.getLogger(__name__)
 FIELDS = ("lang", *summaries.TEXT_FIELDS, *summaries.URL_FIELDS)
 ACTIONS = ("save", "preview", "draft", "generate", "delete")
 # What the previews show besides the section headings: the reader page's status line and
@@ -45,8 +48,9 @@ def preview_text(lang: str) -> dict[str, str]:
 
 
 def _form_of(summary: summaries.Summary | None, link: Link) -> dict[str, str]:
-    if summary is None:
-        return {name: "" for name in FIELDS} | {"lang": link.lang or "fr", "origin": "author"}
+    if summary is None:  # the link's title is the likely headline of its summary
+        blank = {name: "" for name in FIELDS} | {"title": link.title or ""}
+        return blank | {"lang": link.lang or "fr", "origin": "author"}
     values = {name: getattr(summary, name) or "" for name in FIELDS}
     return values | {"origin": summary.origin}
 
@@ -182,11 +186,32 @@ def _draft(link: Link, form: dict[str, str], mode: str) -> Any:
         html, status = _page(link, form, exc.status, draft_error=busy, draft_mode=mode)
         return html, status, {"Retry-After": str(RETRY_AFTER)}
     except Problem as exc:
-        return _page(link, form, exc.status, draft_error=exc.detail, draft_mode=mode)
-    filled = {name: draft.get(name) or "" for name in FIELDS} | {"origin": draft["origin"]}
-    return _page(
-        link, filled, drafted=mode, notice=_("Draft ready: read it, correct it, then save.")
-    )
+        log.info("draft of %s failed: %s", link.slug, exc.detail)  # the details stay here
+        message = _draft_problem(exc)
+        return _page(link, form, exc.status, draft_error=message, draft_mode=mode)
+    # Only the empty fields take the draft: what the editor typed is never overwritten.
+    kept = [n for n in FIELDS if n != "lang" and form.get(n, "").strip() and draft.get(n)]
+    filled = {name: form.get(name) or draft.get(name) or "" for name in FIELDS}
+    filled["lang"] = form.get("lang") if kept else (draft.get("lang") or form.get("lang", ""))
+    filled["origin"] = form["origin"] if kept else draft["origin"]
+    notice = _("Draft ready: read it, correct it, then save.")
+    if kept:
+        notice = _(
+            "The draft filled the empty fields only; the %(n)s fields you had typed are kept.",
+            n=len(kept),
+        )
+    return _page(link, filled, drafted=mode, notice=notice)
+
+
+def _draft_problem(exc: Problem) -> str:
+    """What went wrong with a draft, in the editor's language, without internals."""
+    if isinstance(exc, FetchRefused):
+        return _("This server may not fetch the page at that address.")
+    if isinstance(exc, FetchUnsupported):
+        return _("The page holds nothing to draft from (it is empty, or not a web page).")
+    if isinstance(exc, FetchFailed):
+        return _("The page could not be reached. Check the address, or try again later.")
+    return _("The draft could not be made. Try again later, or write the summary by hand.")
 
 
 @bp.post("/links/<slug>/summary/restore")

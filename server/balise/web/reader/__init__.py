@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     )
     track.init_app(app)  # click recorder and the beacon route
     fastpath.init_app(app, track.tracker(app))  # GET/HEAD /<slug> before Flask's machinery
+    _card_fetcher(app)
     app.register_blueprint(qr.bp)  # /<slug>/qr.svg before the catch-all /<slug> rules
     app.register_blueprint(routes.bp)
     limits.limit_endpoint(
@@ -39,3 +40,21 @@ def init_app(app: Flask) -> None:
         deduct_when=lambda response: response.status_code == 404,
         error_message="Too many unknown links asked from this address.",
     )
+
+
+def _card_fetcher(app: Flask) -> None:
+    """Fetch the target page's own card in the background when a link is created or its
+    target changes (BALISE_FETCH_METADATA); reader caches learn of each card stored."""
+    settings = app.config["BALISE"]
+    if not settings["FETCH_METADATA"]:
+        return
+    from balise.summaries.cards import CardFetcher
+    from balise.summaries.drafting import Options
+    from balise.web.context import state
+
+    balise = state(app)
+    fetcher = CardFetcher(
+        balise.engine, Options.from_settings(settings).fetch, balise.links_changed
+    )
+    balise.on_links_changed(fetcher.links_changed)
+    balise.on_shutdown(fetcher.close)

@@ -80,12 +80,16 @@ class Reader:
     def serve(
         self, entry: ReaderEntry, environ: WSGIEnvironment
     ) -> tuple[list[tuple[str, str]], bytes]:
-        """Headers and body of the reader page, the click recorded; raises Gone at max_clicks.
+        """Headers and body of the reader page (or of a direct link's redirect: the status is
+        entry.status_line), the click recorded; raises Gone at max_clicks.
 
         The click is handed to the buffer before the body leaves, so a reader can never
         arrive at the target without having been counted.
         """
         hit = self.tracker.observe(entry.link, environ)
+        if entry.link.direct:  # a redirect: counted the same, no page, no beacon to confirm
+            self.tracker.record(hit)
+            return entry.redirect_headers, b""
         page = entry.page(self.app, entry.lang or _negotiate(environ))
         body = page.body(self.tracker.token(hit))
         self.tracker.record(hit)
@@ -117,7 +121,7 @@ class ReaderPath:
                     entry = self.reader.entry(key)
                     if entry is not None and entry.active():
                         headers, body = self.reader.serve(entry, environ)
-                        start_response("200 OK", headers)
+                        start_response(entry.status_line, headers)
                         return [body]
                 except Problem:
                     pass  # 410 at max_clicks, 503: Flask renders the page (localised or JSON)

@@ -11,12 +11,15 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_babel import force_locale
 
 from balise.links import store as links
+from balise.summaries import cards
 from balise.summaries import store as summaries
 from balise.web.reader.assets import page_csp
 from balise.web.summary_view import page_context
@@ -28,6 +31,14 @@ READER_HEADERS = (
     ("Referrer-Policy", "strict-origin"),
     ("X-Content-Type-Options", "nosniff"),
     ("Vary", "Accept-Language"),
+)
+# A direct link's answer: never cached (by browsers or proxies), so every click reaches the
+# server and is counted, even for 301 and 308, which browsers would otherwise keep for good.
+DIRECT_HEADERS = (
+    ("Cache-Control", "no-store"),
+    ("X-Robots-Tag", "noindex"),
+    ("Referrer-Policy", "strict-origin"),
+    ("Content-Length", "0"),
 )
 # Stands for the token while rendering; random so no summary text can contain it.
 _TOKEN_MARK = "balise-token-" + secrets.token_hex(12)
@@ -50,6 +61,7 @@ class ReaderEntry:
     link: links.Link
     summary: summaries.Summary | None
     delay: int
+    card: cards.Card | None = None  # the target page's own card, when there is no summary
     _pages: dict[str, Rendered] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -61,6 +73,19 @@ class ReaderEntry:
         """The page language the link imposes (its own, else its summary's)."""
         return self.link.lang or (self.summary.lang if self.summary else None)
 
+    @property
+    def status_line(self) -> str:
+        """'200 OK' for the reader page; a direct link's redirect status."""
+        if not self.link.direct:
+            return "200 OK"
+        status = HTTPStatus(self.link.redirect_status)
+        return f"{status.value} {status.phrase}"
+
+    @cached_property
+    def redirect_headers(self) -> list[tuple[str, str]]:
+        """A direct link's headers: Location (the cleaned target is ASCII) and no caching."""
+        return [("Location", self.link.url), *DIRECT_HEADERS]
+
     def page(self, app: Flask, lang: str) -> Rendered:
         page = self._pages.get(lang)
         if page is None:
@@ -71,14 +96,20 @@ class ReaderEntry:
 
 
 def redirect_delay(link: links.Link, summary: summaries.Summary | None, settings: dict) -> int:
-    """The link's delay (or the default); at least SUMMARY_REDIRECT_DELAY when the link asks
-    for reading time and has a summary to read."""
-    delay = link.redirect_delay
-    if delay is None:
-        delay = int(settings["DEFAULT_REDIRECT_DELAY"])
-    if summary is not None and link.reading_delay:
-        delay = max(delay, int(settings["SUMMARY_REDIRECT_DELAY"]))
-    return delay
+    """Seconds the reader page waits before it redirects.
+
+    The link's own delay, else DEFAULT_REDIRECT_DELAY; a link with a summary and no delay of
+    its own waits SUMMARY_REDIRECT_DELAY (the page shows a countdown, a button to stay, and
+    the first touch of the summary pauses it; the fallback link goes at once). reading_delay
+    asks for at least SUMMARY_REDIRECT_DELAY even over a shorter delay of the link's own.
+    """
+    default = int(settings["DEFAULT_REDIRECT_DELAY"])
+    reading = int(settings["SUMMARY_REDIRECT_DELAY"]) if summary is not None else 0
+    if link.redirect_delay is None:
+        return max(default, reading)
+    if link.reading_delay:
+        return max(link.redirect_delay, reading)
+    return link.redirect_delay
 
 
 def load_entry(app: Flask, slug: str) -> ReaderEntry | None:
@@ -90,7 +121,9 @@ def load_entry(app: Flask, slug: str) -> ReaderEntry | None:
         if link is None:
             return None
         summary = summaries.get_summary(conn, link.id)
-    return ReaderEntry(link, summary, redirect_delay(link, summary, app.config["BALISE"]))
+        card = cards.get_card(conn, link.id) if summary is None else None
+    delay = redirect_delay(link, summary, app.config["BALISE"])
+    return ReaderEntry(link, summary, delay, card if card and card.ok else None)
 
 
 def render(app: Flask, entry: ReaderEntry, lang: str) -> Rendered:
@@ -107,7 +140,7 @@ def render(app: Flask, entry: ReaderEntry, lang: str) -> Rendered:
             short_url=short_url,
             delay=entry.delay,
             beacon_token=_TOKEN_MARK,
-            **page_context(link, summary, short_url=short_url, page_lang=lang),
+            **page_context(link, summary, short_url=short_url, page_lang=lang, card=entry.card),
         )
     head, mark, tail = html.partition(_TOKEN_MARK)
     if not mark or _TOKEN_MARK in tail:

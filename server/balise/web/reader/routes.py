@@ -35,7 +35,8 @@ def resolve(slug: str) -> ReaderEntry:
     if entry is None:
         raise NotFound(f"No link with the slug '{slug}'.")
     if not entry.active():
-        raise Gone(f"The link '{slug}' is {entry.link.state()}.")
+        state = entry.link.state()
+        raise Gone(f"The link '{slug}' is {state}.", reason=state)
     return entry
 
 
@@ -43,8 +44,9 @@ def resolve(slug: str) -> ReaderEntry:
 def reader(slug: str) -> Response:
     if slug.endswith("+"):
         return preview(slug[:-1])
-    headers, body = _reader().serve(resolve(slug), request.environ)
-    return Response(body, headers=headers)
+    entry = resolve(slug)
+    headers, body = _reader().serve(entry, request.environ)
+    return Response(body, status=entry.status_line, headers=headers)
 
 
 def preview(slug: str) -> Response:
@@ -61,7 +63,7 @@ def preview(slug: str) -> Response:
             link=link,
             host=urlsplit(link.url).hostname,
             short_url=short_url,
-            **page_context(link, summary, short_url=short_url, page_lang=lang),
+            **page_context(link, summary, short_url=short_url, page_lang=lang, card=entry.card),
         )
     response = Response(html, headers=READER_HEADERS)
     response.headers["Content-Security-Policy"] = page_csp()

@@ -133,7 +133,7 @@ def recorder() -> Recorder:
 
 
 def _gone(link: Link) -> Gone:
-    return Gone(f"The link '{link.slug}' has reached its click limit.")
+    return Gone(f"The link '{link.slug}' has reached its click limit.", reason="exhausted")
 
 
 @bp.post("/<slug>/beacon")

@@ -20,6 +20,8 @@ TargetUrl = Annotated[
     str, Field(min_length=1, max_length=4096, json_schema_extra={"format": "uri"})
 ]
 Lang = Literal["fr", "en"]
+RedirectMode = Literal["interstitial", "direct"]
+RedirectStatus = Literal[301, 302, 307, 308]
 
 
 class Strict(BaseModel):
@@ -40,6 +42,14 @@ class LinkFields(Strict):
     expires_at: Instant | None = None
     max_clicks: DbInt | None = None
     disabled: bool | None = None
+    redirect_mode: RedirectMode | None = Field(
+        None,
+        description="interstitial (default): the reader page; direct: an HTTP redirect to the "
+        "target, counted the same (clicks, bots, prefetches) but never confirmed by a beacon.",
+    )
+    redirect_status: RedirectStatus | None = Field(
+        None, description="Status of a direct link's redirect (default 302); never cached."
+    )
 
 
 class LinkCreate(LinkFields):
@@ -71,6 +81,8 @@ class LinkOut(BaseModel):
     expires_at: datetime | None
     max_clicks: int | None
     disabled: bool
+    redirect_mode: RedirectMode
+    redirect_status: RedirectStatus
     state: Literal["active", "disabled", "expired", "exhausted"] = Field(
         description="exhausted: the clicks stored have reached max_clicks (readers get 410)."
     )

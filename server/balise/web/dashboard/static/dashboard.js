@@ -48,6 +48,12 @@
     });
   });
 
+  // Buttons that destroy something ask first (revoking a key, removing a summary).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+  });
+
   // Read-only copy fields select their whole text on focus.
   document.querySelectorAll(".copy input[readonly]").forEach(function (input) {
     input.addEventListener("focus", function () { input.select(); });
@@ -131,6 +137,16 @@
   }
   form.addEventListener("input", update);
   form.addEventListener("change", update);
+
+  // Leaving with unsaved changes asks first; sending the form (save, preview, draft) does not.
+  var dirty = form.hasAttribute("data-unsaved");
+  form.addEventListener("input", function () { dirty = true; });
+  form.addEventListener("submit", function () { dirty = false; });
+  window.addEventListener("beforeunload", function (event) {
+    if (!dirty) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
   update();
 })();
 
