@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: settings, the engine, extensions and blueprints; no data work."""
+    from balise.integrations import delivery
     from balise.web import api, dashboard, errors, limits, meta, reader
     from balise.web.context import Balise
     from balise.web.jsonio import JSONProvider
@@ -27,7 +28,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         BALISE=settings,
     )
     app.json = JSONProvider(app)
-    app.extensions["balise"] = Balise(
+    balise = app.extensions["balise"] = Balise(
         settings=settings, engine=make_engine(settings["DATABASE_URL"])
     )
 
@@ -37,6 +38,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(meta.bp)
     dashboard.init_app(app)
     reader.init_app(app)  # last: its /<slug> rule catches what the others leave
+    worker = delivery.Worker(balise.engine, delivery.options_from(settings, __version__))
+    balise.services["webhooks"] = worker.start()  # sends the outbox; stopped by shutdown()
+    balise.on_shutdown(worker.close)
     if settings["TRUSTED_PROXIES"]:  # outermost, so every path sees the reader's address
         hops = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

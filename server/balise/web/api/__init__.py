@@ -11,7 +11,7 @@ from balise.web.api.blueprint import bp, key_or_address
 
 def init_app(app: Flask) -> None:
     # Importing the resource modules registers their routes on bp.
-    from balise.web.api import keys, links, lookup, stats, summaries  # noqa: F401
+    from balise.web.api import keys, links, lookup, stats, summaries, webhooks  # noqa: F401
 
     app.register_blueprint(bp)
     # Failed authentications are counted per address on every API route.

@@ -23,6 +23,7 @@ from balise.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from balise.web.api.schemas.webhooks import openapi_webhooks
 from balise.web.context import transaction
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -136,7 +137,13 @@ def key_or_address() -> str:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    """The OpenAPI 3.1 document, generated from the models that validate requests."""
-    response = jsonify(spec.spec)
+    """The OpenAPI 3.1 document, generated from the models that validate requests, with the
+    events Balise sends as `webhooks`."""
+    webhooks, schemas = openapi_webhooks()
+    document = spec.spec | {"webhooks": webhooks}
+    document["components"] = document["components"] | {
+        "schemas": document["components"]["schemas"] | schemas
+    }
+    response = jsonify(document)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

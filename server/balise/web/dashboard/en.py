@@ -317,4 +317,67 @@ EN: dict[str, str] = {
         "This share link is not valid: it is incomplete, has been altered or has been revoked."
     ),
     "clicks_of": "{n} clicks: statistics of {slug}",
+    # Webhooks (issue 17)
+    "nav_webhooks": "Webhooks",
+    "webhooks_title": "Webhooks",
+    "webhooks_intro": (
+        "Balise sends signed events (Standard Webhooks) to these addresses when a link, a "
+        "summary or clicks change. A delivery that fails is retried for about a day."
+    ),
+    "new_webhook": "New endpoint",
+    "webhook_url": "Endpoint URL",
+    "webhook_description": "Description",
+    "webhook_events": "Events",
+    "event_link_created": "Link created",
+    "event_link_updated": "Link changed",
+    "event_link_deleted": "Link deleted",
+    "event_summary_updated": "Summary saved",
+    "event_summary_deleted": "Summary removed",
+    "event_clicks": "Clicks (anonymised, batched)",
+    "event_webhook_test": "Test event",
+    "create_webhook": "Add endpoint",
+    "webhook_created": "Endpoint added",
+    "webhook_open": "Open the endpoint",
+    "webhook_secret_once": (
+        "Here is its signing secret, shown this once: copy it into the receiver."
+    ),
+    "webhook_secret_rotated": "New signing secret",
+    "webhook_secret_grace": "The old secret also signs deliveries until {until}.",
+    "no_webhooks": "No endpoints yet.",
+    "webhook_failing": "Failing since {since}",
+    "webhook_state_failing": "Disabled (failing)",
+    "webhook_disabled_failing": (
+        "Balise disabled this endpoint: all its deliveries have failed since {since}. Fix the "
+        "receiver, then enable it again below; pending deliveries will resume."
+    ),
+    "webhook_enabled": "Send events to this endpoint",
+    "webhook_settings": "Settings",
+    "webhook_saved": "Endpoint saved.",
+    "webhook_deleted": "Endpoint deleted.",
+    "send_test": "Send test event",
+    "test_sent": "Test event sent; its delivery shows in the log.",
+    "rotate_secret": "Rotate secret",
+    "rotate_hint": (
+        "The new secret is shown once; the old one keeps signing for {hours} h while you update"
+        " the receiver."
+    ),
+    "delete_webhook": "Delete this endpoint…",
+    "delete_webhook_warning": "Its delivery log goes with it and nothing more is sent to it.",
+    "delete_webhook_confirm": "Delete the endpoint",
+    "deliveries_title": "Delivery log",
+    "no_deliveries": "Nothing sent yet.",
+    "col_event": "Event",
+    "col_attempts": "Attempts",
+    "col_answer": "Last answer",
+    "delivery_pending": "Pending",
+    "delivery_delivered": "Delivered",
+    "delivery_failed": "Failed",
+    "next_attempt": "next try: {when}",
+    "redeliver": "Send again",
+    "redeliver_label": "Send event {id} again",
+    "redelivered": "The event will be sent again in a moment.",
+    "older_deliveries": "Older deliveries →",
+    "err_webhook_url": "Enter a full http:// or https:// URL",
+    "err_webhook_private": "This address is private or local; webhooks only go to public addresses",
+    "err_webhook_events": "Choose at least one event",
 }

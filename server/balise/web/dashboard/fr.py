@@ -332,4 +332,73 @@ FR: dict[str, str] = {
         "Ce lien de partage n'est pas valable : il est incomplet, a été modifié ou a été révoqué."
     ),
     "clicks_of": "{n} clics : statistiques de {slug}",
+    # Webhooks (issue 17)
+    "nav_webhooks": "Webhooks",
+    "webhooks_title": "Webhooks",
+    "webhooks_intro": (
+        "Balise envoie des événements signés (Standard Webhooks) à ces adresses quand un lien, "
+        "un résumé ou des clics changent. Un envoi qui échoue est retenté pendant environ une "
+        "journée."
+    ),
+    "new_webhook": "Nouvelle destination",
+    "webhook_url": "URL de destination",
+    "webhook_description": "Description",
+    "webhook_events": "Événements",
+    "event_link_created": "Lien créé",
+    "event_link_updated": "Lien modifié",
+    "event_link_deleted": "Lien supprimé",
+    "event_summary_updated": "Résumé enregistré",
+    "event_summary_deleted": "Résumé retiré",
+    "event_clicks": "Clics (anonymisés, groupés)",
+    "event_webhook_test": "Événement de test",
+    "create_webhook": "Ajouter la destination",
+    "webhook_created": "Destination ajoutée",
+    "webhook_open": "Ouvrir la destination",
+    "webhook_secret_once": (
+        "Voici son secret de signature, affiché cette seule fois : copiez-le dans le récepteur."
+    ),
+    "webhook_secret_rotated": "Nouveau secret de signature",
+    "webhook_secret_grace": "L'ancien secret signe aussi les envois jusqu'au {until}.",
+    "no_webhooks": "Aucune destination pour l'instant.",
+    "webhook_failing": "En échec depuis le {since}",
+    "webhook_state_failing": "Désactivée (en échec)",
+    "webhook_disabled_failing": (
+        "Balise a désactivé cette destination : tous ses envois échouent depuis le {since}. "
+        "Réparez le récepteur, puis réactivez-la ci-dessous ; les envois en attente "
+        "repartiront."
+    ),
+    "webhook_enabled": "Envoyer les événements à cette destination",
+    "webhook_settings": "Réglages",
+    "webhook_saved": "Destination enregistrée.",
+    "webhook_deleted": "Destination supprimée.",
+    "send_test": "Envoyer un événement de test",
+    "test_sent": "Événement de test envoyé ; son envoi apparaît dans le journal.",
+    "rotate_secret": "Changer de secret",
+    "rotate_hint": (
+        "Le nouveau secret est affiché une seule fois ; l'ancien continue de signer pendant "
+        "{hours} h, le temps de mettre à jour le récepteur."
+    ),
+    "delete_webhook": "Supprimer cette destination…",
+    "delete_webhook_warning": (
+        "Son journal d'envois est supprimé avec elle et plus rien ne lui est envoyé."
+    ),
+    "delete_webhook_confirm": "Supprimer la destination",
+    "deliveries_title": "Journal des envois",
+    "no_deliveries": "Rien n'a encore été envoyé.",
+    "col_event": "Événement",
+    "col_attempts": "Tentatives",
+    "col_answer": "Dernière réponse",
+    "delivery_pending": "En attente",
+    "delivery_delivered": "Remis",
+    "delivery_failed": "Échec",
+    "next_attempt": "prochain essai : {when}",
+    "redeliver": "Renvoyer",
+    "redeliver_label": "Renvoyer l'événement {id}",
+    "redelivered": "L'événement sera renvoyé dans un instant.",
+    "older_deliveries": "Envois plus anciens →",
+    "err_webhook_url": "Saisissez une URL complète en http:// ou https://",
+    "err_webhook_private": (
+        "Cette adresse est privée ou locale ; les webhooks ne vont qu'à des adresses publiques"
+    ),
+    "err_webhook_events": "Choisissez au moins un événement",
 }
