@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: settings, the engine, extensions and blueprints; no data work."""
     from balise.integrations import delivery
-    from balise.web import api, dashboard, errors, limits, meta, reader
+    from balise.web import api, dashboard, errors, limits, meta, metrics, reader
     from balise.web.context import Balise
     from balise.web.jsonio import JSONProvider
 
@@ -38,6 +38,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(meta.bp)
     dashboard.init_app(app)
     reader.init_app(app)  # last: its /<slug> rule catches what the others leave
+    metrics.init_app(app)  # times every request, the lean reader path included
     worker = delivery.Worker(balise.engine, delivery.options_from(settings, __version__))
     balise.services["webhooks"] = worker.start()  # sends the outbox; stopped by shutdown()
     balise.on_shutdown(worker.close)

@@ -177,7 +177,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Raw clicks and robot hits older than this are deleted daily; hourly counts and daily "
         "unique visitors stay. 0 keeps them forever.",
     ),
-    # Webhooks (integrations/)
+    # Webhooks and metrics (integrations/)
     Setting("WEBHOOK_TIMEOUT", float, 10.0, "Seconds a webhook receiver has to answer."),
     Setting(
         "WEBHOOK_RETRY_SCHEDULE",
@@ -210,6 +210,12 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         30,
         "Days finished deliveries (and their events) stay in the delivery log.",
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        str,
+        "",
+        "Bearer token that GET /metrics requires; empty: /metrics answers 404. Never logged.",
     ),
 )
 

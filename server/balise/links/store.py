@@ -42,6 +42,7 @@ RESERVED_SLUGS = frozenset(
         "admin",
         "openapi.json",
         "well-known",
+        "metrics",
     }
 )
 LANGS = ("fr", "en")

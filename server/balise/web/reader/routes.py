@@ -42,7 +42,11 @@ def resolve(slug: str) -> ReaderEntry:
 def reader(slug: str) -> Response:
     if slug.endswith("+"):
         return preview(slug[:-1])
-    headers, body = _reader().serve(resolve(slug), request.environ)
+    try:
+        headers, body = _reader().serve(resolve(slug), request.environ)
+    except (NotFound, Gone) as problem:
+        tracker().count_refused(request.environ, problem.status)
+        raise
     return Response(body, headers=headers)
 
 
