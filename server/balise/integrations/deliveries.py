@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, exists, func, insert, or_, select, update
 
 from balise.db.tables import webhook_deliveries, webhook_endpoints, webhook_events
-from balise.integrations.webhooks import Endpoint
+from balise.integrations.webhooks import Endpoint, valid_secrets
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 STATUSES = (PENDING, DELIVERED, FAILED)
@@ -152,26 +152,21 @@ def _jobs(conn: Connection, ids: list[int], owner: str, now: datetime) -> list[J
         .where(d.c.id.in_(ids))
         .order_by(d.c.id)
     )
-    jobs = []
-    for r in rows:
-        secrets = [r.secret]
-        if r.previous_secret and r.previous_secret_until and r.previous_secret_until > now:
-            secrets.append(r.previous_secret)
-        jobs.append(
-            Job(
-                id=r.id,
-                owner=owner,
-                attempts=r.attempts,
-                endpoint_id=r.endpoint_id,
-                url=r.url,
-                secrets=tuple(secrets),
-                event_uid=r.uid,
-                event_type=r.type,
-                data=r.data,
-                created_at=r.created_at,
-            )
+    return [
+        Job(
+            id=r.id,
+            owner=owner,
+            attempts=r.attempts,
+            endpoint_id=r.endpoint_id,
+            url=r.url,
+            secrets=tuple(valid_secrets(r.secret, r.previous_secret, r.previous_secret_until, now)),
+            event_uid=r.uid,
+            event_type=r.type,
+            data=r.data,
+            created_at=r.created_at,
         )
-    return jobs
+        for r in rows
+    ]
 
 
 def finish(

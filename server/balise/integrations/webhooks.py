@@ -55,12 +55,16 @@ class Endpoint:
     previous_secret_until: datetime | None = None
 
     def signing_secrets(self, now: datetime) -> list[str]:
-        """The current secret, and the previous one during its grace period."""
-        found = [self.secret]
-        until = self.previous_secret_until
-        if self.previous_secret and until is not None and until > now:
-            found.append(self.previous_secret)
-        return found
+        return valid_secrets(self.secret, self.previous_secret, self.previous_secret_until, now)
+
+
+def valid_secrets(
+    secret: str, previous: str | None, previous_until: datetime | None, now: datetime
+) -> list[str]:
+    """The current secret, and the previous one during its grace period."""
+    if previous and previous_until is not None and previous_until > now:
+        return [secret, previous]
+    return [secret]
 
 
 def _to_endpoint(row: Any) -> Endpoint:
