@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 from tests.bench.bench_reader import free_port, run_wrk, seed, serve, stop, wait_http
+from tests.databases import scratch_database
 
 from balise.analytics.clicks import Hit, write_batch
 from balise.db import make_engine, upgrade
@@ -260,7 +261,9 @@ def main() -> None:
     if not 1 <= args.duration <= 60 or not 1 <= args.connections <= 256:
         raise SystemExit("keep the load bounded: --duration 1-60 s, --connections 1-256")
     workdir = Path(tempfile.mkdtemp(prefix="balise-bench-hooks-"))
-    url = args.postgres or f"sqlite:///{workdir / 'balise.db'}"
+    url, drop = f"sqlite:///{workdir / 'balise.db'}", None
+    if args.postgres:
+        url, drop = scratch_database(args.postgres, "balise_bench_hooks")
     engine = make_engine(url)
     upgrade(engine)
     receiver, receiver_url = start_receiver(workdir)
@@ -274,6 +277,8 @@ def main() -> None:
         receiver.terminate()
         receiver.wait()
         engine.dispose()
+        if drop is not None:
+            drop()
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"\n({os.cpu_count()} cores, shared with whatever else runs; compare within one run)")
 
