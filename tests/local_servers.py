@@ -149,6 +149,55 @@ def dripping(interval: float, count: int) -> Route:
     return route
 
 
+def held(release: threading.Event, interval: float = 0.5) -> Route:
+    """An HTML page sent 8 bytes every `interval` seconds until `release` is set (or 60 s):
+    a draft of it stays stuck on its thread for as long as the test needs."""
+
+    def route(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Content-Length", "1000000")
+        h.end_headers()
+        h.close_connection = True
+        deadline = time.monotonic() + 60
+        try:
+            while not release.wait(interval) and time.monotonic() < deadline:
+                h.wfile.write(b"<p>drip ")
+                h.wfile.flush()
+        except OSError:
+            pass
+
+    return route
+
+
+def endless(
+    first: bytes, filler: bytes, sent: list[int], limit: int = 1 << 31, **headers: str
+) -> Route:
+    """HTML headers, `first`, then `filler` again and again (no length: the connection closes
+    at the end) until the client hangs up or `limit` bytes are out; `sent` gets the bytes sent."""
+
+    def route(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Connection", "close")
+        for name, value in headers.items():
+            h.send_header(name.replace("_", "-"), value)
+        h.end_headers()
+        h.close_connection = True
+        total = 0
+        try:
+            h.wfile.write(first)
+            total += len(first)
+            while total < limit:
+                h.wfile.write(filler)
+                total += len(filler)
+        except OSError:
+            pass
+        sent.append(total)
+
+    return route
+
+
 def chat_completion(content: str) -> Route:
     """An OpenAI-compatible answer whose message is `content`."""
 

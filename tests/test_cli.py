@@ -62,6 +62,14 @@ def wait_for(url: str, timeout: float = 20.0) -> None:
     raise TimeoutError(url)
 
 
+def first_run_block(stdout) -> list[str]:
+    """The lines `serve --init` prints once it listens, up to the dashboard's address."""
+    lines: list[str] = []
+    while len(lines) < 20 and not (lines and "/dashboard/login" in lines[-1]):
+        lines.append(stdout.readline().rstrip("\n"))
+    return lines
+
+
 def test_serve_migrates_prints_a_first_key_serves_and_stops_cleanly_on_sigterm(tmp_path: Path):
     port = free_port()
     env = os.environ | {
@@ -80,7 +88,8 @@ def test_serve_migrates_prints_a_first_key_serves_and_stops_cleanly_on_sigterm(t
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz")
-        key = proc.stdout.readline() and proc.stdout.readline().strip()
+        block = first_run_block(proc.stdout)
+        key = next(line.strip() for line in block if line.strip().startswith("blz_"))
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/links",
             data=json.dumps({"url": "https://example.org/x", "slug": "served"}).encode(),
@@ -95,6 +104,14 @@ def test_serve_migrates_prints_a_first_key_serves_and_stops_cleanly_on_sigterm(t
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "shutting down" in err and "stopped" in err
+    # The block says where Balise serves and what to do next; the logs do not drown it.
+    said = "\n".join(block)
+    assert f"Balise is serving on http://127.0.0.1:{port}" in said
+    assert "users create you@example.org --role admin" in said
+    assert f"open http://127.0.0.1:{port}/dashboard/login" in said
+    assert said.count(key) == 1 and key not in out + err
+    assert f"serving on http://127.0.0.1:{port}\n" in err
+    assert "alembic" not in err and "database schema created (revision" in err
     assert (tmp_path / "instance" / "balise.db").exists()
     secret = (tmp_path / "instance" / "secret_key").read_text().strip()
     assert secret not in out + err

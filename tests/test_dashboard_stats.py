@@ -225,8 +225,10 @@ def test_share_tokens_refuse_malformed_payloads():
         return "s"
 
     key = "app-secret"
-    for payload in ([1], [True, 5], ["1", 5], {"l": 1}, None):
-        token = shares.URLSafeSerializer(key, salt="balise.share.s").dumps(payload)
+    fingerprint = shares._fingerprint("s")
+    for payload in ([1], [1, 4102444800], [True, 5, fingerprint], ["1", 5, fingerprint],
+                    [7, 4102444800, 3], [7, 10**20, fingerprint], {"l": 1}, None):  # fmt: skip
+        token = shares.URLSafeSerializer(key, salt=shares.SALT).dumps(payload)
         with pytest.raises(shares.ShareInvalid):
             shares.read_token(key, token, secret_of)
     good = shares.make_token(key, 7, "s", datetime.now(timezone.utc) + timedelta(days=1))

@@ -98,15 +98,12 @@ RAW = [
 def test_templates_escape_the_target_even_without_validation(app, url):
     """Defence in depth: were validation ever bypassed, every context still escapes the target."""
     link = SimpleNamespace(url=url, title=url, slug="x", lang="fr")
-    from balise.web.i18n import messages
-
     with app.test_request_context("/x"):
         for template in ("reader/reader.html", "reader/preview.html"):
             html = render_template(
                 template,
                 link=link,
                 lang="fr",
-                t=messages("fr"),
                 delay=0,
                 host=url,
                 short_url="https://s.test/x",

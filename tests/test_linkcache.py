@@ -133,6 +133,31 @@ def test_size_is_bounded_dropping_the_least_recently_used():
     assert cache.hits == 1
 
 
+def test_a_flood_of_unknown_keys_never_evicts_a_known_one():
+    cache, loads = make({"known": "value"}, ttl=60, max_entries=3, max_unknown=5)
+    cache.get("known")
+    for i in range(100):
+        assert cache.get(f"probe{i}") is None
+    assert cache.peek("known") == "value"
+    assert len(cache) == 1 + 5  # the known key and the 5 most recent unknown ones
+    assert cache.get("known") == "value" and loads.count("known") == 1
+    assert cache.get("probe99") is None and loads.count("probe99") == 1  # still held
+    assert cache.get("probe0") is None and loads.count("probe0") == 2  # dropped, read again
+    cache.close()
+
+
+def test_an_unknown_key_that_becomes_known_counts_as_known():
+    values: dict[str, str] = {}
+    cache, _ = make(values, ttl=60, max_entries=2, max_unknown=1)
+    assert cache.get("a") is None
+    values["a"] = "now"
+    cache.invalidate("a")
+    assert cache.get("a") == "now"
+    assert cache.get("b") is None and cache.get("c") is None  # one unknown at a time
+    assert cache.peek("a") == "now" and len(cache) == 2
+    cache.close()
+
+
 def test_a_change_on_one_instance_reaches_the_others_through_redis(redis_url):
     channel = f"balise-test:{secrets.token_hex(4)}"
     values = {"promo": "v1"}

@@ -65,6 +65,7 @@ def test_two_instances_share_links_invalidation_limits_clicks_and_salt(
     upgrade(engine)
     with engine.begin() as conn:
         _key, key = keys.create_key(conn, "multi", "editor")
+        _key, other_key = keys.create_key(conn, "multi-other", "editor")
     settings = {
         "SECRET_KEY": secrets.token_hex(24),
         "REDIS_URL": redis_url,
@@ -106,6 +107,13 @@ def test_two_instances_share_links_invalidation_limits_clicks_and_salt(
             for i, server in enumerate([a, b, a, b, a])
         ]
         assert statuses == [201, 201, 201, 429, 429]  # the first creation above counted too
+
+        # A slug B found unknown (and keeps as unknown for CACHE_TTL) is served by B as soon
+        # as A creates it.
+        assert call(b, "GET", "/later", ua="Twitterbot/1.0")[0] == 404
+        body = {"url": "https://example.org/later", "slug": "later"}
+        assert call(a, "POST", "/api/v1/links", body, other_key)[0] == 201
+        assert eventually(lambda: call(b, "GET", "/later", ua="Twitterbot/1.0")[0] == 200)
 
         # Clicks served by both add up exactly, hashed with the same daily salt.
         def browse(server):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from balise.db.tables import hourly_counts
 from balise.links import store as links
 from balise.summaries import store as summaries
+from balise.summaries.seen import SeenTokens
 
 TARGET = "https://news.example/2026/arbres?id=7&page=2"
 SUMMARY = {
@@ -34,6 +35,7 @@ CONTRACT_KEYS = {
     "image_url",
     "origin",
     "updated_at",
+    "seen_token",
 }
 
 
@@ -244,7 +246,7 @@ def test_no_api_key_is_needed_and_a_bad_one_is_ignored(client, known):
     assert r.status_code == 200
 
 
-def test_each_answer_counts_one_preview_view_per_link(client, known, db):
+def test_each_visitor_counts_one_preview_view_per_link_and_day(client, known, db):
     first = known()
     second = known(slug="post", url="https://blog.example/post")
     get(client, TARGET)
@@ -254,7 +256,7 @@ def test_each_answer_counts_one_preview_view_per_link(client, known, db):
         "/api/v1/summaries/lookup",
         json={"urls": [TARGET, "s.test/Arbres", "https://blog.example/post", "https://x.test/"]},
     )
-    assert preview_views(db) == {first.id: 3, second.id: 1}
+    assert preview_views(db) == {first.id: 1, second.id: 1}  # see test_preview_views.py
 
 
 def test_a_prefetch_batch_counts_no_preview_view(client, known, db):
@@ -269,3 +271,84 @@ def test_an_etag_weakened_by_a_gzip_proxy_still_gives_304(client, known):
     etag = get(client, TARGET).headers["ETag"]
     again = get(client, TARGET, **{"If-None-Match": f"W/{etag}"})
     assert again.status_code == 304
+
+
+def seen(client, token, **headers):
+    return client.post("/api/v1/summaries/seen", json={"token": token}, headers=headers)
+
+
+def test_a_card_shown_counts_one_preview_view_through_its_seen_token(client, known, db):
+    first = known()
+    second = known(slug="post", url="https://blog.example/post")
+    urls = [TARGET, "https://blog.example/post", "https://unknown.example/"]
+    r = client.post("/api/v1/summaries/lookup", json={"urls": urls, "prefetch": True})
+    results = r.get_json()["results"]
+    assert preview_views(db) == {}, "asking ahead counts nothing"
+
+    shown = seen(client, results[TARGET]["seen_token"], Origin="chrome-extension://abc")
+    assert shown.status_code == 204
+    assert shown.headers["Access-Control-Allow-Origin"] == "*"
+    assert preview_views(db) == {first.id: 1}
+    assert seen(client, results[urls[1]]["seen_token"]).status_code == 204
+    assert preview_views(db) == {first.id: 1, second.id: 1}
+
+
+def test_the_seen_report_carries_nothing_but_the_token(client):
+    r = client.post("/api/v1/summaries/seen", json={"token": "x", "url": "https://page.example/"})
+    assert r.status_code == 422
+    assert r.mimetype == "application/problem+json"
+    pre = client.options(
+        "/api/v1/summaries/seen",
+        headers={"Origin": "moz-extension://x", "Access-Control-Request-Method": "POST"},
+    )
+    assert pre.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in pre.headers["Access-Control-Allow-Methods"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "Arbres.123456",
+        "Arbres.999999.forged-signature",
+        "not a token at all",
+        "x" * 201,
+    ],
+)
+def test_a_forged_or_malformed_seen_token_is_refused_and_counts_nothing(client, known, db, token):
+    known()
+    r = seen(client, token)
+    assert r.status_code in (400, 422)
+    assert r.mimetype == "application/problem+json"
+    assert preview_views(db) == {}
+
+
+def test_an_expired_seen_token_is_refused(app, client, known, db):
+    known()
+    tokens = SeenTokens(app.config["SECRET_KEY"])
+    old = tokens.sign("Arbres", datetime.now(timezone.utc) - timedelta(hours=5))
+    r = seen(client, old)
+    assert r.status_code == 400
+    assert "expired" in r.get_json()["detail"]
+    recent = tokens.sign("Arbres", datetime.now(timezone.utc) - timedelta(hours=2))
+    assert seen(client, recent).status_code == 204
+    assert len(preview_views(db)) == 1
+
+
+def test_a_seen_token_of_a_link_since_disabled_counts_nothing(client, known, db):
+    link = known()
+    token = get(client, TARGET).get_json()["seen_token"]
+    before = preview_views(db)
+    with db.begin() as conn:
+        links.update_link(conn, link, {"disabled": True}, base_url="https://s.test")
+    assert seen(client, token).status_code == 204
+    assert preview_views(db) == before
+
+
+def test_the_openapi_document_describes_the_seen_report(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    report = doc["paths"]["/api/v1/summaries/seen"]["post"]
+    assert {"204", "400", "422"} <= set(report["responses"])
+    ref = report["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert doc["components"]["schemas"][ref.rsplit("/", 1)[1]]["required"] == ["token"]
+    answer = doc["components"]["schemas"]["LookedUpSummary"]
+    assert "seen_token" in answer["required"]

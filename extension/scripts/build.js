@@ -1,14 +1,28 @@
-// Build both packages into dist/: balise-firefox-<v>.zip with `web-ext build`
-// from the source tree as it is, and balise-chromium-<v>.zip from a copy whose
-// manifest drops the keys Chromium does not know (it warns about them).
+// Build both packages into dist/ (or the folder given as argument):
+// balise-firefox-<v>.zip with `web-ext build` from the source tree as it is, and
+// balise-chromium-<v>.zip from a copy whose manifest drops the keys Chromium
+// does not know (it warns about them).
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import webExt from "web-ext";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(root, "dist");
-const ignoreFiles = ["test/**", "scripts/**", "dist/**", "node_modules/**", "package.json", "package-lock.json"];
+const dist = process.argv[2] ? resolve(process.argv[2]) : join(root, "dist");
+// The folders themselves too: web-ext otherwise packs them empty. README.md is for developers.
+const ignoreFiles = [
+  "test",
+  "test/**",
+  "scripts",
+  "scripts/**",
+  "dist",
+  "dist/**",
+  "node_modules",
+  "node_modules/**",
+  "package.json",
+  "package-lock.json",
+  "README.md",
+];
 const manifest = JSON.parse(await readFile(join(root, "manifest.json"), "utf8"));
 const version = manifest.version;
 
@@ -32,4 +46,4 @@ await webExt.cmd.build(
   { shouldExitProgram: false },
 );
 await rm(stage, { recursive: true, force: true });
-console.log(`built dist/balise-firefox-${version}.zip and dist/balise-chromium-${version}.zip`);
+console.log(`built ${dist}/balise-firefox-${version}.zip and balise-chromium-${version}.zip`);

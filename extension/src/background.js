@@ -1,7 +1,9 @@
-// The background worker: the only part of Balise that talks to a server, and
-// only to configured ones. It receives link URLs from content scripts (never
-// the page's URL), answers from its cache or batches the look-ups, and aborts
-// requests for hovers the user abandoned.
+// The background worker: the only part of Balise that talks to a server for
+// content scripts, and only to configured ones. It hands content scripts their
+// settings (they read no storage, so never see an API key), receives link URLs
+// from them (never the page's URL), answers from its cache or batches the
+// look-ups, aborts requests for hovers the user abandoned, and reports a
+// preview view when a card was actually shown.
 
 import { LookupClient } from "./lib/lookup.js";
 import { compileServers, lookupKey, matchShortLink } from "./lib/matcher.js";
@@ -15,6 +17,15 @@ const client = new LookupClient({ fetch: (url, init) => fetch(url, init) });
 const inflight = new Map(); // request key -> AbortController
 let settingsPromise = null;
 
+// Chromium can keep storage.local (where the popup's API key lives) away from content
+// scripts altogether; Firefox cannot (it only has this for storage.session), and there
+// content scripts simply never read it.
+try {
+  api.storage.local.setAccessLevel?.({ accessLevel: "TRUSTED_CONTEXTS" })?.catch?.(() => {});
+} catch {
+  // Not supported for this storage area.
+}
+
 function settings() {
   settingsPromise ??= api.storage.local.get(SETTINGS_KEY).then((r) => normalizeSettings(r[SETTINGS_KEY]));
   return settingsPromise;
@@ -24,7 +35,16 @@ api.storage.onChanged.addListener((changes, area) => {
   if (area !== "local" || !changes[SETTINGS_KEY]) return;
   settingsPromise = null;
   client.cache.clear();
+  pushSettings();
 });
+
+/** Tell the content scripts of open tabs; tabs without one just fail to answer. */
+async function pushSettings() {
+  const current = await settings();
+  for (const tab of await api.tabs.query({})) {
+    api.tabs.sendMessage(tab.id, { type: "settings", settings: current }).catch(() => {});
+  }
+}
 
 function requestKey(sender, message) {
   return `${sender.tab?.id ?? "-"}:${sender.frameId ?? 0}:${message.instance}:${message.token}`;
@@ -35,17 +55,19 @@ function cleanUrl(value) {
   return lookupKey(value);
 }
 
+/** `{summary, server}` for a hovered link: the summary (or null) and the server that answered. */
 async function lookup(message, signal) {
   const { servers, mode } = await settings();
   const compiled = compileServers(servers);
   const url = cleanUrl(message.url);
-  if (!url || compiled.length === 0) return null;
+  if (!url || compiled.length === 0) return { summary: null };
 
   if (message.kind === "short") {
     const short = matchShortLink(url, compiled);
-    return short ? client.get(short.server, short.url, signal) : null;
+    if (!short) return { summary: null };
+    return { summary: await client.get(short.server, short.url, signal), server: short.server };
   }
-  if (message.kind !== "known" || mode !== "known") return null;
+  if (message.kind !== "known" || mode !== "known") return { summary: null };
   const also = (Array.isArray(message.also) ? message.also : [])
     .slice(0, MAX_ALSO)
     .map(cleanUrl)
@@ -54,29 +76,50 @@ async function lookup(message, signal) {
     const answer = client.get(server, url, signal); // queued first: the hovered link leads the batch
     if (also.length) client.prefetch(server, also);
     const summary = await answer;
-    if (summary) return summary;
+    if (summary) return { summary, server };
   }
-  return null;
+  return { summary: null };
 }
 
-api.runtime.onMessage.addListener((message, sender, sendResponse) => {
-  if (sender.id !== api.runtime.id || !message || typeof message !== "object") return false;
-  const key = requestKey(sender, message);
-  if (message.type === "abort") {
-    inflight.get(key)?.abort();
-    inflight.delete(key);
-    return false;
+/** A card was shown: report its view to the server that answered, if it is still configured. */
+async function seen(message) {
+  const { servers } = await settings();
+  if (typeof message.server === "string" && servers.includes(message.server)) {
+    await client.seen(message.server, message.token);
   }
-  if (message.type !== "lookup") return false;
+}
+
+function onLookup(message, sender, sendResponse) {
+  const key = requestKey(sender, message);
   const controller = new AbortController();
   inflight.set(key, controller);
   lookup(message, controller.signal)
     .then(
-      (summary) => sendResponse({ summary: summary ?? null }),
+      ({ summary, server }) => sendResponse({ summary: summary ?? null, server }),
       (error) => sendResponse({ error: error?.name === "AbortError" ? "aborted" : "failed" }),
     )
     .finally(() => {
       if (inflight.get(key) === controller) inflight.delete(key);
     });
   return true; // answered asynchronously
+}
+
+api.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  if (sender.id !== api.runtime.id || !message || typeof message !== "object") return false;
+  switch (message.type) {
+    case "settings":
+      settings().then((current) => sendResponse({ settings: current }));
+      return true;
+    case "lookup":
+      return onLookup(message, sender, sendResponse);
+    case "abort":
+      inflight.get(requestKey(sender, message))?.abort();
+      inflight.delete(requestKey(sender, message));
+      return false;
+    case "seen":
+      seen(message).catch(() => {});
+      return false;
+    default:
+      return false;
+  }
 });

@@ -143,7 +143,7 @@ test("no source file parses markup: no innerHTML, outerHTML, insertAdjacentHTML 
   }
 });
 
-test("no telemetry: the only network calls are the summaries API and the options page's health check", async () => {
+test("no telemetry: network calls are made only by the worker, the options page and the popup", async () => {
   const { readdir, readFile } = await import("node:fs/promises");
   const { join } = await import("node:path");
   const root = new URL("../src/", import.meta.url).pathname;
@@ -155,5 +155,24 @@ test("no telemetry: the only network calls are the summaries API and the options
     if (/(?<![.\w])fetch\(/.test(source)) callers.push(file);
     assert.doesNotMatch(source, /sendBeacon|XMLHttpRequest|WebSocket|EventSource/, file);
   }
-  assert.deepEqual(callers.sort(), ["background.js", "options/options.js"]);
+  // The worker (look-ups, seen reports), the options page (health and key checks), the popup
+  // (the links API with the marketer's key): each only to a configured server.
+  assert.deepEqual(callers.sort(), ["background.js", "options/options.js", "popup/popup.js"]);
+});
+
+test("the card is named for screen readers after its title, in its language", () => {
+  assert.equal(cardModel(summary).label, "Aperçu Balise : Le titre");
+  assert.equal(cardModel({ ...summary, lang: "en", title: "A $& title" }).label, "Balise preview: A $& title");
+  assert.equal(cardModel({ ...summary, title: undefined }).label, "Aperçu Balise : Une phrase d'accroche.");
+});
+
+test("the chevrons are decoration, hidden from screen readers; toggles say what they control", () => {
+  const card = buildCard(fakeDocument, cardModel(summary), { idPrefix: "x" });
+  const toggles = card.findAll(byClass("toggle"));
+  assert.ok(toggles.length > 0);
+  for (const toggle of toggles) {
+    assert.equal(toggle.find(byClass("chevron")).getAttribute("aria-hidden"), "true");
+    assert.equal(toggle.getAttribute("type"), "button");
+    assert.match(toggle.getAttribute("aria-controls"), /^x-/);
+  }
 });

@@ -202,3 +202,51 @@ test("delays come from settings and are clamped", () => {
   clock.tick(0);
   assert.deepEqual(kinds(), ["fetch"]);
 });
+
+test("a cleared delay field takes its default, not 0", () => {
+  assert.deepEqual(normalizeDelays({ fetch: "", show: "  ", hide: "0" }), { fetch: 150, show: 500, hide: 0 });
+});
+
+test("keyboard focus in the card holds it open after the pointer leaves, until focus leaves too", () => {
+  const { clock, machine, log, kinds } = setup();
+  machine.enter("a", "focus");
+  clock.tick(150);
+  machine.answer(log[0][2], {});
+  clock.tick(350);
+  // Tab into the card: focus leaves the link and enters the card.
+  machine.leave("a", "focus");
+  machine.enterCard("focus");
+  machine.enterCard("pointer");
+  machine.leaveCard("pointer");
+  clock.tick(5000);
+  assert.deepEqual(kinds(), ["fetch", "show"]);
+  assert.equal(machine.visible, true);
+  // Shift+Tab back to the link: the card stays.
+  machine.leaveCard("focus");
+  machine.enter("a", "focus");
+  clock.tick(5000);
+  assert.deepEqual(kinds(), ["fetch", "show"]);
+  // Focus leaves the link for the page: the card hides after the hide delay.
+  machine.leave("a", "focus");
+  clock.tick(300);
+  assert.deepEqual(kinds(), ["fetch", "show", "hide"]);
+  assert.equal(machine.visible, false);
+});
+
+test("Escape from inside the card closes it, and focus back on its link does not reopen it", () => {
+  const { clock, machine, log, kinds } = setup();
+  machine.enter("a", "focus");
+  clock.tick(150);
+  machine.answer(log[0][2], {});
+  clock.tick(350);
+  machine.leave("a", "focus");
+  machine.enterCard("focus");
+  assert.equal(machine.escape(), true);
+  machine.enter("a", "focus");
+  clock.tick(5000);
+  assert.deepEqual(kinds(), ["fetch", "show", "hide"]);
+  machine.leave("a", "focus");
+  machine.enter("a", "focus");
+  clock.tick(500);
+  assert.deepEqual(kinds(), ["fetch", "show", "hide", "fetch"]);
+});

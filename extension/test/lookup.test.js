@@ -50,13 +50,14 @@ function client(server, clock = fakeClock(), now = () => clock.now()) {
     cache: new TtlCache({ max: 500, now }),
     setTimeout: clock.setTimeout,
     clearTimeout: clock.clearTimeout,
+    now,
     windowMs: 20,
   });
 }
 
 const settle = () => new Promise((r) => setImmediate(r));
 
-test("one look-up is a GET without credentials, referrer or page URL", async () => {
+test("one look-up is a prefetch POST without credentials, referrer or page URL", async () => {
   const server = fakeServer();
   const clock = fakeClock();
   const c = client(server, clock);
@@ -65,13 +66,15 @@ test("one look-up is a GET without credentials, referrer or page URL", async () 
   assert.deepEqual(await p, summaryFor(`${S}/abc`));
   assert.equal(server.requests.length, 1);
   const { url, init } = server.requests[0];
-  assert.equal(url, `${S}/api/v1/summaries?url=${encodeURIComponent(`${S}/abc`)}`);
+  assert.equal(url, `${S}/api/v1/summaries/lookup`);
   assert.equal(init.credentials, "omit");
   assert.equal(init.referrerPolicy, "no-referrer");
-  assert.equal(init.method, "GET");
+  assert.equal(init.method, "POST");
+  // Nobody has seen a card yet: the look-up itself counts no preview view.
+  assert.deepEqual(JSON.parse(init.body), { urls: [`${S}/abc`], prefetch: true });
 });
 
-test("look-ups within the window share one POST batch", async () => {
+test("look-ups within the window share one POST batch, still a prefetch", async () => {
   const server = fakeServer({ known: (u) => u.endsWith("/abc") });
   const clock = fakeClock();
   const c = client(server, clock);
@@ -84,10 +87,9 @@ test("look-ups within the window share one POST batch", async () => {
   assert.deepEqual(await again, summaryFor(`${S}/abc`));
   assert.equal(server.requests.length, 1);
   assert.equal(server.requests[0].url, `${S}/api/v1/summaries/lookup`);
-  // Someone is waiting on these answers: they are views, not a prefetch.
   assert.deepEqual(JSON.parse(server.requests[0].init.body), {
     urls: [`${S}/abc`, `${S}/xyz`],
-    prefetch: false,
+    prefetch: true,
   });
   assert.equal(server.requests[0].init.credentials, "omit");
 });
@@ -184,16 +186,24 @@ test("a server without the batch endpoint is asked one by one", async () => {
     server.requests.map((r) => r.init.method),
     ["POST", "GET", "GET"],
   );
+  // From then on, one GET per hovered link.
+  const d = c.get(S, `${S}/ghi`);
+  clock.tick(20);
+  assert.equal((await d).title, `T ${S}/ghi`);
+  assert.deepEqual(server.requests.at(-1).init.method, "GET");
 });
 
-test("server errors reject and are not cached", async () => {
+test("server errors reject, are not cached, and the server is asked again after a pause", async () => {
   const clock = fakeClock();
   let calls = 0;
+  let status = 500;
   const c = client(
     {
-      fetch: async () => {
+      fetch: async (url, init) => {
         calls += 1;
-        return { status: 500, ok: false, headers: { get: () => null }, json: async () => ({}) };
+        const { urls } = JSON.parse(init.body);
+        const body = { results: Object.fromEntries(urls.map((u) => [u, summaryFor(u)])) };
+        return { status, ok: status === 200, headers: { get: () => null }, json: async () => body };
       },
     },
     clock,
@@ -201,8 +211,120 @@ test("server errors reject and are not cached", async () => {
   const p = c.get(S, `${S}/abc`);
   clock.tick(20);
   await assert.rejects(p, /HTTP 500/);
+  // Within the pause: an immediate failure, nothing sent.
+  await assert.rejects(c.get(S, `${S}/abc`), { name: "UnavailableError" });
+  assert.equal(calls, 1);
+  clock.tick(5000);
+  status = 200;
   const q = c.get(S, `${S}/abc`);
   clock.tick(20);
-  await assert.rejects(q);
+  assert.deepEqual(await q, summaryFor(`${S}/abc`));
   assert.equal(calls, 2);
+});
+
+/** A server that accepts every request and never answers (until it is aborted). */
+function stalledServer() {
+  const requests = [];
+  const fetch = (url, init) => {
+    const request = { url, init, aborted: false };
+    requests.push(request);
+    return new Promise((resolve, reject) => {
+      init.signal?.addEventListener("abort", () => {
+        request.aborted = true;
+        reject(Object.assign(new Error("aborted"), { name: "AbortError" }));
+      });
+    });
+  };
+  return { fetch, requests };
+}
+
+test("a stalled look-up times out, is not cached, and is retried after a pause", async () => {
+  const stalled = stalledServer();
+  const healthy = fakeServer();
+  let server = stalled;
+  const clock = fakeClock();
+  const c = client({ fetch: (url, init) => server.fetch(url, init) }, clock);
+  const hover = c.get(S, `${S}/abc`);
+  c.prefetch(S, [`${S}/def`]);
+  clock.tick(20);
+  assert.equal(stalled.requests.length, 1);
+  clock.tick(4999);
+  assert.equal(stalled.requests[0].aborted, false);
+  clock.tick(1);
+  assert.equal(stalled.requests[0].aborted, true);
+  await assert.rejects(hover, { name: "TimeoutError" });
+  assert.equal(c.entries.size, 0, "no link of the batch stays pending");
+
+  server = healthy;
+  await assert.rejects(c.get(S, `${S}/abc`), { name: "UnavailableError" });
+  clock.tick(5000);
+  const again = c.get(S, `${S}/abc`);
+  clock.tick(20);
+  assert.deepEqual(await again, summaryFor(`${S}/abc`));
+  assert.equal(healthy.requests.length, 1);
+});
+
+test("failures in a row lengthen the pause, up to five minutes; Retry-After is honoured", async () => {
+  const stalled = stalledServer();
+  const clock = fakeClock();
+  const c = client(stalled, clock);
+  const pauses = [];
+  for (let i = 0; i < 8; i += 1) {
+    const p = c.get(S, `${S}/abc`);
+    clock.tick(20 + 5000);
+    await assert.rejects(p, { name: "TimeoutError" });
+    pauses.push(c.down.get(S).until - clock.now());
+    clock.tick(c.down.get(S).until - clock.now());
+  }
+  assert.deepEqual(pauses, [5000, 10000, 20000, 40000, 80000, 160000, 300000, 300000]);
+
+  const busy = client(
+    {
+      fetch: async () => ({
+        status: 429,
+        ok: false,
+        headers: { get: (h) => (h === "Retry-After" ? "60" : null) },
+        json: async () => ({}),
+      }),
+    },
+    clock,
+  );
+  const p = busy.get(S, `${S}/abc`);
+  clock.tick(20);
+  await assert.rejects(p, /HTTP 429/);
+  assert.equal(busy.down.get(S).until - clock.now(), 60000);
+});
+
+test("seen() sends the token alone, and nothing for a missing token", async () => {
+  const clock = fakeClock();
+  const sent = [];
+  const c = client(
+    {
+      fetch: async (url, init) => {
+        sent.push({ url, init });
+        return { status: 204, ok: true, headers: { get: () => null } };
+      },
+    },
+    clock,
+  );
+  assert.equal(await c.seen(S, "abc.123.sig"), true);
+  assert.equal(await c.seen(S, undefined), false);
+  assert.equal(await c.seen(S, ""), false);
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].url, `${S}/api/v1/summaries/seen`);
+  assert.equal(sent[0].init.method, "POST");
+  assert.equal(sent[0].init.credentials, "omit");
+  assert.equal(sent[0].init.referrerPolicy, "no-referrer");
+  assert.deepEqual(JSON.parse(sent[0].init.body), { token: "abc.123.sig" });
+});
+
+test("seen() gives up on a stalled server and never throws", async () => {
+  const stalled = stalledServer();
+  const clock = fakeClock();
+  const c = client(stalled, clock);
+  const p = c.seen(S, "tok");
+  await settle();
+  clock.tick(5000);
+  assert.equal(await p, false);
+  assert.equal(stalled.requests[0].aborted, true);
 });

@@ -3,6 +3,10 @@ import { test } from "node:test";
 import {
   classifyLink,
   compileServers,
+  hasScheme,
+  isInsecureServer,
+  isLoopbackHost,
+  isSamePage,
   isSiteDisabled,
   lookupKey,
   matchShortLink,
@@ -21,6 +25,28 @@ test("server addresses are normalised", () => {
   assert.equal(normalizeServer("https://user:pw@example.org"), null);
   assert.equal(normalizeServer(""), null);
   assert.equal(normalizeServer(42), null);
+});
+
+test("a bare host:port is http on this machine and https elsewhere", () => {
+  assert.equal(normalizeServer("localhost:8080"), "http://localhost:8080");
+  assert.equal(normalizeServer("127.0.0.1:8080/"), "http://127.0.0.1:8080");
+  assert.equal(normalizeServer("[::1]:8080"), "http://[::1]:8080");
+  assert.equal(normalizeServer("dev.localhost:5000"), "http://dev.localhost:5000");
+  assert.equal(normalizeServer("s.example.org:8443"), "https://s.example.org:8443");
+  assert.equal(normalizeServer("https://localhost:8443"), "https://localhost:8443");
+  assert.equal(hasScheme("localhost:8080"), false);
+  assert.equal(hasScheme(" http://x"), true);
+});
+
+test("plain http is insecure except on this machine", () => {
+  assert.equal(isInsecureServer("http://s.example.org"), true);
+  assert.equal(isInsecureServer("http://192.168.1.10:8080"), true);
+  assert.equal(isInsecureServer("https://s.example.org"), false);
+  assert.equal(isInsecureServer("http://localhost:8080"), false);
+  assert.equal(isInsecureServer("http://127.0.0.5"), false);
+  assert.equal(isInsecureServer("http://[::1]:8080"), false);
+  assert.equal(isLoopbackHost("127.0.0.1.example.org"), false);
+  assert.equal(isLoopbackHost("localhost.example.org"), false);
 });
 
 test("the permission pattern covers the server origin", () => {
@@ -101,6 +127,18 @@ test("a link to the page itself is never looked up, so the page URL never leaves
   const ctx = { compiled: servers, mode: "known", pageUrl: "https://blog.test/post?x=1#intro" };
   assert.equal(classifyLink("https://blog.test/post?x=1#comments", ctx), null);
   assert.equal(classifyLink("#comments", ctx), null);
+});
+
+test("a link to the page's own path with another query is not looked up either", () => {
+  const ctx = { compiled: servers, mode: "known", pageUrl: "https://app.test/doc?token=SECRET" };
+  assert.equal(classifyLink("https://app.test/doc?token=SECRET&tab=2", ctx), null);
+  assert.equal(classifyLink("https://app.test/doc", ctx), null);
+  assert.equal(classifyLink("https://app.test/doc?page=2#x", ctx), null);
+  assert.equal(classifyLink("https://app.test/other?token=SECRET", ctx).kind, "known");
+  assert.equal(classifyLink("https://app.test/doc/more", ctx).kind, "known");
+  assert.equal(isSamePage("https://app.test/doc?a", "https://app.test/doc?b"), true);
+  assert.equal(isSamePage("http://app.test/doc", "https://app.test/doc"), false);
+  assert.equal(isSamePage("not a url", "https://app.test/doc"), false);
 });
 
 test("no servers, no work", () => {

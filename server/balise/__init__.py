@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: settings, the engine, extensions and blueprints; no data work."""
     from balise.integrations import delivery
-    from balise.web import api, dashboard, errors, limits, meta, metrics, reader
+    from balise.web import api, dashboard, errors, i18n, limits, meta, metrics, reader
     from balise.web.context import Balise
     from balise.web.jsonio import JSONProvider
 
@@ -32,6 +32,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         settings=settings, engine=make_engine(settings["DATABASE_URL"])
     )
 
+    i18n.init_app(app)
     errors.register(app)
     limits.init_app(app)
     api.init_app(app)

@@ -97,7 +97,27 @@ SETTINGS: tuple[Setting, ...] = (
         "RATELIMIT_AUTH_FAILURES",
         str,
         "20/minute",
-        "Rate limit on failed API authentications, per client address.",
+        "Rate limit on failed API authentications, per client address, on every API route.",
+    ),
+    Setting(
+        "RATELIMIT_LOOKUP",
+        str,
+        "300/minute",
+        "Rate limit on the public summary look-ups (GET and batch POST together), per client "
+        "address.",
+    ),
+    Setting(
+        "RATELIMIT_QR",
+        str,
+        "120/minute",
+        "Rate limit on QR code images, per client address.",
+    ),
+    Setting(
+        "RATELIMIT_NOT_FOUND",
+        str,
+        "60/minute",
+        "Rate limit on 404 answers to short-link paths (reader, preview, QR), per client "
+        "address; beyond it, unknown slugs answer 429 without reading the database.",
     ),
     Setting(
         "CACHE_TTL",
@@ -137,6 +157,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Let drafting fetch pages on private, loopback and link-local addresses (intranets).",
     ),
     Setting("FETCH_TIMEOUT", float, 10.0, "Total seconds a draft may spend fetching the page."),
+    Setting(
+        "DRAFT_CONCURRENCY",
+        int,
+        0,
+        "Drafts one instance runs at once (each holds a worker thread); 0 means a quarter of "
+        "THREADS, at least 1. Beyond: 503. One draft at a time per API key or account (429).",
+    ),
     Setting(
         "LLM_URL",
         str,

@@ -1,17 +1,18 @@
 // The content script proper. One set of capture-phase listeners on the
 // document; no page scans; a link that matches nothing costs a few property
-// reads. The timing lives in HoverMachine, the card in lib/card.js, the
-// geometry in lib/layout.js; this file wires them to the DOM and the worker.
+// reads. The timing lives in HoverMachine, the card in card-view.js, the
+// keyboard plan in lib/focus.js; this file wires them to the DOM and the worker.
+//
+// It reads no storage: the worker sends it the settings (never an API key).
 
-import { buildCard, CARD_CSS, cardModel } from "../lib/card.js";
+import { cardKey } from "../lib/focus.js";
 import { HoverMachine } from "../lib/hover.js";
-import { cardWidth, pickRect, placeCard } from "../lib/layout.js";
-import { classifyLink, compileServers, isSiteDisabled, lookupKey, matchShortLink } from "../lib/matcher.js";
-import { normalizeSettings, SETTINGS_KEY } from "../lib/settings.js";
+import { classifyLink, compileServers, isSamePage, isSiteDisabled, lookupKey, matchShortLink } from "../lib/matcher.js";
+import { normalizeSettings } from "../lib/settings.js";
+import { CardView } from "./card-view.js";
 
 const api = globalThis.browser ?? globalThis.chrome;
 const instance = Math.random().toString(36).slice(2, 10);
-const CARD_ID = `balise-card-${instance}`;
 const MAX_ALSO = 99; // with the hovered link: one batch of at most 100
 
 let settings = normalizeSettings(undefined);
@@ -21,21 +22,37 @@ let listening = false;
 
 let pointerLink = null; // the candidate link under the pointer
 let focusLink = null; // the candidate link with keyboard focus
-let onCard = false;
+let onCard = false; // the pointer is on the card
 let pointer = null; // {x, y} where the pointer entered the link
+let quietFocus = false; // focus moved by hideCard: not a user's move
 const sentKeys = new Set(); // mode "known": URLs already asked about from this page
+const answers = new Map(); // token -> server that answered (for the "seen" report)
 
+const view = new CardView(`balise-card-${instance}`);
 const machine = new HoverMachine({
   delays: settings.delays,
   effects: { fetch: startLookup, abort: abortLookup, show: showCard, hide: hideCard },
 });
 
 export async function start() {
-  const stored = await api.storage.local.get(SETTINGS_KEY);
-  apply(normalizeSettings(stored[SETTINGS_KEY]));
-  api.storage.onChanged.addListener((changes, area) => {
-    if (area === "local" && changes[SETTINGS_KEY]) apply(normalizeSettings(changes[SETTINGS_KEY].newValue));
+  api.runtime.onMessage.addListener((message, sender) => {
+    if (sender.id === api.runtime.id && message?.type === "settings") apply(normalizeSettings(message.settings));
   });
+  // Until the worker answers with the settings, remember where the pointer went: a pointer
+  // already resting on a link then gets its card without having to move again.
+  let early = null;
+  const remember = (event) => {
+    early = { path: event.composedPath(), x: event.clientX, y: event.clientY, type: event.pointerType };
+  };
+  document.addEventListener("pointerover", remember, PASSIVE);
+  try {
+    const response = await api.runtime.sendMessage({ type: "settings" });
+    apply(normalizeSettings(response?.settings));
+  } finally {
+    document.removeEventListener("pointerover", remember, PASSIVE);
+  }
+  const target = early?.path.find((node) => node.nodeType === 1);
+  if (listening && target?.matches(":hover")) pointerOver(early.path, early.x, early.y, early.type);
 }
 
 function apply(next) {
@@ -48,20 +65,22 @@ function apply(next) {
   if (on !== listening) listen(on);
 }
 
+const PASSIVE = { capture: true, passive: true };
 const LISTENERS = [
-  ["pointerover", onPointerOver],
-  ["pointerout", onPointerOut],
-  ["focusin", onFocusIn],
-  ["focusout", onFocusOut],
-  ["keydown", onKeyDown],
-  ["visibilitychange", () => document.hidden && machine.cancel()],
+  ["pointerover", onPointerOver, PASSIVE],
+  ["pointerout", onPointerOut, PASSIVE],
+  ["focusin", onFocusIn, PASSIVE],
+  ["focusout", onFocusOut, PASSIVE],
+  // Not passive: Tab into and out of the card replaces the browser's move (and only that).
+  ["keydown", onKeyDown, { capture: true }],
+  ["visibilitychange", () => document.hidden && machine.cancel(), PASSIVE],
 ];
 
 function listen(on) {
   listening = on;
-  for (const [type, fn] of LISTENERS) {
-    if (on) document.addEventListener(type, fn, { capture: true, passive: true });
-    else document.removeEventListener(type, fn, { capture: true, passive: true });
+  for (const [type, fn, options] of LISTENERS) {
+    if (on) document.addEventListener(type, fn, options);
+    else document.removeEventListener(type, fn, options);
   }
 }
 
@@ -83,10 +102,9 @@ function describe(link) {
 }
 
 /** Walk the composed path once: the card host, or the nearest link with an href. */
-function hitTest(event) {
-  const path = event.composedPath();
+function hitTest(path) {
+  if (view.host && path.includes(view.host)) return { card: true, link: null };
   for (const node of path) {
-    if (node === host) return { card: true, link: null };
     if (node.nodeType !== 1) continue;
     const name = node.localName;
     if ((name === "a" || name === "area") && typeof node.href === "string" && node.href) {
@@ -97,24 +115,28 @@ function hitTest(event) {
 }
 
 function onPointerOver(event) {
-  if (event.pointerType === "touch") return;
-  const hit = hitTest(event);
+  pointerOver(event.composedPath(), event.clientX, event.clientY, event.pointerType);
+}
+
+function pointerOver(path, x, y, pointerType) {
+  if (pointerType === "touch") return;
+  const hit = hitTest(path);
   if (hit.card) {
     if (pointerLink) machine.leave(pointerLink, "pointer");
     pointerLink = null;
-    if (!onCard) machine.enterCard();
+    if (!onCard) machine.enterCard("pointer");
     onCard = true;
     return;
   }
   if (onCard) {
     onCard = false;
-    machine.leaveCard();
+    machine.leaveCard("pointer");
   }
   if (hit.link === pointerLink) return;
   if (pointerLink) machine.leave(pointerLink, "pointer");
   pointerLink = hit.link;
   if (pointerLink) {
-    pointer = { x: event.clientX, y: event.clientY };
+    pointer = { x, y };
     machine.enter(pointerLink, "pointer");
   }
 }
@@ -124,21 +146,36 @@ function onPointerOut(event) {
   // Left the window (or into a frame).
   if (pointerLink) machine.leave(pointerLink, "pointer");
   pointerLink = null;
-  if (onCard) machine.leaveCard();
+  if (onCard) machine.leaveCard("pointer");
   onCard = false;
 }
 
 function onFocusIn(event) {
-  const hit = hitTest(event);
-  if (hit.card || !hit.link || hit.link === focusLink) return;
+  if (quietFocus) return;
+  const hit = hitTest(event.composedPath());
+  if (hit.card) {
+    // Only keyboard focus holds the card open: after a click on a toggle, leaving with the
+    // pointer still closes it.
+    if (view.hasFocusVisible()) machine.enterCard("focus");
+    return;
+  }
+  if (!hit.link || hit.link === focusLink) return;
   // Only keyboard focus: a mouse click also focuses the link, and must not pin the card.
   if (!matchesFocusVisible(hit.link)) return;
-  if (focusLink) machine.leave(focusLink, "focus");
-  focusLink = hit.link;
-  machine.enter(focusLink, "focus");
+  focusOn(hit.link);
 }
 
-function onFocusOut() {
+function focusOn(link) {
+  if (focusLink === link) return;
+  if (focusLink) machine.leave(focusLink, "focus");
+  focusLink = link;
+  machine.enter(link, "focus");
+}
+
+function onFocusOut(event) {
+  if (quietFocus) return;
+  // Moves between the card's own controls are not seen out here (same shadow root).
+  if (view.host && event.composedPath().includes(view.host)) machine.leaveCard("focus");
   if (!focusLink) return;
   const link = focusLink;
   focusLink = null;
@@ -146,8 +183,38 @@ function onFocusOut() {
 }
 
 function onKeyDown(event) {
-  // The page still sees the key: we neither stop it nor prevent its default.
-  if (event.key === "Escape" || event.key === "Esc") machine.escape();
+  // The page still sees every key; only Tab into, out of and within the card edges is ours.
+  const inCard = view.hasFocus();
+  if (inCard) machine.enterCard("focus"); // the keyboard is used in the card: it holds it open
+  const onLink = view.link !== null && event.composedPath()[0] === view.link;
+  const where = inCard ? "card" : onLink ? "link" : "page";
+  const open = view.open;
+  const action = cardKey(event, { where, open, index: view.focusedIndex(), count: view.controls().length });
+  if (action === "enter") {
+    event.preventDefault();
+    view.focusFirst();
+  } else if (action === "link") {
+    event.preventDefault();
+    backToLink();
+  } else if (action === "after") {
+    event.preventDefault();
+    const next = view.following();
+    if (next) next.focus();
+    else backToLink();
+  } else if (action === "close" && inCard) {
+    backToLink();
+    machine.escape();
+  } else if (event.key === "Escape" || event.key === "Esc") {
+    machine.escape();
+  }
+}
+
+/** Focus back on the card's link, as the keyboard user left it. */
+function backToLink() {
+  const link = view.link;
+  if (!link) return;
+  link.focus({ preventScroll: true });
+  focusOn(link); // even where the browser does not count this focus as :focus-visible
 }
 
 function matchesFocusVisible(link) {
@@ -176,6 +243,7 @@ function startLookup(link, token) {
   api.runtime.sendMessage(message).then(
     (response) => {
       if (response && "summary" in response) {
+        if (response.summary) answers.set(token, response.server);
         const accepted = machine.answer(token, response.summary);
         if (accepted && !response.summary) restoreTitle();
       } else if (response?.error !== "aborted") {
@@ -196,11 +264,11 @@ function abortLookup(link, token) {
 
 /**
  * Mode "known": the other links of the page to ask about in the same batch,
- * those in view first, each URL once per page, never the page's own URL.
+ * those in view first, each URL once per page, never a link to the page
+ * itself (whatever its query: it may carry the page's secrets).
  */
 function collectAlso(hovered) {
   sentKeys.add(hovered);
-  const pageKey = lookupKey(location.href);
   const inView = [];
   const rest = [];
   const seen = new Set();
@@ -210,7 +278,8 @@ function collectAlso(hovered) {
     const href = a.href;
     if (typeof href !== "string" || !/^https?:/.test(href)) continue;
     const key = lookupKey(href);
-    if (!key || seen.has(key) || sentKeys.has(key) || key === pageKey || matchShortLink(key, compiled)) continue;
+    if (!key || seen.has(key) || sentKeys.has(key) || isSamePage(key, location.href)) continue;
+    if (matchShortLink(key, compiled)) continue;
     seen.add(key);
     const r = a.getBoundingClientRect();
     if (r.bottom > 0 && r.top < vh && (r.width > 0 || r.height > 0)) inView.push(key);
@@ -228,11 +297,6 @@ function teardown() {
 
 // ---- the card ----------------------------------------------------------------
 
-let host = null;
-let cardNode = null;
-let anchor = null; // {link, source}
-let savedDescribedBy = null;
-let sheet = null;
 let frame = 0;
 
 function suppressTitle(link) {
@@ -251,122 +315,41 @@ function restoreTitle() {
   savedTitle = null;
 }
 
-function styleHost(el) {
-  const set = (name, value) => el.style.setProperty(name, value, "important");
-  set("all", "initial");
-  set("position", "fixed");
-  set("z-index", "2147483647");
-  set("display", "block");
-  set("left", "0px");
-  set("top", "0px");
-  set("margin", "0");
-  set("padding", "0");
-  set("border", "0");
-  set("transform", "none");
-  set("visibility", "hidden");
-  set("pointer-events", "auto");
-}
-
-function adoptStyles(root) {
-  try {
-    if (!sheet) {
-      sheet = new CSSStyleSheet();
-      sheet.replaceSync(CARD_CSS);
-    }
-    root.adoptedStyleSheets = [sheet];
-    return;
-  } catch {
-    // Older engines: a <style> element works too (CSSOM-created, no markup parsed).
-  }
-  const style = document.createElement("style");
-  style.textContent = CARD_CSS;
-  root.appendChild(style);
-}
-
 function showCard(link, data, source) {
-  const model = cardModel(data);
-  if (!model) return;
-  removeCard();
-  host = document.createElement("balise-card");
-  host.id = CARD_ID;
-  host.setAttribute("role", "tooltip");
-  styleHost(host);
-  const shadow = host.attachShadow({ mode: "closed" });
-  adoptStyles(shadow);
-  cardNode = buildCard(document, model, { idPrefix: CARD_ID, onToggle: () => position() });
-  shadow.appendChild(cardNode);
-  const root = link.getRootNode();
-  (root && root.nodeType === 11 ? root : document.documentElement).appendChild(host);
-  anchor = { link, source };
-  position();
-  host.style.setProperty("visibility", "visible", "important");
-
-  savedDescribedBy = link.getAttribute("aria-describedby");
-  link.setAttribute("aria-describedby", savedDescribedBy ? `${savedDescribedBy} ${CARD_ID}` : CARD_ID);
+  const server = answers.get(machine.token);
+  answers.clear();
+  if (!view.show(link, data, source, pointer, () => view.position(pointer))) return;
+  // Shown: now, and only now, the server may count a preview view (the token alone goes).
+  if (server) api.runtime.sendMessage({ type: "seen", server, token: data.seen_token }).catch(() => {});
   if (titleLink !== link) suppressTitle(link);
-  document.addEventListener("scroll", onViewportChange, { capture: true, passive: true });
+  document.addEventListener("scroll", onViewportChange, PASSIVE);
   window.addEventListener("resize", onViewportChange, { passive: true });
 }
 
 function hideCard() {
+  const hadFocus = view.hasFocus();
+  const link = view.link;
   removeCard();
   restoreTitle();
+  // Focus was in the card (another link was hovered, the page scrolled it away): do not leave
+  // it on <body>. Quietly: this runs inside the machine's own transition.
+  if (hadFocus && link?.isConnected) {
+    quietFocus = true;
+    try {
+      link.focus({ preventScroll: true });
+    } finally {
+      quietFocus = false;
+    }
+  }
 }
 
 function removeCard() {
-  if (anchor) {
-    const { link } = anchor;
-    if (savedDescribedBy) link.setAttribute("aria-describedby", savedDescribedBy);
-    else link.removeAttribute("aria-describedby");
-  }
-  host?.remove();
-  host = null;
-  cardNode = null;
-  anchor = null;
-  savedDescribedBy = null;
+  view.remove();
   onCard = false;
   if (frame) cancelAnimationFrame(frame);
   frame = 0;
-  document.removeEventListener("scroll", onViewportChange, { capture: true, passive: true });
+  document.removeEventListener("scroll", onViewportChange, PASSIVE);
   window.removeEventListener("resize", onViewportChange, { passive: true });
-}
-
-function viewportSize() {
-  const de = document.documentElement;
-  const standards = document.compatMode === "CSS1Compat" && de.clientWidth > 0;
-  return {
-    width: standards ? de.clientWidth : window.innerWidth,
-    height: standards ? de.clientHeight : window.innerHeight,
-  };
-}
-
-/** Place the card beside its link; false when the link is gone from view. */
-function position() {
-  if (!host || !anchor) return false;
-  const { link, source } = anchor;
-  if (!link.isConnected) return false;
-  const viewport = viewportSize();
-  const rect = pickRect(link.getClientRects(), source === "pointer" ? pointer : null);
-  if (!rect || rect.bottom < 0 || rect.top > viewport.height || rect.right < 0 || rect.left > viewport.width) {
-    return false;
-  }
-  const width = cardWidth(viewport.width);
-  host.style.setProperty("width", `${width}px`, "important");
-  host.style.setProperty("max-height", "none", "important");
-  const height = cardNode.getBoundingClientRect().height;
-  const pos = placeCard({
-    link: rect,
-    card: { width, height },
-    viewport,
-    pointerX: source === "pointer" && pointer ? pointer.x : null,
-    source,
-  });
-  host.style.setProperty("left", `${pos.left}px`, "important");
-  host.style.setProperty("top", `${pos.top}px`, "important");
-  host.style.setProperty("width", `${pos.width}px`, "important");
-  host.style.setProperty("max-height", `${pos.maxHeight}px`, "important");
-  host.dataset.placement = pos.placement;
-  return true;
 }
 
 function onViewportChange() {
@@ -375,6 +358,6 @@ function onViewportChange() {
     frame = 0;
     // The pointer position is stale once the page moves: follow the link instead.
     pointer = null;
-    if (!position()) machine.cancel();
+    if (!view.position(pointer)) machine.cancel();
   });
 }

@@ -13,6 +13,7 @@ export const STRINGS = {
     source_url: "Article en référence",
     preview: "Aperçu Balise",
     sectionsLabel: "Résumé par sections",
+    dialogLabel: "Aperçu Balise : $1",
   },
   en: {
     recap: "Factual recap",
@@ -23,6 +24,7 @@ export const STRINGS = {
     source_url: "Source article",
     preview: "Balise preview",
     sectionsLabel: "Summary by section",
+    dialogLabel: "Balise preview: $1",
   },
 };
 
@@ -90,10 +92,14 @@ export function cardModel(summary) {
     const paras = paragraphs(summary[key]);
     if (paras.length) sections.push({ key, heading: s[key], paragraphs: paras });
   }
+  const title = text(summary.title, LIMITS.title);
+  const teaser = text(summary.teaser, LIMITS.teaser);
   return {
     lang,
-    title: text(summary.title, LIMITS.title),
-    teaser: text(summary.teaser, LIMITS.teaser),
+    // The card's accessible name (it is a non-modal dialog): what it is about.
+    label: s.dialogLabel.replace("$1", () => title || teaser),
+    title,
+    teaser,
     domain: domainOf(sourceUrl),
     sections,
     source: sourceUrl ? { heading: s.source_url, url: sourceUrl, label: domainOf(sourceUrl) } : null,
@@ -112,7 +118,8 @@ function el(doc, tag, className, content) {
 /**
  * Build the card's nodes for `model` with `doc`. Text only ever goes through
  * `textContent` and URLs through `href` after `safeHttpUrl`. `onToggle` is
- * called after a section opens or closes (the card's size changed).
+ * called after a section opens or closes (the card's size changed). The
+ * controls, in focus order, are the section toggles then the footer links.
  */
 export function buildCard(doc, model, { idPrefix = "balise", onToggle = () => {} } = {}) {
   const card = el(doc, "div", "card");
@@ -132,7 +139,9 @@ export function buildCard(doc, model, { idPrefix = "balise", onToggle = () => {}
       button.setAttribute("aria-expanded", "false");
       const bodyId = `${idPrefix}-${section.key}`;
       button.setAttribute("aria-controls", bodyId);
-      button.appendChild(el(doc, "span", "chevron", "›"));
+      const chevron = el(doc, "span", "chevron", "›");
+      chevron.setAttribute("aria-hidden", "true");
+      button.appendChild(chevron);
       button.appendChild(el(doc, "span", "heading", section.heading));
       const body = el(doc, "div", "body");
       body.setAttribute("id", bodyId);

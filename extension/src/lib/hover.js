@@ -5,17 +5,23 @@
 //   shown --leave link and card--> hiding --hide delay--> idle
 //   waiting/loading --leave--> idle (nothing sent / request aborted, late answer dropped)
 //   any --Escape--> dismissed (until the link is left)
+//
+// The card holds itself open while the pointer is on it or the keyboard focus
+// is in it (two "card sources", like the link's pointer and focus sources).
 
 export const DEFAULT_DELAYS = Object.freeze({ fetch: 150, show: 500, hide: 300 });
 
-/** Clamp user-supplied delays to whole milliseconds in [0, 10000]. */
+/**
+ * Clamp user-supplied delays to whole milliseconds in [0, 10000]. A missing,
+ * blank or non-numeric delay takes its default (a cleared field is not 0).
+ */
 export function normalizeDelays(delays) {
   const out = { ...DEFAULT_DELAYS };
   for (const key of Object.keys(DEFAULT_DELAYS)) {
-    const value = Number(delays?.[key]);
-    if (delays && delays[key] !== undefined && delays[key] !== null && Number.isFinite(value)) {
-      out[key] = Math.min(10000, Math.max(0, Math.round(value)));
-    }
+    const raw = delays?.[key];
+    const blank = raw === undefined || raw === null || (typeof raw === "string" && raw.trim() === "");
+    const value = Number(raw);
+    if (!blank && Number.isFinite(value)) out[key] = Math.min(10000, Math.max(0, Math.round(value)));
   }
   return out;
 }
@@ -40,7 +46,7 @@ export class HoverMachine {
     this.state = "idle";
     this.target = null;
     this.sources = new Set();
-    this.onCard = false;
+    this.cardSources = new Set();
     this.token = 0;
     this.data = undefined;
     this.showDue = false;
@@ -77,20 +83,26 @@ export class HoverMachine {
     this.sources.delete(source);
     if (this.sources.size > 0) return;
     if (this.state === "shown") {
-      if (!this.onCard) this.#startHide();
+      if (this.cardSources.size === 0) this.#startHide();
     } else if (this.state !== "hiding") {
       this.#reset();
     }
   }
 
-  enterCard() {
-    this.onCard = true;
+  /** The pointer (`source` "pointer") or the keyboard focus ("focus") enters the card. */
+  enterCard(source = "pointer") {
+    this.cardSources.add(source);
     if (this.state === "hiding") this.#cancelHide();
   }
 
-  leaveCard() {
-    this.onCard = false;
-    if (this.state === "shown" && this.sources.size === 0) this.#startHide();
+  leaveCard(source = "pointer") {
+    this.cardSources.delete(source);
+    if (this.state === "shown" && this.sources.size === 0 && this.cardSources.size === 0) this.#startHide();
+  }
+
+  /** Whether the card shows now (or is about to hide). */
+  get visible() {
+    return this.state === "shown" || this.state === "hiding";
   }
 
   /** Escape: close now and stay closed until the link is left. Returns whether anything closed. */
@@ -101,7 +113,7 @@ export class HoverMachine {
     if (this.state === "loading") this.effects.abort?.(this.target, this.token);
     if (wasVisible) this.effects.hide?.(this.target);
     this.state = "dismissed";
-    this.onCard = false;
+    this.cardSources = new Set();
     this.data = undefined;
     return true;
   }
@@ -137,7 +149,7 @@ export class HoverMachine {
     if (this.state !== "loading" || !this.showDue || this.data === undefined) return;
     this.state = "shown";
     this.effects.show(this.target, this.data, this.source);
-    if (this.sources.size === 0 && !this.onCard) this.#startHide();
+    if (this.sources.size === 0 && this.cardSources.size === 0) this.#startHide();
   }
 
   #startHide() {
@@ -168,7 +180,7 @@ export class HoverMachine {
     this.state = "idle";
     this.target = null;
     this.sources = new Set();
-    this.onCard = false;
+    this.cardSources = new Set();
     this.data = undefined;
     this.showDue = false;
   }

@@ -25,20 +25,47 @@ function isHttp(url) {
   return url.protocol === "http:" || url.protocol === "https:";
 }
 
+/** True when `value` starts with a scheme (`https://...`), false for `host:port` or `host`. */
+export function hasScheme(value) {
+  return typeof value === "string" && /^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim());
+}
+
+/** This machine: localhost (and *.localhost), 127.0.0.0/8, ::1. */
+export function isLoopbackHost(hostname) {
+  const host = String(hostname || "")
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
+  return (
+    host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host)
+  );
+}
+
 /**
  * Normalise a configured server address: scheme and host lower-cased (URL does
  * that), default port dropped, no query or fragment, no trailing slash.
- * Returns null for anything that is not an absolute http(s) URL.
+ * Without a scheme, a server on this machine (`localhost:8080`) is taken as
+ * http://, any other as https://. Returns null for anything that is not an
+ * absolute http(s) URL.
  */
 export function normalizeServer(value) {
   if (typeof value !== "string") return null;
   let text = value.trim();
   if (!text) return null;
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `https://${text}`;
+  if (!hasScheme(text)) {
+    const guess = parse(`https://${text}`);
+    text = `${guess && isLoopbackHost(guess.hostname) ? "http" : "https"}://${text}`;
+  }
   const url = parse(text);
   if (!url || !isHttp(url) || !url.hostname || url.username || url.password) return null;
   const path = url.pathname.replace(/\/+$/, "");
   return `${url.origin}${path}`;
+}
+
+/** A plain-http server elsewhere than this machine: look-ups and API keys travel in clear. */
+export function isInsecureServer(server) {
+  const url = parse(server);
+  return Boolean(url && url.protocol === "http:" && !isLoopbackHost(url.hostname));
 }
 
 /** The origin pattern to ask for in `permissions.request` (`https://host:port/*`). */
@@ -94,12 +121,23 @@ export function lookupKey(href) {
 }
 
 /**
+ * True when `href` leads to the page at `pageUrl` itself, whatever its query
+ * and fragment: same origin and path. Such links often carry the page's own
+ * query (a session, a secret token), so they are never looked up.
+ */
+export function isSamePage(href, pageUrl) {
+  const a = parse(href);
+  const b = parse(pageUrl);
+  return Boolean(a && b && a.origin === b.origin && a.pathname === b.pathname);
+}
+
+/**
  * Decide what a hovered link means under the given settings:
  * `{server, url, kind: "short"}` for a short link (ask that server),
  * `{server: null, url, kind: "known"}` for any other link in mode "known"
  * (ask every configured server), or null when it costs nothing.
  * `pageUrl` is only compared against, never returned: a link to the page
- * itself is not looked up, so the page's own address never leaves.
+ * itself (any query) is not looked up, so the page's own address never leaves.
  */
 export function classifyLink(href, { compiled, mode, pageUrl }) {
   const short = matchShortLink(href, compiled);
@@ -107,7 +145,7 @@ export function classifyLink(href, { compiled, mode, pageUrl }) {
   if (mode !== "known" || !compiled || compiled.length === 0) return null;
   const key = lookupKey(href);
   if (!key) return null;
-  if (pageUrl && key === lookupKey(pageUrl)) return null;
+  if (pageUrl && isSamePage(key, pageUrl)) return null;
   return { server: null, url: key, kind: "known" };
 }
 

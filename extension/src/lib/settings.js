@@ -32,3 +32,23 @@ export function normalizeSettings(raw) {
     delays: normalizeDelays(value.delays),
   };
 }
+
+// The popup's API key: `{server, key}` under its own storage key, read only by the
+// extension's own pages (options, popup); content scripts read no storage at all.
+export const API_KEY_KEY = "apiKey";
+const KEY_RE = /^[\x21-\x7e]{8,200}$/; // printable ASCII, no spaces (keys look like blz_...)
+
+/** `{server, key}` when `raw` holds a plausible key for one of `servers`, else null. */
+export function normalizeApiKey(raw, servers) {
+  if (!raw || typeof raw !== "object") return null;
+  const server = normalizeServer(raw.server);
+  const key = typeof raw.key === "string" ? raw.key.trim() : "";
+  if (!server || !KEY_RE.test(key)) return null;
+  if (Array.isArray(servers) && !servers.includes(server)) return null;
+  return { server, key };
+}
+
+/** Whether `key` looks like an API key at all (the server decides if it is one). */
+export function isPlausibleKey(key) {
+  return typeof key === "string" && KEY_RE.test(key.trim());
+}

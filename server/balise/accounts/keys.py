@@ -1,24 +1,35 @@
 """API keys: created once in clear, stored as a SHA-256 hash, checked on every API call.
 
 Owns the `api_keys` table. Keys carry 256 random bits, so a fast hash is enough: nobody can
-brute-force the preimage, and lookup by hash stays one indexed query.
+brute-force the preimage, and lookup by hash stays one indexed query. Also holds the rule that
+Balise never loses its last admin credential (a live admin key, or an enabled admin account,
+which can make admin keys in the dashboard).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, false, func, or_, select, text, update
 
-from balise.db.dialect import insert_unless_taken
+from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import api_keys, users
 from balise.errors import Conflict, NotFound, ValidationFailed
+from balise.text import check_text
 
 ROLES = ("viewer", "editor", "admin")
 KEY_PREFIX = "blz_"
+# Serialises changes that may remove an admin credential on PostgreSQL (any constant will do).
+_ADMIN_LOCK = 0x42414C4941444D
+
+
+class LastAdmin(Conflict):
+    type, title = "last-admin", "Last admin credential"
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,7 @@ def create_key(
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationFailed.field("name", "must be 1 to 100 characters")
+    check_text("name", name)
     if role not in ROLES:
         raise ValidationFailed.field("role", "must be one of: " + ", ".join(ROLES))
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -115,19 +127,63 @@ def list_keys(conn: Connection, *, user_id: int | None = None) -> list[ApiKey]:
 
 
 def get_key(conn: Connection, key_id: int) -> ApiKey | None:
+    if not possible_id(key_id):
+        return None
     row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
     return _to_key(row) if row else None
 
 
 def revoke_key(conn: Connection, name: str) -> ApiKey:
-    result = conn.execute(
-        update(api_keys)
-        .where(api_keys.c.name == name, api_keys.c.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(timezone.utc))
-    )
-    if result.rowcount == 0:
-        raise NotFound(f"No live API key named '{name}'.")
+    """Revoke a live key; 404 when there is none, 409 when it is the last admin credential."""
+    with keeping_an_admin(conn, f"The API key '{name}'"):
+        result = conn.execute(
+            update(api_keys)
+            .where(api_keys.c.name == name, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(timezone.utc))
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"No live API key named '{name}'.")
     return _to_key(conn.execute(select(api_keys).where(api_keys.c.name == name)).one())
+
+
+def admin_credentials(conn: Connection) -> int:
+    """Live keys acting as admin (their account, if any, enabled and admin) plus enabled admin
+    accounts: whatever can still manage keys."""
+    live_admin_keys = (
+        select(func.count())
+        .select_from(api_keys.outerjoin(users, users.c.id == api_keys.c.user_id))
+        .where(
+            api_keys.c.role == "admin",
+            api_keys.c.revoked_at.is_(None),
+            or_(
+                api_keys.c.user_id.is_(None),
+                (users.c.role == "admin") & (users.c.disabled == false()),
+            ),
+        )
+    )
+    admin_accounts = (
+        select(func.count())
+        .select_from(users)
+        .where(users.c.role == "admin", users.c.disabled == false())
+    )
+    return int(conn.execute(live_admin_keys).scalar_one()) + int(
+        conn.execute(admin_accounts).scalar_one()
+    )
+
+
+@contextmanager
+def keeping_an_admin(conn: Connection, what: str) -> Iterator[None]:
+    """Run a change in the caller's transaction; LastAdmin (409) when it took away the last
+    admin credential. The exception leaves the transaction, which rolls the change back."""
+    if conn.dialect.name == "postgresql":  # SQLite: the change's write lock serialises already
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADMIN_LOCK})
+    before = admin_credentials(conn)
+    yield
+    if before and not admin_credentials(conn):
+        raise LastAdmin(
+            f"{what} is the last admin credential: create another admin key "
+            "(balise keys create --role admin) or admin account first."
+        )
 
 
 def count_keys(conn: Connection) -> int:

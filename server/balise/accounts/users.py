@@ -7,7 +7,6 @@ takes as long whether the account exists or not. Knows nothing of HTTP.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,10 +15,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, func, select, update
 
-from balise.accounts.keys import ROLES
+from balise.accounts import sessions
+from balise.accounts.keys import ROLES, keeping_an_admin
 from balise.db.dialect import insert_unless_taken
 from balise.db.tables import users
 from balise.errors import Conflict, NotFound, ValidationFailed
+from balise.text import text_problem
 
 LANGS = ("fr", "en")
 MIN_PASSWORD = 10
@@ -45,11 +46,6 @@ class User:
         """True when this account's role is `role` or above (viewer < editor < admin)."""
         return ROLES.index(self.role) >= ROLES.index(role)
 
-    @property
-    def session_stamp(self) -> str:
-        """Changes whenever the password does: sessions carrying an old stamp are signed out."""
-        return hashlib.sha256(self.password_hash.encode("utf-8")).hexdigest()[:20]
-
 
 def _to_user(row: object) -> User:
     m = row._mapping  # type: ignore[attr-defined]
@@ -69,6 +65,9 @@ def normalise_email(email: object) -> str:
     """Trimmed, lower-cased e-mail address, or ValidationFailed on `email`."""
     if not isinstance(email, str) or not _EMAIL_RE.fullmatch(email.strip()):
         raise ValidationFailed.field("email", "must be an e-mail address")
+    problem = text_problem(email)
+    if problem is not None:
+        raise ValidationFailed.field("email", problem)
     cleaned = email.strip().lower()
     if len(cleaned) > 254:
         raise ValidationFailed.field("email", "must be at most 254 characters")
@@ -122,6 +121,9 @@ def get_user(conn: Connection, user_id: int) -> User | None:
 
 
 def get_user_by_email(conn: Connection, email: str) -> User | None:
+    """The account with this e-mail; None, without a query, for text no account can have."""
+    if len(email) > 254 or text_problem(email) is not None:
+        return None
     row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
     return _to_user(row) if row else None
 
@@ -178,8 +180,9 @@ def _store_hash(conn: Connection, user_id: int, digest: str) -> None:
 
 
 def set_password(conn: Connection, user: User, password: str) -> User:
-    """Replace the password; every session of the account is signed out (its stamp changes)."""
+    """Replace the password; every session of the account ends."""
     _store_hash(conn, user.id, hasher.hash(check_password(password)))
+    sessions.end_all(conn, user.id)
     return get_user(conn, user.id)  # type: ignore[return-value]
 
 
@@ -194,7 +197,11 @@ def _set(conn: Connection, user: User, **values: object) -> User:
 
 def set_disabled(conn: Connection, user: User, disabled: bool) -> User:
     """A disabled account cannot sign in, its sessions end and its API keys stop working."""
-    return _set(conn, user, disabled=disabled)
+    if not disabled:
+        return _set(conn, user, disabled=False)
+    with keeping_an_admin(conn, f"The account {user.email}"):
+        sessions.end_all(conn, user.id)
+        return _set(conn, user, disabled=True)
 
 
 def set_lang(conn: Connection, user: User, lang: str | None) -> User:
@@ -205,5 +212,7 @@ def set_lang(conn: Connection, user: User, lang: str | None) -> User:
 
 
 def set_role(conn: Connection, user: User, role: str) -> User:
+    """Change the role; 409 when that demotes the last admin credential."""
     _check_role(role)
-    return _set(conn, user, role=role)
+    with keeping_an_admin(conn, f"The account {user.email}"):
+        return _set(conn, user, role=role)

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Executable, Table, delete, func, insert, sele
 from sqlalchemy.dialects import postgresql, sqlite
 
 from balise.analytics.classify import BOT, CLICK, PREFETCH, agent_facts
+from balise.analytics.previews import delete_past_viewers
 from balise.analytics.visitors import day_of, delete_past_salts, visitor_hash
 from balise.db.counters import increment_hourly
 from balise.db.tables import clicks, daily_visitors, hourly_counts, links, robot_hits
@@ -266,8 +267,11 @@ def _confirm(
     result.confirmed = len(done)
     missing = set(uids) - {row.uid for row in done}
     if missing:
-        known = set(conn.execute(select(clicks.c.uid).where(clicks.c.uid.in_(missing))).scalars())
-        pending = missing - known  # known ones were confirmed before: replays
+        # Confirmed before: replays. A click stored but not confirmed was committed by another
+        # instance after the UPDATE above read the table (PostgreSQL, read committed): pending.
+        confirmed = clicks.c.uid.in_(missing) & clicks.c.confirmed_at.is_not(None)
+        known = set(conn.execute(select(clicks.c.uid).where(confirmed)).scalars())
+        pending = missing - known
         result.unmatched = [c for c in confirmations if c.uid in pending]
 
 
@@ -300,8 +304,10 @@ def purge_before(conn: Connection, cutoff: datetime) -> tuple[int, int]:
 
 def purge_expired(conn: Connection, now: datetime, retention_days: int) -> tuple[int, int]:
     """The retention rule: raw rows older than `retention_days` go (none when 0), and so do
-    the visitor salts of days before today. Returns (clicks deleted, robot hits deleted)."""
+    the visitor salts and preview viewers of days before today. Returns (clicks deleted,
+    robot hits deleted)."""
     delete_past_salts(conn, day_of(now))
+    delete_past_viewers(conn, day_of(now))
     if not retention_days:
         return 0, 0
     return purge_before(conn, now - timedelta(days=retention_days))

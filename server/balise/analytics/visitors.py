@@ -3,6 +3,7 @@
 The salt rotates every UTC day and lives in `visitor_salts`, so every instance of Balise uses
 the same one (insert if absent, then read). Past days' salts are deleted: once a day is over,
 nobody (the operator included) can link its hashes to an address or to another day's hashes.
+Past days' preview viewers (previews.py) go with them.
 Owns the `visitor_salts` table.
 """
 
@@ -18,6 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from balise.analytics.previews import delete_past_viewers
 from balise.db.tables import visitor_salts
 
 HASH_BYTES = 16
@@ -77,6 +79,7 @@ class SaltStore:
         if today != self._today:  # a new day (or a clock set back, in tests)
             with self.transaction() as conn:
                 delete_past_salts(conn, today)
+                delete_past_viewers(conn, today)
             self._today = today
         keep_from = day_of(now - STRAGGLER_GRACE)
         for day in [d for d in self._cache if d < keep_from]:

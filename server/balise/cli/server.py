@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 from typing import Any
 
 import click
 
 from balise.accounts import keys
+from balise.cli import startup
 from balise.cli.common import settings as load_settings
 from balise.cli.common import setup_logging
 from balise.db import make_engine, upgrade
@@ -31,8 +31,7 @@ def serve(init: bool) -> None:
     setup_logging(settings["LOG_LEVEL"])
     engine = make_engine(settings["DATABASE_URL"])
     upgrade(engine)
-    if init:
-        _first_key(engine)
+    key = _first_key(engine) if init else None
     engine.dispose()
     app = create_app()
     server = create_server(
@@ -51,7 +50,7 @@ def serve(init: bool) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("serving %s on http://%s:%s", settings["BASE_URL"], settings["HOST"], settings["PORT"])
+    startup.announce(settings, key)
     try:
         server.run()
     finally:
@@ -60,17 +59,16 @@ def serve(init: bool) -> None:
         log.info("stopped")
 
 
-def _first_key(engine: Any) -> None:
+def _first_key(engine: Any) -> str | None:
+    """An admin key when the database has none (shown once the server listens), else None."""
     with engine.begin() as conn:
         if keys.count_keys(conn):
-            return
+            return None
         try:
             _key, plaintext = keys.create_key(conn, "admin", "admin")
         except Problem:
-            return  # another instance created it first
-    click.echo("First run: an admin API key was created. It is shown this once; keep it:")
-    click.echo(plaintext)
-    sys.stdout.flush()
+            return None  # another instance created it first
+    return plaintext
 
 
 @click.group()

@@ -15,7 +15,7 @@ from balise.links import store as links
 from balise.summaries import drafting
 from balise.summaries import store as summaries
 from balise.summaries.store import SECTIONS
-from balise.web.summary_view import HEADINGS
+from balise.web.summary_view import section_headings
 
 
 def _find(conn: Any, slug: str) -> links.Link:
@@ -43,7 +43,7 @@ def _json(link: links.Link, summary: summaries.Summary, base_url: str) -> str:
 
 
 def _text(link: links.Link, summary: summaries.Summary) -> str:
-    headings = HEADINGS.get(summary.lang, HEADINGS["en"])
+    headings = section_headings(summary.lang)
     out = [summary.title, "", summary.teaser]
     for name in SECTIONS:
         for i, paragraph in enumerate(summaries.paragraphs(getattr(summary, name))):

@@ -7,7 +7,7 @@ import sys
 import click
 
 from balise.accounts import keys, users
-from balise.cli.common import connection
+from balise.cli.common import check_database, connection
 from balise.errors import Problem
 
 
@@ -37,6 +37,7 @@ def users_group() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(email: str, role: str, lang: str | None, password_stdin: bool) -> None:
     """Create an account; the password is prompted for (twice) unless --password-stdin."""
+    check_database()
     password = _read_password(password_stdin)
     with connection(write=True) as conn:
         try:

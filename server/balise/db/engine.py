@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create the engine for `url`, with the per-connection settings each backend needs."""
     parsed = make_url(url)
+    # Errors and logs never show SQL parameters: they may hold password hashes or key hashes.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

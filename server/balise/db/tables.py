@@ -76,6 +76,23 @@ users = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# Owner: sessions.py (dashboard sign-ins; the cookie holds a token, this table its hash)
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False, index=True),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,
@@ -193,6 +210,16 @@ daily_visitors = Table(
     metadata,
     Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
     Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("visitor_hash", String(64), primary_key=True),
+)
+
+# Owner: previews.py. Today's preview viewers, so each counts once per link and UTC day;
+# past days are deleted with their salts.
+preview_viewers = Table(
+    "preview_viewers",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
     Column("visitor_hash", String(64), primary_key=True),
 )
 
@@ -318,6 +345,7 @@ webhook_click_queue = Table(
 __all__ = [
     "metadata",
     "users",
+    "dashboard_sessions",
     "api_keys",
     "links",
     "link_tags",
@@ -325,6 +353,7 @@ __all__ = [
     "robot_hits",
     "hourly_counts",
     "daily_visitors",
+    "preview_viewers",
     "visitor_salts",
     "summaries",
     "summary_versions",

@@ -5,7 +5,8 @@ time; with Redis configured, invalidation.py also drops entries the moment any i
 a change. A known slug whose entry is due is still served from memory while one background
 thread re-reads it (refresh ahead), so readers never wait on the database in steady state; an
 entry overdue by more than another `ttl` is re-read before answering. Unknown slugs are cached
-too (briefly), so a flood of bad slugs cannot hammer the database.
+too (briefly), so a slug asked again is not read again; they are bounded apart
+(`max_unknown`), so a flood of distinct unknown slugs never evicts a known one.
 
 Thread-safe: loaders run outside the lock, concurrent misses on one slug share one load, and a
 load overtaken by an invalidation is never kept.
@@ -41,6 +42,7 @@ class LinkCache(Generic[T]):
         ttl: float,
         negative_ttl: float | None = None,
         max_entries: int = 50_000,
+        max_unknown: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         refresh_ahead: bool = True,
     ) -> None:
@@ -48,6 +50,8 @@ class LinkCache(Generic[T]):
         self._ttl = ttl
         self._negative_ttl = min(ttl, 1.0) if negative_ttl is None else negative_ttl
         self._max = max_entries
+        self._max_unknown = max_entries if max_unknown is None else max_unknown
+        self._unknown: OrderedDict[str, None] = OrderedDict()  # keys held as unknown, LRU first
         self._clock = clock
         self._slots: OrderedDict[str, _Slot[T]] = OrderedDict()
         self._loading: dict[str, threading.Event] = {}
@@ -110,9 +114,20 @@ class LinkCache(Generic[T]):
                 ttl = self._ttl if value is not None else self._negative_ttl
                 self._slots[key] = _Slot(value, self._clock() + ttl)
                 self._slots.move_to_end(key)
-                while len(self._slots) > self._max:
-                    self._slots.popitem(last=False)
+                self._bound(key, known=value is not None)
         return value
+
+    def _bound(self, key: str, known: bool) -> None:
+        """Drop the least recently used entries beyond the bounds (under the lock)."""
+        if known:
+            self._unknown.pop(key, None)
+        else:
+            self._unknown[key] = None
+            self._unknown.move_to_end(key)
+            while len(self._unknown) > self._max_unknown:
+                self._slots.pop(self._unknown.popitem(last=False)[0], None)
+        while len(self._slots) - len(self._unknown) > self._max:
+            self._unknown.pop(self._slots.popitem(last=False)[0], None)
 
     def _finish(self, key: str, done: threading.Event) -> bool:
         """End a load (under the lock); True when an invalidation overtook it."""
@@ -132,6 +147,7 @@ class LinkCache(Generic[T]):
         """Forget `key` now (a link or its summary changed): the next read loads it."""
         with self._lock:
             self._slots.pop(key, None)
+            self._unknown.pop(key, None)
             if key in self._loading:  # a load under way may have read the old row
                 self._stale.add(key)
 
@@ -139,6 +155,7 @@ class LinkCache(Generic[T]):
         """Forget everything (e.g. after losing the invalidation channel for a while)."""
         with self._lock:
             self._slots.clear()
+            self._unknown.clear()
             self._generation += 1
 
     def close(self) -> None:

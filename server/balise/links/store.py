@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, false, func, insert, or_, select, update
 
 from balise.db.changes import mark_changed
-from balise.db.dialect import insert_unless_taken
+from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import link_tags, links
 from balise.errors import BadRequest, SlugTaken, ValidationFailed
 from balise.integrations import outbox
+from balise.links.hosts import OwnServer
 from balise.links.urls import clean_target, url_key
+from balise.text import text_problem
 
 # No look-alikes: 0 O 1 l I are left out.
 SLUG_ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -138,14 +140,26 @@ def _check_fields(values: Mapping[str, Any]) -> None:
     for flag in ("disabled", "reading_delay"):
         if flag in values and values[flag] is None:
             errors.append({"field": flag, "message": "must be true or false"})
+    errors.extend(_text_errors(values))
     if errors:
         raise ValidationFailed(errors)
 
 
-def _row_values(values: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+def _text_errors(values: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The shared text rule (balise.text) on the title and each tag; one error per field."""
+    texts = [("title", values.get("title")), *(("tags", t) for t in values.get("tags") or ())]
+    found: dict[str, str] = {}
+    for name, value in texts:
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            found.setdefault(name, problem)
+    return [{"field": name, "message": message} for name, message in found.items()]
+
+
+def _row_values(values: Mapping[str, Any], base_url: OwnServer | str) -> dict[str, Any]:
     out = {k: v for k, v in values.items() if k in EDITABLE and k != "tags"}
     if "url" in out:
-        out["url"] = clean_target(out["url"], own_origin=base_url)
+        out["url"] = clean_target(out["url"], own=base_url)
         out["url_key"] = url_key(out["url"])
     return out
 
@@ -154,11 +168,13 @@ def create_link(
     conn: Connection,
     values: Mapping[str, Any],
     *,
-    base_url: str,
+    base_url: OwnServer | str,
     api_key_id: int | None = None,
     user_id: int | None = None,
 ) -> Link:
-    """Insert a link; a random slug is drawn (and redrawn on collision) when none is given."""
+    """Insert a link; a random slug is drawn (and redrawn on collision) when none is given.
+
+    `base_url` is this server (or its base URL): targets that lead back to it are refused."""
     _check_fields(values)
     if "url" not in values:
         raise ValidationFailed.field("url", "is required")
@@ -234,12 +250,22 @@ def _one(conn: Connection, condition: Any) -> Link | None:
     return _to_link(row, _tags_for(conn, [row.id])[row.id])
 
 
+def possible_slug(slug: str) -> bool:
+    """True when `slug` could name a link; anything else is unknown without asking the
+    database (which may refuse it: PostgreSQL fails a query holding a NUL character)."""
+    return SLUG_RE.fullmatch(slug) is not None
+
+
 def get_link_by_slug(conn: Connection, slug: str) -> Link | None:
     """Slugs resolve whatever their case: two slugs never differ only in case."""
+    if not possible_slug(slug):
+        return None
     return _one(conn, links.c.slug_key == slug.lower())
 
 
 def get_link_by_id(conn: Connection, link_id: int) -> Link | None:
+    if not possible_id(link_id):
+        return None
     return _one(conn, links.c.id == link_id)
 
 
@@ -280,7 +306,12 @@ def list_links(
 
 
 def search_filters(q: str | None = None, tag: str | None = None) -> list[Any]:
-    """WHERE clauses for a search: `q` in the slug, target or title (literally), and a tag."""
+    """WHERE clauses for a search: `q` in the slug, target or title (literally), and a tag.
+
+    Nothing stored holds NUL (the text rule refuses it, and PostgreSQL fails a query that
+    carries one), so such a search matches nothing without sending it."""
+    if "\x00" in (q or "") + (tag or ""):
+        return [false()]
     filters: list[Any] = []
     if q:
         pattern = (
@@ -321,7 +352,9 @@ def rotate_share_secret(conn: Connection, link: Link) -> str:
     return secret
 
 
-def update_link(conn: Connection, link: Link, changes: Mapping[str, Any], *, base_url: str) -> Link:
+def update_link(
+    conn: Connection, link: Link, changes: Mapping[str, Any], *, base_url: OwnServer | str
+) -> Link:
     """Apply `changes` (any EDITABLE field; None clears optional ones) and bump the version."""
     _check_fields(changes)
     row = _row_values(changes, base_url)

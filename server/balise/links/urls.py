@@ -7,9 +7,9 @@ import unicodedata
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from balise.errors import ValidationFailed
+from balise.links.hosts import DEFAULT_PORTS, HostInvalid, OwnServer, ascii_host
 
 MAX_URL_LENGTH = 4096
-DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING_PARAMS = {"fbclid", "gclid", "dclid", "msclkid", "mc_eid", "igshid"}
 # Characters left as they are when re-quoting a path, query or fragment (RFC 3986 + '%').
 _SAFE = "/%:@!$&'()*+,;=-._~?"
@@ -21,20 +21,16 @@ def _invalid(message: str) -> ValidationFailed:
 
 
 def _ascii_host(host: str) -> str:
-    if host.startswith("[") and host.endswith("]"):
-        return host.lower()
     try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise _invalid("the host name is not a valid (internationalised) domain name") from None
-    labels = ascii_host.rstrip(".").split(".")
-    if not all(label and all(c.isalnum() or c == "-" for c in label) for label in labels):
-        raise _invalid("the host name contains characters a domain name cannot have")
-    return ascii_host
+        return ascii_host(host)
+    except HostInvalid as exc:
+        raise _invalid(str(exc)) from None
 
 
-def clean_target(url: object, own_origin: str | None = None) -> str:
-    """Return `url` as a plain absolute http(s) URL in ASCII, or raise ValidationFailed."""
+def clean_target(url: object, own: OwnServer | str | None = None) -> str:
+    """Return `url` as a plain absolute http(s) URL in ASCII, or raise ValidationFailed.
+
+    `own` (this server, or its base URL) refuses URLs a browser would follow back to it."""
     if not isinstance(url, str):
         raise _invalid("must be a string")
     url = url.strip(" ")
@@ -60,7 +56,10 @@ def clean_target(url: object, own_origin: str | None = None) -> str:
         raise _invalid("must name a host")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise _invalid("must not contain a user name or password")
-    host = _ascii_host(parts.netloc.rsplit(":", 1)[0] if port else parts.netloc)
+    bare = parts.netloc
+    if port is not None or bare.endswith(":"):
+        bare = bare.rpartition(":")[0]
+    host = _ascii_host(bare)
     netloc = host if port is None or port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
     cleaned = urlunsplit(
         (
@@ -73,24 +72,26 @@ def clean_target(url: object, own_origin: str | None = None) -> str:
     )
     if len(cleaned) > MAX_URL_LENGTH:
         raise _invalid(f"must be at most {MAX_URL_LENGTH} characters once encoded")
-    if own_origin and _origin(cleaned) == _origin(own_origin):
+    if isinstance(own, str):
+        own = OwnServer(own)
+    if own is not None and own.serves(cleaned):
         raise _invalid("must not point at this Balise server (it would loop)")
     return cleaned
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port or DEFAULT_PORTS.get(scheme)
-    return host, str(port)
-
-
 def normalise(url: str) -> str:
-    """The form two URLs of one article share: case, default port, fragment, tracking removed."""
+    """The form two URLs of one article share: case, default port, fragment, tracking removed.
+
+    Hosts already in ASCII are only lower-cased, so the keys stored before UTS-46 still match;
+    an internationalised host is mapped as clean_target stores it."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
+    if not host.isascii():
+        try:
+            host = ascii_host(host)
+        except HostInvalid:
+            pass  # matches nothing stored, which is the right answer
     try:
         port = parts.port
     except ValueError:

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+import lxml.etree
 import lxml.html
+import webencodings
 
 from balise.links.store import LANGS
-from balise.summaries.fetch import Page
+from balise.summaries.fetch import FetchUnsupported, Page
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
@@ -35,7 +37,10 @@ def read_article(page: Page) -> Article:
     import trafilatura  # heavy; only drafting needs it
 
     html = _decode(page)
-    tree = lxml.html.document_fromstring(html)
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except lxml.etree.ParserError:  # nothing but blanks and comments
+        raise FetchUnsupported("The page is empty: there is nothing to draft from.") from None
     meta = _meta(tree)
     title = meta.get("og:title") or meta.get("twitter:title") or _text_of(tree, "//title")
     description = (
@@ -55,14 +60,16 @@ def read_article(page: Page) -> Article:
 
 
 def _decode(page: Page) -> str:
-    charset = page.charset
-    if not charset:
+    """The page as text, read as browsers do: a byte order mark, else the charset the page
+    declares if it is a web encoding (WHATWG labels: `latin1` is windows-1252, `idna` is no
+    encoding at all), else UTF-8."""
+    label = page.charset if isinstance(page.charset, str) else None  # charset*= is a tuple
+    if not label:
         match = _META_CHARSET.search(page.body[:4096])
-        charset = match.group(1).decode("ascii") if match else "utf-8"
-    try:
-        return page.body.decode(charset, errors="replace")
-    except LookupError:
-        return page.body.decode("utf-8", errors="replace")
+        label = match.group(1).decode("ascii") if match else None
+    encoding = webencodings.lookup(label) if label else None
+    text, _used = webencodings.decode(page.body, encoding or webencodings.UTF8, errors="replace")
+    return text  # type: ignore[no-any-return]
 
 
 def _meta(tree: Any) -> dict[str, str]:

@@ -5,7 +5,8 @@ the host itself and refuses private, loopback, link-local, multicast, reserved a
 addresses (IPv4 and IPv6, IPv4-mapped and 6to4 forms included), checks again after every
 redirect (at most 5), and connects to the very address it checked, so a second DNS answer
 cannot point it elsewhere (DNS rebinding). A watchdog enforces the total time limit whatever
-the server does; it reads at most 2 MB, accepts only HTML, and says who it is.
+the server does; it reads at most 2 MB off the wire and keeps at most 2 MB decoded (a gzip body
+ends with its first member), accepts only HTML, and says who it is.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from balise.errors import BadGateway, Problem
 
-MAX_BYTES = 2 * 1024 * 1024
+MAX_BYTES = 2 * 1024 * 1024  # decoded
+MAX_WIRE_BYTES = 2 * 1024 * 1024  # as sent (compressed or not)
 MAX_REDIRECTS = 5
 REDIRECTS = {301, 302, 303, 307, 308}
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
@@ -192,23 +195,41 @@ class _Pinned:
 
 
 def _read_body(response: http.client.HTTPResponse) -> tuple[bytes, bool]:
-    """At most MAX_BYTES of the (decompressed) body; True when there was more."""
+    """At most MAX_BYTES of the decoded body, from at most MAX_WIRE_BYTES read off the wire;
+    True when the body was cut. A gzip body ends with its first member: what follows is not read.
+    """
     encoding = (response.getheader("Content-Encoding") or "identity").strip().lower()
     if encoding not in ("identity", "gzip", "x-gzip"):
         raise FetchUnsupported(f"The page uses a content encoding Balise cannot read ({encoding}).")
     inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding != "identity" else None
-    chunks: list[bytes] = []
-    size = 0
-    while size <= MAX_BYTES:
-        chunk = response.read1(65536)
+    body = bytearray()
+    wire = 0
+    while True:
+        chunk = response.read1(min(65536, MAX_WIRE_BYTES + 1 - wire))
         if not chunk:
-            break
+            return bytes(body), False
+        wire += len(chunk)
         if inflate is not None:
-            chunk = inflate.decompress(chunk, MAX_BYTES + 1 - size)
-        chunks.append(chunk)
-        size += len(chunk)
-    body = b"".join(chunks)
-    return body[:MAX_BYTES], len(body) > MAX_BYTES
+            chunk = _inflate(inflate, chunk, MAX_BYTES + 1 - len(body))
+        body += chunk
+        if len(body) > MAX_BYTES:
+            return bytes(body[:MAX_BYTES]), True
+        if inflate is not None and inflate.eof:
+            return bytes(body), False
+        if wire > MAX_WIRE_BYTES:
+            if not body:
+                raise FetchFailed(
+                    f"The page's first {MAX_WIRE_BYTES // 1024 // 1024} MB decode to nothing."
+                )
+            return bytes(body), True
+
+
+def _inflate(inflate: Any, data: bytes, room: int) -> bytes:
+    """Decode `data`, keeping at most `room` bytes (a bomb stops there, not in memory)."""
+    try:
+        return inflate.decompress(data, room)  # type: ignore[no-any-return]
+    except zlib.error as exc:
+        raise FetchFailed(f"The page's gzip body is corrupt ({exc}).") from None
 
 
 def _content_type(response: http.client.HTTPResponse) -> tuple[str, str | None]:

@@ -2,8 +2,9 @@
 
 A short URL matches in any form (with or without scheme, trailing slash, the `+` preview
 suffix, any case of host); an article URL matches after urls.normalise (tracking parameters,
-fragment, default port, parameter order). Many URLs are answered in one query, and disabled
-or expired links are never answered. Each answer counts one preview view per link and hour.
+fragment, default port, parameter order). Many URLs are answered in one query, and disabled,
+expired or exhausted (max_clicks reached) links are never answered. Preview views are counted
+by analytics/previews.py.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import Connection, Select, false, or_, select
+from sqlalchemy import Connection, Select, false, func, or_, select
 
-from balise.db.counters import increment_hourly
-from balise.db.tables import links, summaries
+from balise.db.tables import hourly_counts, links, summaries
 from balise.errors import ValidationFailed
 from balise.links.store import SLUG_RE
 from balise.links.urls import DEFAULT_PORTS, clean_target, url_key
@@ -117,7 +117,17 @@ def _query(slug_keys: set[str], url_keys: set[str], now: datetime) -> Select[Any
             or_(*condition) if condition else false(),
             links.c.disabled == false(),
             or_(links.c.expires_at.is_(None), links.c.expires_at > now),
+            or_(links.c.max_clicks.is_(None), links.c.max_clicks > _served_clicks()),
         )
+    )
+
+
+def _served_clicks() -> Any:
+    """The clicks stored for the link of the row (what makes a link exhausted, as in the API)."""
+    return (
+        select(func.coalesce(func.sum(hourly_counts.c.clicks), 0))
+        .where(hourly_counts.c.link_id == links.c.id)
+        .scalar_subquery()
     )
 
 
@@ -174,14 +184,3 @@ def _newer(found: Found, other: Found | None) -> bool:
     mine = (found.summary.updated_at, found.link_id)
     theirs = (other.summary.updated_at, other.link_id)
     return mine > theirs  # type: ignore[operator]
-
-
-def count_preview_views(
-    conn: Connection, answers: Iterable[Found | None], now: datetime | None = None
-) -> None:
-    """One preview view per link per answer, in the hourly counters; nothing about the viewer."""
-    link_ids = {a.link_id for a in answers if a is not None}
-    moment = now or datetime.now(timezone.utc)
-    increment_hourly(
-        conn, [{"link_id": i, "hour": moment, "preview_views": 1} for i in sorted(link_ids)]
-    )

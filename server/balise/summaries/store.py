@@ -15,11 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from balise.db.dialect import possible_id
 from balise.db.tables import summaries, summary_versions
 from balise.errors import NotFound, ValidationFailed
 from balise.integrations import outbox
 from balise.links.store import LANGS, Link, bump_version, event_data
 from balise.links.urls import clean_target
+from balise.text import text_problem
 
 # Display order of the sections under their headings (DESIGN.md, "Summary format").
 SECTIONS = ("recap", "neutral", "example", "optimistic", "pessimistic")
@@ -33,7 +35,6 @@ CONTENT_FIELDS = ("lang", *TEXT_FIELDS, *URL_FIELDS)
 # at least the 10 before it, as the issue asks).
 VERSIONS_KEPT = 20
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
 
@@ -93,8 +94,9 @@ def _clean_text(name: str, value: object, errors: list[dict[str, str]]) -> str |
     if not isinstance(value, str):
         errors.append({"field": name, "message": "must be a string"})
         return None
-    if _CONTROL.search(value):
-        errors.append({"field": name, "message": "must not contain control characters"})
+    problem = text_problem(value, multiline=True)  # line breaks are tidied just below
+    if problem is not None:
+        errors.append({"field": name, "message": problem})
         return None
     text = _normalise_text(value, one_line=name in ("title", "teaser"))
     if len(text) > LIMITS[name]:
@@ -265,6 +267,8 @@ def restore_version(
     conn: Connection, link: Link, version_id: int, *, saved_by: str | None = None
 ) -> Summary:
     """Make a kept version current again (recorded as a new version)."""
+    if not possible_id(version_id):
+        raise NotFound(f"The summary of '{link.slug}' has no version {version_id}.")
     row = conn.execute(
         select(summary_versions).where(
             summary_versions.c.id == version_id, summary_versions.c.link_id == link.id

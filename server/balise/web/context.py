@@ -1,4 +1,4 @@
-"""Per-app state shared by blueprints: settings and the one engine."""
+"""Per-app state shared by blueprints: settings, the one engine, and the draft slots."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
 
 from balise.db.changes import take_changed
+from balise.links.hosts import OwnServer
+from balise.links.store import Link
+from balise.summaries import drafting
+from balise.summaries.slots import DraftSlots, concurrency
 
 
 @dataclass
@@ -24,6 +28,12 @@ class Balise:
     @property
     def base_url(self) -> str:
         return str(self.settings["BASE_URL"])
+
+    @property
+    def server(self) -> OwnServer:
+        """This server as a target would reach it: links leading back to it are refused."""
+        port = self.settings.get("PORT")
+        return OwnServer(self.base_url, self.settings.get("HOST"), int(port) if port else None)
 
     def short_url(self, slug: str) -> str:
         return f"{self.base_url}/{slug}"
@@ -66,3 +76,19 @@ def transaction() -> Iterator[Connection]:
             changed = take_changed(conn)
     if changed:
         balise.links_changed(changed)
+
+
+def draft_slots() -> DraftSlots:
+    """This app's draft slots, sized from its settings (made once; setdefault is atomic)."""
+    services = state().services
+    found = services.get("drafts")
+    if found is None:
+        found = services.setdefault("drafts", DraftSlots(concurrency(state().settings)))
+    return found  # type: ignore[no-any-return]
+
+
+def run_draft(link: Link, mode: str, owner: str) -> dict[str, Any]:
+    """A draft asked for over HTTP (API or dashboard), on the request's thread, within a slot of
+    `owner`: DraftsBusy (503) or DraftInProgress (429) when none is free."""
+    with draft_slots().hold(owner):
+        return drafting.draft(link, mode, drafting.Options.from_settings(state().settings))

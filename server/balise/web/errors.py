@@ -5,20 +5,31 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import force_locale, gettext
 from werkzeug.exceptions import HTTPException
 
 from balise.errors import Problem, type_for_status
-from balise.web.i18n import messages, negotiate
+from balise.web.i18n import N_, negotiate
 from balise.web.reader.assets import page_csp
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 _PAGE_TEXT = {
-    404: ("not_found_title", "not_found_text"),
-    410: ("gone_title", "gone_text"),
-    429: ("rate_limited_title", "rate_limited_text"),
+    404: (
+        N_("Link not found"),
+        N_("No link matches this address. Check that it is complete."),
+    ),
+    410: (N_("Link unavailable"), N_("This link has been disabled or has expired.")),
+    429: (
+        N_("Too many requests"),
+        N_("You sent too many requests. Please wait a little before trying again."),
+    ),
 }
+_SERVER_ERROR = (
+    N_("Something went wrong"),
+    N_("The server could not answer. Please try again in a moment."),
+)
 
 
 class HTTPProblem(Problem):
@@ -56,16 +67,16 @@ def problem_response(problem: Problem) -> Response:
 
 
 def _page(problem: Problem) -> Response:
+    """The error page in the browser's language (Accept-Language, else French)."""
     lang = negotiate(request)
-    text = messages(lang)
-    title_key, body_key = _PAGE_TEXT.get(problem.status, ("error_title", "error_text"))
-    if 400 <= problem.status < 500 and problem.status not in _PAGE_TEXT:
-        title, body = text["bad_request_title"], problem.detail
-    else:
-        title, body = text[title_key], text[body_key]
-    html = render_template(
-        "error.html", lang=lang, t=text, title=title, body=body, status=problem.status
-    )
+    with force_locale(lang):
+        if 400 <= problem.status < 500 and problem.status not in _PAGE_TEXT:
+            title, body = gettext("Bad request"), problem.detail
+        else:
+            title, body = map(gettext, _PAGE_TEXT.get(problem.status, _SERVER_ERROR))
+        html = render_template(
+            "error.html", lang=lang, title=title, body=body, status=problem.status
+        )
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = page_csp()
     response.headers["X-Robots-Tag"] = "noindex"

@@ -1,4 +1,5 @@
-"""JSON encoding for every response: ISO 8601 datetimes, keys in declared order."""
+"""JSON for every request and response: ISO 8601 datetimes, keys in declared order, and
+bodies nested too deeply refused like any malformed JSON."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ from flask.json.provider import DefaultJSONProvider
 
 class JSONProvider(DefaultJSONProvider):
     sort_keys = False
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Nesting too deep for the parser is malformed JSON (a 400), not a server error."""
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
     @staticmethod
     def default(o: Any) -> Any:

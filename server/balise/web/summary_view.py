@@ -12,26 +12,18 @@ from urllib.parse import urlsplit
 from balise.links.store import Link
 from balise.summaries.store import SECTIONS, Summary, paragraphs
 from balise.web.context import state
+from balise.web.i18n import LANGS, N_, gettext_in
 
-HEADINGS: dict[str, dict[str, str]] = {
-    "fr": {
-        "recap": "Récapitulatif factuel",
-        "neutral": "Point de vue neutre",
-        "example": "Exemple",
-        "optimistic": "Point de vue optimiste",
-        "pessimistic": "Point de vue pessimiste",
-        "source_url": "Article en référence",
-        "label": "Résumé de l'article",
-    },
-    "en": {
-        "recap": "Factual recap",
-        "neutral": "Neutral view",
-        "example": "Example",
-        "optimistic": "Optimistic view",
-        "pessimistic": "Pessimistic view",
-        "source_url": "Source article",
-        "label": "Article summary",
-    },
+# What the reader page and the hover card call each part of a summary. They are said in the
+# summary's own language, which may differ from the page's.
+HEADINGS = {
+    "recap": N_("Factual recap"),
+    "neutral": N_("Neutral view"),
+    "example": N_("Example"),
+    "optimistic": N_("Optimistic view"),
+    "pessimistic": N_("Pessimistic view"),
+    "source_url": N_("Source article"),
+    "label": N_("Article summary"),
 }
 OG_LOCALES = {"fr": "fr_FR", "en": "en_US"}
 
@@ -80,8 +72,14 @@ class SummaryPage:
     source_label: str
 
 
+def section_headings(lang: str) -> dict[str, str]:
+    """The section headings (and the summary's label) in `lang`; English for other languages."""
+    lang = lang if lang in LANGS else "en"
+    return {name: gettext_in(lang, heading) for name, heading in HEADINGS.items()}
+
+
 def summary_page(link: Link, summary: Summary) -> SummaryPage:
-    headings = HEADINGS.get(summary.lang, HEADINGS["en"])
+    headings = section_headings(summary.lang)
     source = summary.source_url or link.url
     parts = urlsplit(source)
     label = (parts.hostname or "") + (parts.path if parts.path != "/" else "")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_limiter.util import get_remote_address
 
 from balise.web import limits
 from balise.web.api.blueprint import bp, key_or_address
@@ -11,18 +10,21 @@ from balise.web.api.blueprint import bp, key_or_address
 
 def init_app(app: Flask) -> None:
     # Importing the resource modules registers their routes on bp.
-    from balise.web.api import keys, links, lookup, stats, summaries, webhooks  # noqa: F401
+    from balise.web.api import keys, links, lookup, seen, stats, summaries, webhooks  # noqa: F401
 
     app.register_blueprint(bp)
-    # Failed authentications are counted per address on every API route.
-    limits.limit_blueprint(
-        app,
-        bp,
-        limits.setting("RATELIMIT_AUTH_FAILURES"),
-        deduct_when=lambda response: response.status_code == 401,
-        key_func=lambda: "authfail:" + get_remote_address(),
-    )
+    # Failed authentications are limited on every API route: see limits._api_auth_failures.
     # Link creation is counted per API key (the key is known: auth ran in before_request).
     limits.limit_endpoint(
         app, "api.create_link", limits.setting("RATELIMIT_CREATE"), key_func=key_or_address
+    )
+    # The public look-ups share one budget per client address; preflights are not counted.
+    limits.limit_endpoints(
+        app,
+        lookup.PUBLIC_ENDPOINTS,
+        limits.setting("RATELIMIT_LOOKUP"),
+        "lookup",
+        key_func=limits.by_address("lookup"),
+        methods=["GET", "POST"],
+        error_message="Too many look-ups from this address.",
     )

@@ -19,6 +19,7 @@ from balise.accounts import keys
 from balise.errors import (
     BadRequest,
     Forbidden,
+    PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
@@ -99,6 +100,19 @@ def require(role: str) -> Callable[[F], F]:
     return decorate
 
 
+BODY_LIMITS: dict[str, int] = {}
+
+
+def max_body(size: int) -> Callable[[F], F]:
+    """Declare a smaller body limit for a view than BALISE_MAX_BODY_BYTES (413 beyond)."""
+
+    def decorate(view: F) -> F:
+        BODY_LIMITS[f"{bp.name}.{view.__name__}"] = size
+        return view
+
+    return decorate
+
+
 @bp.before_request
 def check_api_key() -> None:
     role = ROLES_BY_ENDPOINT.get(request.endpoint or "")
@@ -112,9 +126,13 @@ def check_api_key() -> None:
 
 @bp.before_request
 def check_json_body() -> None:
-    """415 when a body is not JSON, 400 when it does not parse; before any validation."""
+    """413 beyond the view's body limit, 415 when a body is not JSON, 400 when it does not
+    parse; before any validation."""
     if request.method not in BODY_METHODS:
         return
+    limit = BODY_LIMITS.get(request.endpoint or "")
+    if limit is not None:
+        request.max_content_length = limit  # Werkzeug stops reading there, chunked bodies too
     has_body = bool(request.content_length) or "chunked" in request.headers.get(
         "Transfer-Encoding", ""
     )
@@ -125,6 +143,10 @@ def check_json_body() -> None:
     try:
         request.get_json()
     except HTTPException as exc:
+        if exc.code == 413 and limit is not None:
+            raise PayloadTooLarge(
+                f"This request's body may carry at most {limit:,} bytes."
+            ) from None
         if exc.code == 413:
             raise
         raise BadRequest("The request body is not valid JSON.") from None

@@ -51,12 +51,13 @@ def create_key(json: KeyCreate) -> tuple[dict[str, Any], int]:
 
 @bp.delete("/keys/<name>")
 @spec.validate(
-    resp=Response(HTTP_200=KeyOut, HTTP_404=ProblemOut, **ERRORS),
+    resp=Response(HTTP_200=KeyOut, HTTP_404=ProblemOut, HTTP_409=ProblemOut, **ERRORS),
     tags=TAGS,
     security={"bearer": []},
 )
 @require("admin")
 def revoke_key(name: str) -> dict[str, Any]:
-    """Revoke a key: requests carrying it answer 401 from now on."""
+    """Revoke a key: requests carrying it answer 401 from now on. 409 when it is the last
+    admin credential (live admin key or enabled admin account)."""
     with transaction() as conn:
         return key_out(keys.revoke_key(conn, name))

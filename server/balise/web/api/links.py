@@ -80,7 +80,7 @@ def create_link(json: LinkCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
         link = links.create_link(
             conn,
             values,
-            base_url=state().base_url,
+            base_url=state().server,
             api_key_id=g.api_key.id,
             user_id=g.api_key.user_id,
         )
@@ -131,7 +131,7 @@ def update_link(slug: str, json: LinkPatch) -> dict[str, Any]:
     with transaction() as conn:
         link = find_link(conn, slug)
         updated = links.update_link(
-            conn, link, json.model_dump(exclude_unset=True), base_url=state().base_url
+            conn, link, json.model_dump(exclude_unset=True), base_url=state().server
         )
         return link_out(updated, conn)
 

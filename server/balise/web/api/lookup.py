@@ -1,29 +1,42 @@
 """Public summary look-up for the browser extension: no auth, CORS *, cacheable with an ETag.
 
 GET /api/v1/summaries?url=URL answers one URL (404 when unknown); POST /api/v1/summaries/lookup
-answers up to 100 in one query. Every answered look-up counts a preview view per link, except
-batches marked `prefetch` (the extension asking ahead about a page's links): like the reader
-path's prefetches, those are not views.
+answers up to 100 in one query. An answered look-up counts a preview view of each link once
+per visitor and UTC day (analytics/previews.py), except batches marked `prefetch` (the
+extension asking ahead about a page's links): like the reader path's prefetches, those are
+not views. Each answer carries a `seen_token` that the extension sends to POST
+/summaries/seen (seen.py) when it actually shows the card; that counts the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Response, current_app, request
 from spectree import Response as Responses
 
+from balise.analytics.previews import count_preview_views
 from balise.errors import NotFound
 from balise.summaries import lookup as summary_lookup
-from balise.web.api.blueprint import bp, spec
+from balise.web.api.blueprint import bp, max_body, spec
 from balise.web.api.schemas import ProblemOut
-from balise.web.api.schemas.summaries import LookupIn, LookupOut, PublicSummary, SummaryQuery
+from balise.web.api.schemas.summaries import (
+    LookedUpSummary,
+    LookupIn,
+    LookupOut,
+    SummaryQuery,
+)
+from balise.web.api.seen import seen_tokens, this_viewer
 from balise.web.context import state, transaction
 from balise.web.summary_view import summary_json
 
 TAGS = ["public look-up"]
-PUBLIC_ENDPOINTS = {"api.lookup_one", "api.lookup_many"}
+PUBLIC_ENDPOINTS = ("api.lookup_one", "api.lookup_many", "api.preview_seen")
+# 100 ordinary article URLs take 10 to 30 KB; 100 of 4,096 characters (400 KB) cost ten
+# times the work of a normal batch, and no extension sends them.
+MAX_BATCH_BYTES = 65_536
 CACHE_CONTROL = "public, max-age=300"
 # Unknown URLs are cached for less time, so a summary written now shows up soon.
 NEGATIVE_CACHE_CONTROL = "public, max-age=60"
@@ -39,15 +52,20 @@ PREFLIGHT = {
 
 
 def _answer(found: summary_lookup.Found) -> dict[str, Any]:
-    return summary_json(found.slug, state().short_url(found.slug), found.target_url, found.summary)
+    body = summary_json(found.slug, state().short_url(found.slug), found.target_url, found.summary)
+    body["seen_token"] = seen_tokens().sign(found.slug, datetime.now(timezone.utc))
+    return body
 
 
 def _lookup(urls: list[str], *, seen: bool = True) -> dict[str, summary_lookup.Found | None]:
     """Answers for `urls`; each answer counts a preview view unless nobody has seen it yet."""
+    viewer = this_viewer() if seen else None
     with transaction() as conn:
         answers = summary_lookup.lookup(conn, urls, base_url=state().base_url)
-        if seen:
-            summary_lookup.count_preview_views(conn, answers.values())
+        if viewer is not None:
+            visitor, now = viewer
+            shown = [found.link_id for found in answers.values() if found is not None]
+            count_preview_views(conn, shown, visitor, now)
     return answers
 
 
@@ -70,7 +88,9 @@ def _cacheable(body: Any) -> Response:
 @bp.get("/summaries")
 @spec.validate(
     query=SummaryQuery,
-    resp=Responses(HTTP_200=PublicSummary, HTTP_404=ProblemOut, HTTP_422=ProblemOut),
+    resp=Responses(
+        HTTP_200=LookedUpSummary, HTTP_404=ProblemOut, HTTP_422=ProblemOut, HTTP_429=ProblemOut
+    ),
     tags=TAGS,
 )
 def lookup_one(query: SummaryQuery) -> Response:
@@ -82,7 +102,14 @@ def lookup_one(query: SummaryQuery) -> Response:
 
 
 @bp.post("/summaries/lookup")
-@spec.validate(json=LookupIn, resp=Responses(HTTP_200=LookupOut, HTTP_422=ProblemOut), tags=TAGS)
+@spec.validate(
+    json=LookupIn,
+    resp=Responses(
+        HTTP_200=LookupOut, HTTP_413=ProblemOut, HTTP_422=ProblemOut, HTTP_429=ProblemOut
+    ),
+    tags=TAGS,
+)
+@max_body(MAX_BATCH_BYTES)
 def lookup_many(json: LookupIn) -> Response:
     """Up to 100 URLs in one query: {"results": {"<url as sent>": summary or null}}."""
     answers = _lookup(json.urls, seen=not json.prefetch)

@@ -9,7 +9,6 @@ from spectree import Response
 
 from balise.errors import NotFound
 from balise.links.store import Link
-from balise.summaries import drafting
 from balise.summaries import store as summaries
 from balise.web.api.blueprint import bp, require, spec
 from balise.web.api.links import find_link
@@ -22,7 +21,7 @@ from balise.web.api.schemas.summaries import (
     SummaryOut,
     VersionList,
 )
-from balise.web.context import state, transaction
+from balise.web.context import run_draft, transaction
 from balise.web.summary_view import summary_out
 
 TAGS = ["summaries"]
@@ -130,7 +129,12 @@ def restore_summary(slug: str, json: RestoreIn) -> dict[str, Any]:
 @spec.validate(
     query=DraftQuery,
     resp=Response(
-        HTTP_200=DraftOut, HTTP_422=ProblemOut, HTTP_502=ProblemOut, HTTP_501=ProblemOut, **ERRORS
+        HTTP_200=DraftOut,
+        HTTP_422=ProblemOut,
+        HTTP_502=ProblemOut,
+        HTTP_501=ProblemOut,
+        HTTP_503=ProblemOut,
+        **ERRORS,
     ),
     tags=TAGS,
     security=SECURITY,
@@ -138,11 +142,12 @@ def restore_summary(slug: str, json: RestoreIn) -> dict[str, Any]:
 @require("editor")
 def draft_summary(slug: str, query: DraftQuery) -> dict[str, Any]:
     """Draft a summary from the target page (extracted) or with the language model
-    (generated); returned, and stored only with ?save=1."""
+    (generated); returned, and stored only with ?save=1. One draft at a time per key (429),
+    and a bounded number per server (503), both with Retry-After."""
     with transaction() as conn:
         link = find_link(conn, slug)
     # The page (and the model) are asked with no database connection held.
-    draft = drafting.draft(link, query.mode, drafting.Options.from_settings(state().settings))
+    draft = run_draft(link, query.mode, owner=f"key:{g.api_key.id}")
     if not query.save:
         unsaved = summaries.Summary(link_id=link.id, **draft, created_at=None, updated_at=None)
         return summary_out(link, unsaved) | {"saved": False}

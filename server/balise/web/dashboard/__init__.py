@@ -8,6 +8,8 @@ from datetime import timedelta
 from flask import Flask
 
 from balise.web.dashboard.blueprint import bp, csrf
+from balise.web.dashboard.labels import label
+from balise.web.i18n import AUTONYMS
 
 
 def init_app(app: Flask) -> None:
@@ -33,7 +35,8 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in the dashboard's own guard only
         WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session it belongs to
     )
+    # Names of values, for the pages and for the macros they import (which see no page context).
+    app.jinja_env.globals.update(label=label, autonyms=AUTONYMS)
     csrf.init_app(app)
     app.register_blueprint(bp)
-    auth.limit_failed_sign_ins(app)
     app.register_blueprint(share.bp)

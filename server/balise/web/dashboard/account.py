@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
 from balise.accounts import keys, users
 from balise.errors import Forbidden, NotFound, Problem
 from balise.web.context import transaction
-from balise.web.dashboard.blueprint import bp, catalogue, render, require, sign_in, user
+from balise.web.dashboard.blueprint import bp, render, require, sign_in, user
 from balise.web.dashboard.i18n import field_message
 from balise.web.dashboard.timezones import COOKIE, all_zones, parse_tz
 
@@ -31,7 +32,6 @@ def account() -> Any:
 @bp.post("/account")
 @require("viewer")
 def save_account() -> Response:
-    t = catalogue()
     lang = request.form.get("lang") or None
     with transaction() as conn:
         users.set_lang(conn, user(), lang if lang in users.LANGS else None)
@@ -39,30 +39,29 @@ def save_account() -> Response:
     zone = parse_tz(request.form.get("tz"))
     if zone is not None:
         response.set_cookie(COOKIE, zone.key, max_age=TZ_COOKIE_AGE, samesite="Lax", path="/")
-    flash(t.account_saved, "success")
+    flash(_("Preferences saved."), "success")
     return response
 
 
 @bp.post("/account/password")
 @require("viewer")
 def change_password() -> Any:
-    t = catalogue()
     errors: dict[str, str] = {}
     new = request.form.get("new_password", "")
     if not users.verify_password(user(), request.form.get("current_password", "")):
-        errors["current_password"] = t.err_current_password
+        errors["current_password"] = _("The current password is wrong")
     elif new != request.form.get("confirm_password", ""):
-        errors["confirm_password"] = t.err_password_mismatch
+        errors["confirm_password"] = _("The two passwords do not match")
     else:
         try:
             with transaction() as conn:
                 updated = users.set_password(conn, user(), new)
         except Problem as exc:
-            errors["new_password"] = field_message(t, getattr(exc, "errors", [{}])[0]["message"])
+            errors["new_password"] = field_message(getattr(exc, "errors", [{}])[0]["message"])
     if errors:
         return render("account.html", 422, zones=all_zones(), errors=errors)
     sign_in(updated)  # this session goes on; the account's other sessions are signed out
-    flash(t.password_changed, "success")
+    flash(_("Password changed. Your other sessions have been signed out."), "success")
     return redirect(url_for("dashboard.account"))
 
 
@@ -87,20 +86,20 @@ def keys_page() -> Any:
 @bp.post("/keys")
 @require("viewer")
 def create_key() -> Any:
-    t = catalogue()
     name = request.form.get("name", "").strip()
     role = request.form.get("role", "")
     form = {"name": name, "role": role}
     if role not in keys.ROLES or not user().allows(role):
         with transaction() as conn:
-            return _keys_page(conn, 422, form=form, errors={"role": t.err_key_role})
+            refused = _("Your role cannot create a key of this level")
+            return _keys_page(conn, 422, form=form, errors={"role": refused})
     try:
         with transaction() as conn:
             key, plaintext = keys.create_key(conn, name, role, user_id=user().id)
     except Problem as exc:
         message = getattr(exc, "errors", [{"message": exc.detail}])[0]["message"]
         with transaction() as conn:
-            return _keys_page(conn, 422, form=form, errors={"name": field_message(t, message)})
+            return _keys_page(conn, 422, form=form, errors={"name": field_message(message)})
     with transaction() as conn:
         # Shown once, in this response only: never stored, never put in the session cookie.
         return _keys_page(conn, 201, new_key=key, plaintext=plaintext)
@@ -109,7 +108,6 @@ def create_key() -> Any:
 @bp.post("/keys/<int:key_id>/revoke")
 @require("viewer")
 def revoke_key(key_id: int) -> Response:
-    t = catalogue()
     with transaction() as conn:
         key = keys.get_key(conn, key_id)
         if key is None:
@@ -118,5 +116,5 @@ def revoke_key(key_id: int) -> Response:
             raise Forbidden("This key belongs to another account.")
         if key.revoked_at is None:
             keys.revoke_key(conn, key.name)
-    flash(t("key_revoked", name=key.name), "success")
+    flash(_("Key “%(name)s” revoked.", name=key.name), "success")
     return redirect(url_for("dashboard.keys_page"))

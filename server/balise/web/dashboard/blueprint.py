@@ -1,15 +1,16 @@
 """The /dashboard blueprint: session sign-in, CSRF on every form, roles, language, page shell.
 
-Pages live in dashboard_*.py modules and register on `bp`. Every dashboard request loads the
-signed-in account from the database, so a disabled account or a changed password ends its
-sessions at once. Only this blueprint is CSRF-checked: the JSON API and the reader's beacon
-are not forms.
+Pages live in the modules beside this one and register on `bp`. Sessions live on the server
+(accounts/sessions.py): every dashboard request looks its token up, with the account, so
+signing out, a changed password or a disabled account ends sessions at once. Only this
+blueprint is CSRF-checked: the JSON API and the reader's beacon are not forms.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,13 +26,15 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response
 
-from balise.accounts import users
+from balise.accounts import sessions, users
 from balise.errors import Forbidden, Problem
 from balise.web.context import state, transaction
-from balise.web.dashboard.i18n import Catalogue, choose_lang
+from balise.web.dashboard.i18n import integer, moment
 from balise.web.dashboard.timezones import viewer_tz
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,8 +80,11 @@ def user() -> users.User:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a dashboard path on this site, never elsewhere."""
-    if target:
+    """Where to go after signing in: only a dashboard path on this site, never elsewhere.
+
+    Control and invisible characters are refused too: a line break would end up in the
+    Location header (and Werkzeug refuses to send it)."""
+    if target and target.isprintable():
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith("/dashboard"):
             if not target.startswith("//") and "\\" not in target:
@@ -86,20 +92,36 @@ def safe_next(target: str | None) -> str:
     return url_for("dashboard.links")
 
 
+def _idle() -> timedelta:
+    return timedelta(days=int(state().settings["SESSION_DAYS"]))
+
+
 def sign_in(account: users.User) -> None:
-    session.clear()  # a fresh session (and CSRF token) for the new identity
+    """Open a server-side session for `account` in a fresh cookie (and CSRF token)."""
+    session.clear()
     session.permanent = True
-    session["uid"] = account.id
-    session["stamp"] = account.session_stamp
+    with transaction() as conn:
+        session["sid"] = sessions.start(conn, account.id, datetime.now(timezone.utc), _idle())
+
+
+def sign_out() -> None:
+    """End this browser's session on the server: a copy of its cookie stops working too."""
+    token = session.get("sid")
+    if isinstance(token, str):
+        with transaction() as conn:
+            sessions.end(conn, token)
+    session.clear()
 
 
 def _load_user() -> users.User | None:
-    uid = session.get("uid")
-    if uid is None:
+    token = session.get("sid")
+    if not isinstance(token, str):
+        session.pop("uid", None)  # a cookie from before server-side sessions
         return None
     with transaction() as conn:
-        account = users.get_user(conn, int(uid))
-    if account is None or account.disabled or session.get("stamp") != account.session_stamp:
+        uid = sessions.user_id_of(conn, token, datetime.now(timezone.utc), _idle())
+        account = users.get_user(conn, uid) if uid is not None else None
+    if account is None or account.disabled:
         session.clear()
         return None
     return account
@@ -126,11 +148,9 @@ def headers(response: Response) -> Response:
     return response
 
 
-def catalogue() -> Catalogue:
-    if "t" not in g:
-        account = current_user()
-        g.t = Catalogue(choose_lang(request, account.lang if account else None))
-    return g.t  # type: ignore[no-any-return]
+def page_lang() -> str:
+    """The page's language: the account's choice, else Accept-Language (i18n.select_locale)."""
+    return str(get_locale())
 
 
 @cache
@@ -144,18 +164,17 @@ def asset_url(name: str) -> str:
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
-    t = catalogue()
-    tz = viewer_tz()
+    lang, tz = page_lang(), viewer_tz()
     html = render_template(
         f"dashboard/{template}",
-        t=t,
-        lang=t.lang,
+        lang=lang,
         tz=tz,
         tz_name=tz.key,
         me=current_user(),
         asset_url=asset_url,
         short_url=state().short_url,
-        fmt_dt=lambda moment, time=True: t.datetime(moment, tz, time=time),
+        fmt_dt=lambda value, time=True: moment(value, tz, lang, time=time),
+        fmt_int=lambda value: integer(value, lang),
         **context,
     )
     return html, status
@@ -168,15 +187,22 @@ def _error_page(status: int, title: str, text: str) -> Response:
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(_exc: CSRFError) -> Response:
-    t = catalogue()
-    return _error_page(400, t.csrf_title, t.csrf_text)
+    return _error_page(
+        400,
+        _("Form expired"),
+        _(
+            "This form is no longer valid (the session expired, or it was sent from another "
+            "site). Reload the page and try again."
+        ),
+    )
 
 
 @bp.errorhandler(Problem)
 def problem_page(problem: Problem) -> Response:
-    t = catalogue()
     if problem.status == 403:
-        return _error_page(403, t.forbidden_title, t.forbidden_text)
+        return _error_page(
+            403, _("Not allowed"), _("Your role does not allow this. Ask an administrator.")
+        )
     if problem.status == 404:
-        return _error_page(404, t.not_found_title, t.not_found_text)
-    return _error_page(problem.status, t.error_title, problem.detail)
+        return _error_page(404, _("Not found"), _("This page or link does not exist (any more)."))
+    return _error_page(problem.status, _("Something went wrong"), problem.detail)

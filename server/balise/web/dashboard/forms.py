@@ -10,14 +10,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from balise.errors import Problem, SlugTaken, ValidationFailed
+from balise.links.hosts import OwnServer
 from balise.links.store import Link, validate_slug
 from balise.links.urls import clean_target
 from balise.web.api.schemas import LinkCreate, LinkPatch
-from balise.web.dashboard.i18n import Catalogue, field_message, pydantic_message
+from balise.web.dashboard.i18n import field_message, pydantic_message
 
 Errors = dict[str, str]
 TEXT_FIELDS = ("url", "slug", "title", "tags", "lang", "redirect_delay", "expires_at", "max_clicks")
@@ -52,7 +54,7 @@ def read_form(form: MultiDict[str, str]) -> dict[str, Any]:
     return data
 
 
-def _values(data: dict[str, Any], tz: ZoneInfo, t: Catalogue) -> tuple[dict[str, Any], Errors]:
+def _values(data: dict[str, Any], tz: ZoneInfo) -> tuple[dict[str, Any], Errors]:
     """Form strings to API values: blank optional fields are null, local times get the zone."""
     errors: Errors = {}
     values: dict[str, Any] = {"url": data["url"]}
@@ -67,30 +69,28 @@ def _values(data: dict[str, Any], tz: ZoneInfo, t: Catalogue) -> tuple[dict[str,
             local = datetime.strptime(data["expires_at"], LOCAL_FORMAT)
             values["expires_at"] = local.replace(tzinfo=tz).isoformat()
         except ValueError:
-            errors["expires_at"] = t.err_datetime
+            errors["expires_at"] = _("Enter a valid date and time")
     if data["slug"]:
         values["slug"] = data["slug"]
     return values, errors
 
 
-def _early_domain_checks(
-    values: dict[str, Any], errors: Errors, t: Catalogue, base_url: str
-) -> None:
+def _early_domain_checks(values: dict[str, Any], errors: Errors, base_url: OwnServer) -> None:
     """The target and slug rules too, so one submission shows every error at once."""
-    checks = {"url": lambda v: clean_target(v, own_origin=base_url), "slug": validate_slug}
+    checks = {"url": lambda v: clean_target(v, own=base_url), "slug": validate_slug}
     for name, rule in checks.items():
         if name in values and name not in errors:
             try:
                 rule(values[name])
             except ValidationFailed as exc:
-                errors[name] = field_message(t, exc.errors[0]["message"])
+                errors[name] = field_message(exc.errors[0]["message"])
 
 
 def check(
-    data: dict[str, Any], tz: ZoneInfo, t: Catalogue, *, creating: bool, base_url: str
+    data: dict[str, Any], tz: ZoneInfo, *, creating: bool, base_url: OwnServer
 ) -> tuple[dict[str, Any], Errors]:
     """Validated values for links.create_link / update_link, or the errors field by field."""
-    values, errors = _values(data, tz, t)
+    values, errors = _values(data, tz)
     if not creating:
         values.pop("slug", None)
     model = LinkCreate if creating else LinkPatch
@@ -100,20 +100,20 @@ def check(
     except ValidationError as exc:
         for error in exc.errors():
             name = str(error["loc"][0]) if error.get("loc") else "url"
-            errors.setdefault(name, pydantic_message(t, dict(error)))
-    _early_domain_checks(values, errors, t, base_url)
+            errors.setdefault(name, pydantic_message(dict(error)))
+    _early_domain_checks(values, errors, base_url)
     if errors or parsed is None:
         return {}, errors
     return parsed.model_dump(exclude_unset=True), errors
 
 
-def domain_errors(exc: Problem, t: Catalogue) -> Errors:
+def domain_errors(exc: Problem) -> Errors:
     """A domain refusal (422 per field, 409 slug taken) as errors beside the fields."""
     if isinstance(exc, ValidationFailed):
         found: Errors = {}
         for error in exc.errors:
-            found.setdefault(error["field"], field_message(t, error["message"]))
+            found.setdefault(error["field"], field_message(error["message"]))
         return found
     if isinstance(exc, SlugTaken):
-        return {"slug": field_message(t, exc.detail)}
+        return {"slug": field_message(exc.detail)}
     raise exc

@@ -1,148 +1,127 @@
-"""The dashboard's French and English: language choice, the string catalogue, number and date
-formats, and field errors from the domain (written in English) said in the viewer's language.
+"""The dashboard in the viewer's language: numbers and dates (Babel, CLDR data), and field
+errors from the domain (written in English) said through the gettext catalogues.
 
-Same approach as web/i18n.py (a Python catalogue per language) rather than Flask-Babel: two
-languages, no compile step, no .po tooling, and a test keeps both catalogues' keys identical.
+The texts themselves are gettext calls in the views and templates (`_("Sign in")`).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Request
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from flask_babel import gettext
 
-from balise.web.dashboard.text import MESSAGES
-
-LANGS = ("fr", "en")
-DEFAULT_LANG = "fr"
+from balise.web.i18n import N_
 
 
-def choose_lang(request: Request, account_lang: str | None = None) -> str:
-    """The account's choice, else the best of Accept-Language, else French."""
-    if account_lang in LANGS:
-        return account_lang  # type: ignore[return-value]
-    return request.accept_languages.best_match(LANGS) or DEFAULT_LANG
+def integer(value: float, lang: str) -> str:
+    """1 234 in French (narrow no-break space), 1,234 in English; fractions rounded."""
+    return format_decimal(value, format="#,##0", locale=lang)  # type: ignore[no-any-return]
 
 
-class Catalogue:
-    """`t.key` for a string, `t("key", n=3)` to fill its {placeholders}; unknown keys fail."""
-
-    def __init__(self, lang: str) -> None:
-        self.lang = lang
-        self._messages = MESSAGES[lang]
-
-    def __getattr__(self, key: str) -> str:
-        if key.startswith("_") or key.startswith("jinja"):
-            raise AttributeError(key)
-        return self._messages[key]
-
-    def __call__(self, key: str, **values: Any) -> str:
-        return self._messages[key].format(**values)
-
-    def int(self, value: int | float) -> str:
-        """1 234 in French (narrow no-break space), 1,234 in English."""
-        text = f"{value:,.0f}"
-        return text.replace(",", "\u202f") if self.lang == "fr" else text
-
-    def datetime(self, moment: datetime | None, tz: ZoneInfo, *, time: bool = True) -> str:
-        """28 nov. 2026, 14:05 / 28 Nov 2026, 14:05 in the viewer's time zone."""
-        if moment is None:
-            return ""
-        local = moment.astimezone(tz)
-        month = self._messages["months_short"].split()[local.month - 1]
-        day = f"{local.day} {month} {local.year}"
-        return f"{day}, {local:%H:%M}" if time else day
+def moment(value: datetime | None, tz: tzinfo, lang: str, *, time: bool = True) -> str:
+    """28 nov. 2026, 14:05 / 28 Nov 2026, 14:05 in the viewer's time zone ("" for None)."""
+    if value is None:
+        return ""
+    pattern = "d MMM y, HH:mm" if time else "d MMM y"
+    return format_datetime(value, pattern, tzinfo=tz, locale=lang)  # type: ignore[no-any-return]
 
 
-# Field errors raised by the domain modules, in English; their French wording.
-_FR_ERRORS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), fr)
-    for p, fr in [
-        (r"is required", "est obligatoire"),
-        (r"cannot be removed", "ne peut pas être retirée"),
-        (r"must not be empty", "ne doit pas être vide"),
-        (r"must be a string", "doit être un texte"),
-        (r"must be between 0 and 10 seconds", "doit être entre 0 et 10 secondes"),
-        (r"must be one of: (.*)", r"doit être l'une des valeurs : \1"),
-        (r"must be at least (\d+)$", r"doit être au moins \1"),
-        (r"must include a time zone", "doit indiquer un fuseau horaire"),
-        (r"must be true or false", "doit être oui ou non"),
-        (
-            r"must be 3 to 64 characters from A-Z a-z 0-9 _ -",
-            "doit faire 3 à 64 caractères parmi A-Z a-z 0-9 _ -",
-        ),
-        (r"'(.*)' is reserved by Balise", r"« \1 » est réservé par Balise"),
-        (r"The slug '(.*)' is already taken\.", r"Le slug « \1 » est déjà pris."),
-        (r"must be at most (\d+) characters once encoded", r"doit faire au plus \1 caractères"),
-        (r"must be at most (\d+) characters", r"doit faire au plus \1 caractères"),
-        (r"must be at least (\d+) characters long", r"doit faire au moins \1 caractères"),
-        (
-            r"must not contain control, invisible or unusual space characters",
-            "ne doit contenir ni caractère de contrôle, ni caractère invisible, "
-            "ni espace inhabituelle",
-        ),
-        (r"must not contain backslashes", "ne doit pas contenir de barre oblique inverse"),
-        (r"is not a valid URL.*", "n'est pas une URL valide"),
-        (
-            r"must be an absolute http:// or https:// URL",
-            "doit être une URL complète en http:// ou https://",
-        ),
-        (r"must name a host", "doit nommer un hôte"),
-        (
-            r"must not contain a user name or password",
-            "ne doit contenir ni nom d'utilisateur ni mot de passe",
-        ),
-        (
-            r"the host name .*",
-            "le nom d'hôte n'est pas un nom de domaine valide",
-        ),
-        (
-            r"must not point at this Balise server \(it would loop\)",
-            "ne doit pas pointer vers ce serveur Balise (cela ferait une boucle)",
-        ),
-        (r"must be an e-mail address", "doit être une adresse e-mail"),
-        (r"must be 1 to 100 characters", "doit faire de 1 à 100 caractères"),
-        (r"An API key named '(.*)' already exists\.", r"Une clé nommée « \1 » existe déjà."),
-    ]
-]
-
-# pydantic error types (from the API's own schemas) and their wording, by catalogue key.
-_PYDANTIC = {
-    "string_too_long": "err_too_long",
-    "too_long": "err_too_many",
-    "string_too_short": "err_required",
-    "missing": "err_required",
-    "int_parsing": "err_integer",
-    "int_type": "err_integer",
-    "greater_than_equal": "err_at_least",
-    "less_than_equal": "err_at_most",
-    "literal_error": "err_choice",
-    "timezone_aware": "err_datetime",
-    "datetime_parsing": "err_datetime",
-    "datetime_from_date_parsing": "err_datetime",
-    "string_pattern_mismatch": "err_slug",
-}
+# Field errors the domain modules raise, in English. A message that matches one of these (its
+# placeholders standing for any text, or digits for %(n)d) is said through the catalogue; any
+# other is shown as it is. More specific messages come first.
+FIELD_ERRORS = (
+    N_("is required"),
+    N_("cannot be removed"),
+    N_("must not be empty"),
+    N_("must be a string"),
+    N_("must be between 0 and 10 seconds"),
+    N_("must be one of: %(choices)s"),
+    N_("must be at least %(n)d characters long"),
+    N_("must be at least %(n)d"),
+    N_("must include a time zone"),
+    N_("must be true or false"),
+    N_("must be 3 to 64 characters from A-Z a-z 0-9 _ -"),
+    N_("'%(slug)s' is reserved by Balise"),
+    N_("The slug '%(slug)s' is already taken."),
+    N_("must be at most %(n)d characters once encoded"),
+    N_("must be at most %(n)d characters"),
+    N_("must not contain control, invisible or unusual space characters"),
+    N_("must not contain backslashes"),
+    N_("must not contain control characters"),
+    N_("must not contain invisible formatting characters (%(chars)s)"),
+    N_("is not a valid URL (%(reason)s)"),
+    N_("must be an absolute http:// or https:// URL"),
+    N_("must name a host"),
+    N_("must not contain a user name or password"),
+    N_("the host name is not a valid (internationalised) domain name"),
+    N_("the host name contains characters a domain name cannot have"),
+    N_("the host is not a valid IPv6 address"),
+    N_("the host looks like an IPv4 address but has too many parts"),
+    N_("the host looks like an IPv4 address but is not one"),
+    N_("the host looks like an IPv4 address but is out of range"),
+    N_("must not point at this Balise server (it would loop)"),
+    N_("must be an e-mail address"),
+    N_("must be 1 to 100 characters"),
+    N_("An API key named '%(name)s' already exists."),
+)
+_PLACEHOLDER = re.compile(r"%\((\w+)\)([sd])")
 
 
-def field_message(t: Catalogue, message: str) -> str:
-    """A domain field error in the viewer's language (English text is kept as it is)."""
+def _pattern(message: str) -> re.Pattern[str]:
+    """The messages a msgid stands for: %(x)s is any text, %(x)d digits."""
+    regex, end = "", 0
+    for found in _PLACEHOLDER.finditer(message):
+        value = "[0-9]+" if found[2] == "d" else ".+"
+        regex += re.escape(message[end : found.start()]) + f"(?P<{found[1]}>{value})"
+        end = found.end()
+    return re.compile(regex + re.escape(message[end:]))
+
+
+_FIELD_PATTERNS = [(_pattern(message), message) for message in FIELD_ERRORS]
+
+
+def field_message(message: str) -> str:
+    """A domain field error in the page's language, with a capital first letter."""
     text = message
-    if t.lang == "fr":
-        for pattern, french in _FR_ERRORS:
-            if pattern.fullmatch(message):
-                text = pattern.sub(french, message)
-                break
+    for pattern, msgid in _FIELD_PATTERNS:
+        found = pattern.fullmatch(message)
+        if found:
+            values = {
+                name: int(value) if value.isdigit() else value
+                for name, value in found.groupdict().items()
+            }
+            text = gettext(msgid, **values)
+            break
     return text[:1].upper() + text[1:]
 
 
-def pydantic_message(t: Catalogue, error: dict[str, Any]) -> str:
-    """A schema validation error (pydantic) in the viewer's language."""
-    key = _PYDANTIC.get(error.get("type", ""))
-    if key is None:
-        return field_message(t, str(error.get("msg", "is invalid")))
+# pydantic error types (from the API's own schemas) and how the dashboard words them.
+_PYDANTIC = {
+    "string_too_long": N_("At most %(n)s characters"),
+    "too_long": N_("At most %(n)s items"),
+    "string_too_short": N_("This field is required"),
+    "missing": N_("This field is required"),
+    "int_parsing": N_("Enter a whole number"),
+    "int_type": N_("Enter a whole number"),
+    "greater_than_equal": N_("Must be at least %(n)s"),
+    "less_than_equal": N_("Must be at most %(n)s"),
+    "literal_error": N_("Choose a value from the list"),
+    "timezone_aware": N_("Enter a valid date and time"),
+    "datetime_parsing": N_("Enter a valid date and time"),
+    "datetime_from_date_parsing": N_("Enter a valid date and time"),
+    "string_pattern_mismatch": N_("3 to 64 of A-Z a-z 0-9 _ -"),
+}
+
+
+def pydantic_message(error: dict[str, Any]) -> str:
+    """A schema validation error (pydantic) in the page's language."""
+    message = _PYDANTIC.get(error.get("type", ""))
+    if message is None:
+        return field_message(str(error.get("msg", "is invalid")))
     ctx = error.get("ctx") or {}
     limit = ctx.get("max_length", ctx.get("ge", ctx.get("le", "")))
-    return t(key, n=limit)
+    return gettext(message, n=limit)  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
@@ -15,7 +16,7 @@ from balise.links import store as links
 from balise.summaries import store as summaries
 from balise.web.context import state, transaction
 from balise.web.dashboard import forms
-from balise.web.dashboard.blueprint import bp, catalogue, render, require, user
+from balise.web.dashboard.blueprint import bp, render, require, user
 from balise.web.dashboard.timezones import viewer_tz
 
 PAGE_SIZE = 25
@@ -72,69 +73,70 @@ def link_page(slug: str) -> Any:
 @bp.route("/links/new", methods=["GET", "POST"])
 @require("editor")
 def new_link() -> Any:
-    t, tz = catalogue(), viewer_tz()
+    tz = viewer_tz()
     if request.method == "GET":
         return render("link_form.html", data=forms.blank_form(), errors={}, link=None)
     data = forms.read_form(request.form)
-    values, errors = forms.check(data, tz, t, creating=True, base_url=state().base_url)
+    values, errors = forms.check(data, tz, creating=True, base_url=state().server)
     if not errors:
         try:
             with transaction() as conn:
-                link = links.create_link(conn, values, base_url=state().base_url, user_id=user().id)
+                link = links.create_link(conn, values, base_url=state().server, user_id=user().id)
         except Problem as exc:
-            errors = forms.domain_errors(exc, t)
+            errors = forms.domain_errors(exc)
     if errors:
         return render("link_form.html", 422, data=data, errors=errors, link=None)
-    flash(t("link_created", slug=link.slug), "success")
+    flash(_("Link %(slug)s created.", slug=link.slug), "success")
     return redirect(url_for("dashboard.link_page", slug=link.slug))
 
 
 @bp.route("/links/<slug>/edit", methods=["GET", "POST"])
 @require("editor")
 def edit_link(slug: str) -> Any:
-    t, tz = catalogue(), viewer_tz()
+    tz = viewer_tz()
     with transaction() as conn:
         link = find(conn, slug)
     if request.method == "GET":
         return render("link_form.html", data=forms.form_from_link(link, tz), errors={}, link=link)
     data = forms.read_form(request.form) | {"slug": link.slug}
-    values, errors = forms.check(data, tz, t, creating=False, base_url=state().base_url)
+    values, errors = forms.check(data, tz, creating=False, base_url=state().server)
     if not errors:
         try:
             with transaction() as conn:
-                links.update_link(conn, find(conn, slug), values, base_url=state().base_url)
+                links.update_link(conn, find(conn, slug), values, base_url=state().server)
         except Problem as exc:
-            errors = forms.domain_errors(exc, t)
+            errors = forms.domain_errors(exc)
     if errors:
         return render("link_form.html", 422, data=data, errors=errors, link=link)
-    flash(t.link_saved, "success")
+    flash(_("Changes saved."), "success")
     return redirect(url_for("dashboard.link_page", slug=link.slug))
 
 
 @bp.post("/links/<slug>/state")
 @require("editor")
 def set_link_state(slug: str) -> Response:
-    t = catalogue()
     wanted = request.form.get("disabled")
     if wanted not in ("0", "1"):
         raise BadRequest("The form must say disabled=0 or disabled=1.")
     with transaction() as conn:
         link = links.update_link(
-            conn, find(conn, slug), {"disabled": wanted == "1"}, base_url=state().base_url
+            conn, find(conn, slug), {"disabled": wanted == "1"}, base_url=state().server
         )
-    flash(t.link_disabled if link.disabled else t.link_enabled, "success")
+    if link.disabled:
+        flash(_("Link disabled: it now answers “unavailable”."), "success")
+    else:
+        flash(_("Link enabled."), "success")
     return redirect(url_for("dashboard.link_page", slug=link.slug))
 
 
 @bp.route("/links/<slug>/delete", methods=["GET", "POST"])
 @require("editor")
 def delete_link(slug: str) -> Any:
-    t = catalogue()
     with transaction() as conn:
         link = find(conn, slug)
         if request.method == "POST":
             links.delete_link(conn, link)
     if request.method == "GET":
         return render("confirm_delete.html", link=link)
-    flash(t("link_deleted", slug=link.slug), "success")
+    flash(_("Link %(slug)s deleted.", slug=link.slug), "success")
     return redirect(url_for("dashboard.links"))

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 from flask import current_app, flash, redirect, request, stream_with_context, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from balise.accounts import shares
@@ -16,12 +17,11 @@ from balise.links import store as links
 from balise.links.store import Link
 from balise.web.context import state, transaction
 from balise.web.dashboard import stats_view
-from balise.web.dashboard.blueprint import bp, catalogue, render, require
+from balise.web.dashboard.blueprint import bp, page_lang, render, require
 from balise.web.dashboard.links import find
 from balise.web.dashboard.timezones import all_zones, viewer_tz
 
 SHARE_DAYS = (1, 7, 30, 90, 365)
-DEVICE_KEYS = {"device_desktop", "device_mobile", "device_tablet", "device_other"}
 
 
 def retention_days() -> int:
@@ -30,7 +30,7 @@ def retention_days() -> int:
 
 def stats_context(link: Link | None, *, args: Any = None) -> dict[str, Any]:
     """Everything _stats.html needs for a link (or all links, link=None)."""
-    t, tz = catalogue(), viewer_tz()
+    tz = viewer_tz()
     now = datetime.now(timezone.utc)
     chosen = stats_view.parse_range(args if args is not None else request.args, tz, now)
     with transaction() as conn:
@@ -45,15 +45,21 @@ def stats_context(link: Link | None, *, args: Any = None) -> dict[str, Any]:
     return {
         "range": chosen,
         "found": found,
-        "charts": stats_view.build_charts(found, t),
+        "charts": stats_view.build_charts(found, page_lang()),
         "tops": stats_view.top_lists(found),
         "presets": list(stats_view.PRESETS),
         "intervals": ("hour", "day", "week"),
         "zones": all_zones(),
         "flag": flag,
-        "device_keys": DEVICE_KEYS,
         "link_stats_url": None if link else _stats_url,
+        "range_args": range_args(args if args is not None else request.args),
     }
+
+
+def range_args(args: Any) -> dict[str, str]:
+    """The query of a stats page that chooses its range, to carry to the CSV export (and never
+    any other argument: url_for would take `slug` or `_method` as its own)."""
+    return {name: args[name] for name in stats_view.RANGE_ARGS if args.get(name)}
 
 
 def _stats_url(slug: str) -> str:
@@ -115,7 +121,7 @@ def _share_expiry(form: Any, tz: Any, now: datetime) -> datetime:
     if choice == "custom":
         day = stats_view.parse_day(form.get("expires_on", ""), "expires_on")
         expiry = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-    elif choice.isdigit() and int(choice) in SHARE_DAYS:
+    elif choice in {str(days) for days in SHARE_DAYS}:
         expiry = now + timedelta(days=int(choice))
     else:
         raise ValidationFailed.field("expires", "must be one of the choices")
@@ -127,14 +133,15 @@ def _share_expiry(form: Any, tz: Any, now: datetime) -> datetime:
 @bp.post("/links/<slug>/share")
 @require("editor")
 def create_share(slug: str) -> Any:
-    t, tz = catalogue(), viewer_tz()
+    tz = viewer_tz()
     now = datetime.now(timezone.utc)
     with transaction() as conn:
         link = find(conn, slug)
         try:
             expiry = _share_expiry(request.form, tz, now)
         except ValidationFailed:
-            return _link_stats(link, 422, share_error=t.err_share_expiry)
+            refused = _("Choose an expiry date within the coming year.")
+            return _link_stats(link, 422, share_error=refused)
         secret = link.share_secret or links.rotate_share_secret(conn, link)
     token = shares.make_token(current_app.config["SECRET_KEY"], link.id, secret, expiry)
     share_url = f"{state().base_url}/share/{token}"
@@ -146,5 +153,5 @@ def create_share(slug: str) -> Any:
 def revoke_shares(slug: str) -> Response:
     with transaction() as conn:
         links.rotate_share_secret(conn, find(conn, slug))
-    flash(catalogue().shares_revoked, "success")
+    flash(_("Every share link of this link is revoked."), "success")
     return redirect(url_for("dashboard.link_stats", slug=slug))

@@ -9,6 +9,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+from flask_babel import gettext as _
 from sqlalchemy import Connection
 from werkzeug.datastructures import MultiDict
 
@@ -16,7 +18,8 @@ from balise.analytics import stats
 from balise.analytics.periods import INTERVALS, Period, make_period
 from balise.errors import ValidationFailed
 from balise.web.dashboard import charts
-from balise.web.dashboard.i18n import Catalogue
+from balise.web.dashboard.i18n import integer, moment
+from balise.web.dashboard.labels import label
 
 PRESETS = {
     "24h": (timedelta(hours=24), "hour"),
@@ -25,6 +28,7 @@ PRESETS = {
     "12m": (timedelta(days=365), "week"),
 }
 DEFAULT_PRESET = "30d"
+RANGE_ARGS = ("range", "from", "to", "interval", "tz")  # what a stats page reads
 MAX_BARS = 400
 TOP = 10
 TOP_ORDER = (
@@ -119,9 +123,9 @@ def load(
     return period, found
 
 
-def bucket_label(start: datetime, interval: str, t: Catalogue, *, long: bool = False) -> str:
+def bucket_label(start: datetime, interval: str, lang: str, *, long: bool = False) -> str:
     """Axis label (short) or tip label (long) of a bucket starting at `start` (local time)."""
-    day = t.datetime(start, start.tzinfo, time=False)  # type: ignore[arg-type]
+    day = moment(start, start.tzinfo, lang, time=False)  # type: ignore[arg-type]
     short_day = day.rsplit(" ", 1)[0]
     if interval == "hour":
         hour = f"{start:%H}:00"
@@ -129,31 +133,31 @@ def bucket_label(start: datetime, interval: str, t: Catalogue, *, long: bool = F
             return f"{day}, {hour}–{(start + timedelta(hours=1)):%H}:00"
         return short_day if start.hour == 0 else hour
     if interval == "week":
-        return t("week_of", day=day) if long else short_day
-    return t.weekday_names.split()[start.weekday()] + " " + day if long else short_day
+        return _("week of %(day)s", day=day) if long else short_day
+    return format_date(start, "EEE", locale=lang) + " " + day if long else short_day
 
 
-def _tip(t: Catalogue, label: str, point: dict[str, Any], keys: tuple[str, ...]) -> str:
-    parts = [t("tip_item", name=t("stat_" + key), n=t.int(point[key])) for key in keys]
-    return " · ".join([label, *parts])
+def _tip(lang: str, title: str, point: dict[str, Any], keys: tuple[str, ...]) -> str:
+    parts = [
+        _("%(name)s: %(n)s", name=label("stat", key), n=integer(point[key], lang)) for key in keys
+    ]
+    return " · ".join([title, *parts])
 
 
-def _specs(t: Catalogue) -> dict[str, tuple[list[charts.Series], list[charts.Series]]]:
+def _series(key: str, css: str) -> charts.Series:
+    return charts.Series(key, css, label("stat", key))
+
+
+def _specs() -> dict[str, tuple[list[charts.Series], list[charts.Series]]]:
     """Each chart's stacked bars and lines: people's clicks; robots and previews apart."""
     return {
         "clicks": (
-            [
-                charts.Series("confirmed", "s-confirmed", t.stat_confirmed),
-                charts.Series("served_only", "s-served", t.stat_served_only),
-            ],
-            [charts.Series("unique_visitors", "s-visitors", t.stat_unique_visitors)],
+            [_series("confirmed", "s-confirmed"), _series("served_only", "s-served")],
+            [_series("unique_visitors", "s-visitors")],
         ),
         "robots": (
-            [
-                charts.Series("bots", "s-bots", t.stat_bots),
-                charts.Series("prefetches", "s-prefetches", t.stat_prefetches),
-            ],
-            [charts.Series("preview_views", "s-previews", t.stat_preview_views)],
+            [_series("bots", "s-bots"), _series("prefetches", "s-prefetches")],
+            [_series("preview_views", "s-previews")],
         ),
     }
 
@@ -164,15 +168,20 @@ TIP_KEYS = {
 }
 
 
-def build_charts(found: dict[str, Any], t: Catalogue) -> dict[str, Any]:
+def build_charts(found: dict[str, Any], lang: str) -> dict[str, Any]:
     """Both charts (clicks; robots and previews) at both widths, with labels and tips."""
     points = found["series"]
-    labels = [bucket_label(p["start"], found["interval"], t) for p in points]
-    longs = [bucket_label(p["start"], found["interval"], t, long=True) for p in points]
+    labels = [bucket_label(p["start"], found["interval"], lang) for p in points]
+    longs = [bucket_label(p["start"], found["interval"], lang, long=True) for p in points]
     built: dict[str, Any] = {"labels": longs}
-    for name, (stacked, lines) in _specs(t).items():
-        tips = [_tip(t, longs[i], p, TIP_KEYS[name]) for i, p in enumerate(points)]
-        common = {"stacked": stacked, "lines": lines, "labels": labels, "int_label": t.int}
+    for name, (stacked, lines) in _specs().items():
+        tips = [_tip(lang, longs[i], p, TIP_KEYS[name]) for i, p in enumerate(points)]
+        common = {
+            "stacked": stacked,
+            "lines": lines,
+            "labels": labels,
+            "int_label": lambda value: integer(value, lang),
+        }
         built[name] = {
             "legend": [*stacked, *lines],
             "wide": charts.time_chart(points, tip=tips.__getitem__, **common),  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """The summary editor: every section, previews of the reader page and of the hover card,
 character counts, drafts from the page or the language model, and the version history.
 
-Saving goes through balise.summaries (the API's rules); drafts through balise.drafting. A draft
+Saving goes through balise.summaries (the API's rules); drafts through balise.drafting, in
+one of the server's draft slots (web/drafts.py). A draft
 fills the form and is saved only when the editor saves it.
 """
 
@@ -11,21 +12,36 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from balise.errors import BadRequest, Problem, ValidationFailed
 from balise.links.store import Link
-from balise.summaries import drafting
 from balise.summaries import store as summaries
-from balise.web.context import state, transaction
-from balise.web.dashboard.blueprint import bp, catalogue, render, require, user
+from balise.summaries.slots import RETRY_AFTER, DraftInProgress, DraftsBusy
+from balise.web.context import run_draft, state, transaction
+from balise.web.dashboard.blueprint import bp, render, require, user
 from balise.web.dashboard.i18n import field_message
 from balise.web.dashboard.links import find
-from balise.web.i18n import MESSAGES as READER_TEXT
-from balise.web.summary_view import HEADINGS, summary_page
+from balise.web.i18n import LANGS, N_, gettext_in
+from balise.web.summary_view import section_headings, summary_page
 
 FIELDS = ("lang", *summaries.TEXT_FIELDS, *summaries.URL_FIELDS)
 ACTIONS = ("save", "preview", "draft", "generate", "delete")
+# What the previews show besides the section headings: the reader page's status line and
+# fallback link, and the hover card's footer (the extension's own wording).
+PREVIEW_TEXT = {
+    "redirecting": N_("Redirecting..."),
+    "fallback": N_("If you are not redirected automatically, click here"),
+    "card_preview_link": N_("Balise preview"),
+}
+
+
+def preview_text(lang: str) -> dict[str, str]:
+    """Every text of the previews in `lang`: they follow the summary's language, and the
+    editor's script switches them when it changes, so the page carries both languages."""
+    texts = {name: gettext_in(lang, message) for name, message in PREVIEW_TEXT.items()}
+    return section_headings(lang) | texts
 
 
 def _form_of(summary: summaries.Summary | None, link: Link) -> dict[str, str]:
@@ -37,7 +53,7 @@ def _form_of(summary: summaries.Summary | None, link: Link) -> dict[str, str]:
 
 def _preview(link: Link, form: dict[str, str]) -> Any:
     """What the reader page would show for this (possibly unsaved) content."""
-    lang = form.get("lang") if form.get("lang") in HEADINGS else "fr"
+    lang = form.get("lang") if form.get("lang") in LANGS else "fr"
     draft = summaries.Summary(
         link_id=link.id,
         lang=lang,  # type: ignore[arg-type]
@@ -89,12 +105,11 @@ def _page(link: Link, form: dict[str, str], status: int = 200, **context: Any) -
         saved=saved,
         history=history,
         preview=_preview(link, form),
-        headings=HEADINGS,
+        preview_text={lang: preview_text(lang) for lang in LANGS},
         limits=summaries.LIMITS,
         sections=summaries.SECTIONS,
         host=(urlsplit(source).hostname or "").removeprefix("www."),
         target_host=urlsplit(link.url).hostname,
-        reader_text=READER_TEXT,
         llm_ready=bool(state().settings.get("LLM_URL")),
         errors=context.pop("errors", {}),
         **context,
@@ -124,7 +139,6 @@ def _read_form() -> dict[str, str]:
 @bp.post("/links/<slug>/summary")
 @require("editor")
 def save_summary(slug: str) -> Any:
-    t = catalogue()
     action = request.form.get("action", "save")
     if action not in ACTIONS:
         raise BadRequest("Unknown action.")
@@ -138,7 +152,7 @@ def save_summary(slug: str) -> Any:
     if action == "delete":
         with transaction() as conn:
             summaries.delete_summary(conn, find(conn, slug))
-        flash(t.summary_deleted, "success")
+        flash(_("Summary removed. The history can bring it back."), "success")
         return redirect(url_for("dashboard.summary_editor", slug=link.slug))
     values = {name: form[name] for name in FIELDS}
     try:
@@ -147,31 +161,41 @@ def save_summary(slug: str) -> Any:
                 conn, find(conn, slug), values, origin=form["origin"], saved_by=user().email
             )
     except ValidationFailed as exc:
-        errors = {e["field"]: field_message(t, e["message"]) for e in reversed(exc.errors)}
+        errors = {e["field"]: field_message(e["message"]) for e in reversed(exc.errors)}
         return _page(link, form, 422, errors=errors)
-    flash(t.summary_saved, "success")
+    flash(_("Summary saved."), "success")
     return redirect(url_for("dashboard.summary_editor", slug=link.slug))
 
 
 def _draft(link: Link, form: dict[str, str], mode: str) -> Any:
-    t = catalogue()
     try:
         # The page (and the model) are asked with no database connection held.
-        draft = drafting.draft(link, mode, drafting.Options.from_settings(state().settings))
+        draft = run_draft(link, mode, owner=f"account:{user().id}")
+    except (DraftsBusy, DraftInProgress) as exc:
+        if isinstance(exc, DraftsBusy):
+            busy = _(
+                "the server is already drafting as many summaries as it can. "
+                "Try again in a few seconds."
+            )
+        else:
+            busy = _("one of your drafts is still running. Wait for it to finish.")
+        html, status = _page(link, form, exc.status, draft_error=busy, draft_mode=mode)
+        return html, status, {"Retry-After": str(RETRY_AFTER)}
     except Problem as exc:
-        return _page(link, form, 200, draft_error=exc.detail, draft_mode=mode)
+        return _page(link, form, exc.status, draft_error=exc.detail, draft_mode=mode)
     filled = {name: draft.get(name) or "" for name in FIELDS} | {"origin": draft["origin"]}
-    return _page(link, filled, drafted=mode, notice=t.draft_ready)
+    return _page(
+        link, filled, drafted=mode, notice=_("Draft ready: read it, correct it, then save.")
+    )
 
 
 @bp.post("/links/<slug>/summary/restore")
 @require("editor")
 def restore_summary(slug: str) -> Response:
-    t = catalogue()
     version = request.form.get("version", "")
-    if not version.isdigit():
-        raise BadRequest("Choose a version to restore.")
+    if not (version.isascii() and version.isdigit()):  # '²'.isdigit() is True
+        raise BadRequest(_("Choose a version to restore."))
     with transaction() as conn:
         summaries.restore_version(conn, find(conn, slug), int(version), saved_by=user().email)
-    flash(t.summary_restored, "success")
+    flash(_("Version restored."), "success")
     return redirect(url_for("dashboard.summary_editor", slug=slug))

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
 from balise.errors import NotFound, ValidationFailed
 from balise.integrations import deliveries, outbox, webhooks
 from balise.web.context import state, transaction
-from balise.web.dashboard.blueprint import bp, catalogue, render, require
+from balise.web.dashboard.blueprint import bp, render, require
 from balise.web.dashboard.i18n import field_message
 
 LOG_SIZE = 50
@@ -35,17 +36,20 @@ def _form() -> dict[str, Any]:
 
 
 def _errors(exc: ValidationFailed) -> dict[str, str]:
-    t = catalogue()
     errors: dict[str, str] = {}
     for error in exc.errors:
         name = error["field"]
         if name == "url":
             public = "public addresses" in error["message"]
-            errors[name] = t.err_webhook_private if public else t.err_webhook_url
+            errors[name] = (
+                _("This address is private or local; webhooks only go to public addresses")
+                if public
+                else _("Enter a full http:// or https:// URL")
+            )
         elif name == "events":
-            errors[name] = t.err_webhook_events
+            errors[name] = _("Choose at least one event")
         else:
-            errors[name] = field_message(t, error["message"])
+            errors[name] = field_message(error["message"])
     return errors
 
 
@@ -123,7 +127,7 @@ def save_webhook(webhook_id: int) -> Any:
     except ValidationFailed as exc:
         return _endpoint_page(webhook_id, 422, form=form, errors=_errors(exc))
     state().services["webhooks"].wake()
-    flash(catalogue().webhook_saved, "success")
+    flash(_("Endpoint saved."), "success")
     return redirect(url_for("dashboard.webhook_page", webhook_id=webhook_id))
 
 
@@ -133,7 +137,7 @@ def test_webhook(webhook_id: int) -> Response:
     with transaction() as conn:
         outbox.send_test(conn, find(conn, webhook_id))
     state().services["webhooks"].wake()
-    flash(catalogue().test_sent, "success")
+    flash(_("Test event sent; its delivery shows in the log."), "success")
     return redirect(url_for("dashboard.webhook_page", webhook_id=webhook_id))
 
 
@@ -151,7 +155,7 @@ def rotate_webhook(webhook_id: int) -> Any:
 def delete_webhook(webhook_id: int) -> Response:
     with transaction() as conn:
         webhooks.delete_endpoint(conn, find(conn, webhook_id))
-    flash(catalogue().webhook_deleted, "success")
+    flash(_("Endpoint deleted."), "success")
     return redirect(url_for("dashboard.webhooks_page"))
 
 
@@ -164,5 +168,5 @@ def redeliver(webhook_id: int, delivery_id: int) -> Response:
             raise NotFound(f"No delivery {delivery_id}.")
         deliveries.redeliver(conn, delivery, datetime.now(timezone.utc))
     state().services["webhooks"].wake()
-    flash(catalogue().redelivered, "success")
+    flash(_("The event will be sent again in a moment."), "success")
     return redirect(url_for("dashboard.webhook_page", webhook_id=webhook_id))

@@ -4,7 +4,9 @@ In steady state a reader request costs a dictionary look-up (the slug cache), a 
 classification of its user agent, a signed token, three joined byte strings and a put in the
 click buffer: no database read or write, no template rendering, no Flask request context.
 Everything else, and every answer that is not a 200 reader page (404, 410, errors), goes to
-the Flask app, which renders the same headers and pages through the same functions.
+the Flask app, which renders the same headers and pages through the same functions. So does
+a slug the cache does not hold yet: Flask checks the 404 limit before reading it, then the
+lean path serves it from the cache.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from werkzeug.http import parse_accept_header
 from balise.errors import Problem
 from balise.links.cache import LinkCache
 from balise.links.invalidation import Invalidator
-from balise.links.store import RESERVED_SLUGS
+from balise.links.store import RESERVED_SLUGS, possible_slug
 from balise.web.i18n import DEFAULT_LANG, LANGS
 from balise.web.reader.page import ReaderEntry, load_entry
 from balise.web.reader.track import Tracker
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SLUG_PATH = re.compile(r"/([A-Za-z0-9_-]{3,64})")
 MAX_CACHED = 10_000
+MAX_UNKNOWN = 10_000  # slugs known to be unknown, kept apart: about 1 MB when full
 
 
 class Reader:
@@ -43,8 +46,11 @@ class Reader:
         self.tracker = tracker
         # Least recently used slugs beyond MAX_CACHED are dropped. A link with a summary and its
         # page in one language takes about 8 KiB (measured), so a full cache is about 80 MB.
+        # Unknown slugs are kept as long as known ones (one bound for every change to show on
+        # other instances); a creation drops its slug at once through the invalidator.
+        ttl = float(settings["CACHE_TTL"])
         self.cache: LinkCache[ReaderEntry] = LinkCache(
-            self._load, ttl=float(settings["CACHE_TTL"]), max_entries=MAX_CACHED
+            self._load, ttl=ttl, negative_ttl=ttl, max_entries=MAX_CACHED, max_unknown=MAX_UNKNOWN
         )
         self.invalidator = Invalidator(self.cache, settings["REDIS_URL"])
 
@@ -57,6 +63,9 @@ class Reader:
         return entry
 
     def entry(self, slug: str) -> ReaderEntry | None:
+        """The cached entry; None (unknown, and not cached) for what cannot be a slug."""
+        if not possible_slug(slug):
+            return None
         return self.cache.get(slug.lower())
 
     def serve(
@@ -92,9 +101,11 @@ class ReaderPath:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
             match = SLUG_PATH.fullmatch(environ.get("PATH_INFO", ""))
-            if match and match.group(1).lower() not in RESERVED_SLUGS:
+            key = match.group(1).lower() if match else ""
+            # Only slugs the cache holds: Flask reads the others once its 404 limit allows.
+            if key and key not in RESERVED_SLUGS and self.reader.cache.peek(key) is not None:
                 try:
-                    entry = self.reader.entry(match.group(1))
+                    entry = self.reader.entry(key)
                     if entry is not None and entry.active():
                         headers, body = self.reader.serve(entry, environ)
                         start_response("200 OK", headers)

@@ -14,10 +14,10 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Flask
+from flask_babel import force_locale
 
 from balise.links import store as links
 from balise.summaries import store as summaries
-from balise.web.i18n import messages
 from balise.web.reader.assets import page_csp
 from balise.web.summary_view import page_context
 
@@ -98,10 +98,10 @@ def render(app: Flask, entry: ReaderEntry, lang: str) -> Rendered:
 
     link, summary = entry.link, entry.summary
     short_url = state(app).short_url(link.slug)
-    with app.app_context():
+    # Outside any request (the lean path): an app context of its own, in the page's language.
+    with app.app_context(), force_locale(lang):
         html = app.jinja_env.get_template("reader/reader.html").render(
             lang=lang,
-            t=messages(lang),
             link=link,
             host=urlsplit(link.url).hostname,
             short_url=short_url,

@@ -11,10 +11,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, render_template, request
+from flask_babel import force_locale
 
 from balise.errors import Gone, NotFound
 from balise.web.context import state
-from balise.web.i18n import messages, negotiate
+from balise.web.i18n import negotiate
 from balise.web.reader.assets import page_csp
 from balise.web.reader.fastpath import Reader
 from balise.web.reader.page import READER_HEADERS, ReaderEntry
@@ -57,15 +58,15 @@ def preview(slug: str) -> Response:
     link, summary = entry.link, entry.summary
     lang = negotiate(request, entry.lang)
     short_url = state().short_url(link.slug)
-    html = render_template(
-        "reader/preview.html",
-        lang=lang,
-        t=messages(lang),
-        link=link,
-        host=urlsplit(link.url).hostname,
-        short_url=short_url,
-        **page_context(link, summary, short_url=short_url, page_lang=lang),
-    )
+    with force_locale(lang):
+        html = render_template(
+            "reader/preview.html",
+            lang=lang,
+            link=link,
+            host=urlsplit(link.url).hostname,
+            short_url=short_url,
+            **page_context(link, summary, short_url=short_url, page_lang=lang),
+        )
     response = Response(html, headers=READER_HEADERS)
     response.headers["Content-Security-Policy"] = page_csp()
     response.headers["Content-Language"] = lang

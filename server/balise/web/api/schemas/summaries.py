@@ -65,6 +65,15 @@ class PublicSummary(BaseModel):
     updated_at: datetime | None
 
 
+class LookedUpSummary(PublicSummary):
+    """A public summary as the look-up answers it, with the token that counts a view."""
+
+    seen_token: str = Field(
+        description="Send it to POST /summaries/seen when the summary is actually shown: that "
+        "counts one preview view. Valid for about 3 hours."
+    )
+
+
 class SummaryOut(PublicSummary):
     created_at: datetime | None
 
@@ -123,12 +132,21 @@ class LookupIn(BaseModel):
     ]
     prefetch: bool = Field(
         False,
-        description="True when nobody has seen these cards yet (the extension asking ahead "
-        "about a page's links): the answers count no preview views.",
+        description="True when nobody has seen these cards yet (the extension asking ahead, "
+        "or while the pointer rests on a link): the answers count no preview views; "
+        "POST /summaries/seen counts them once shown.",
     )
 
 
 class LookupOut(BaseModel):
-    results: dict[str, PublicSummary | None] = Field(
+    results: dict[str, LookedUpSummary | None] = Field(
         description="Every URL as sent, with its summary or null."
+    )
+
+
+class SeenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="The `seen_token` of a look-up answer whose summary was shown."
     )

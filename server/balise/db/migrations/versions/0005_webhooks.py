@@ -1,15 +1,15 @@
 """Webhooks: endpoints, the outbox of events, their deliveries, and clicks waiting to be sent
 
-Revision ID: 0003_webhooks
-Revises: 0002
+Revision ID: 0005_webhooks
+Revises: 0004_sessions
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_webhooks"
-down_revision = "0002"
+revision = "0005_webhooks"
+down_revision = "0004_sessions"
 branch_labels = None
 depends_on = None
 
