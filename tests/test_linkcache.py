@@ -6,6 +6,8 @@ import secrets
 import threading
 import time
 
+import pytest
+
 from balise.links.cache import LinkCache
 from balise.links.invalidation import Invalidator
 
@@ -38,29 +40,164 @@ def test_values_are_served_from_memory_until_the_ttl_passes():
     assert loads == ["a", "a"]
 
 
-def test_a_due_entry_is_served_while_one_background_refresh_reads_it_again():
+def test_a_requested_entry_is_read_again_in_the_background_before_its_ttl_ends():
     clock = Clock()
     values = {"a": "one"}
     cache, loads = make(values, ttl=5, clock=clock)
     assert cache.get("a") == "one"
     values["a"] = "two"
-    clock.now = 6  # due, not yet overdue: readers do not wait
+    clock.now = 4  # in the last quarter of the TTL: readers do not wait
     assert [cache.get("a") for _ in range(5)][0] == "one"
     cache.close()  # waits for the refresh under way
     assert loads == ["a", "a"]
     assert cache.get("a") == "two"
 
 
-def test_an_overdue_entry_is_read_again_before_answering():
+def test_an_entry_past_its_ttl_is_read_again_before_answering():
+    """Issue 11, finding 15: refresh ahead used to serve an entry up to twice the TTL."""
     clock = Clock()
     values = {"a": "one"}
     cache, loads = make(values, ttl=5, clock=clock)
     cache.get("a")
-    values["a"] = "two"
-    clock.now = 10.5  # more than two TTLs: too old to serve
+    values["a"] = "two"  # e.g. disabled through another instance, without Redis
+    clock.now = 5.5
     assert cache.get("a") == "two"
     assert loads == ["a", "a"]
     cache.close()
+
+
+def test_the_ttl_counts_from_when_the_read_began_not_when_it_ended():
+    clock = Clock()
+    values = {"a": "one"}
+
+    def slow_loader(key):
+        value = values[key]
+        clock.now += 2  # the read took two seconds; the row may have changed meanwhile
+        return value
+
+    cache = LinkCache(slow_loader, ttl=5, clock=clock, refresh_ahead=False)
+    assert cache.get("a") == "one"
+    values["a"] = "two"
+    clock.now = 5.0
+    assert cache.get("a") == "two"
+
+
+class Away:
+    """The source of values as the outage rules see it: up, or away since an error."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def failed(self, exc: BaseException) -> bool:
+        if isinstance(exc, ConnectionError):
+            self.down = True
+        return self.down
+
+    def error(self) -> Exception:
+        return LookupError("the source is away")
+
+
+def failing(values: dict[str, str], away: Away, clock: Clock, **kwargs):
+    loads: list[str] = []
+
+    def loader(key: str):
+        loads.append(key)
+        if away.down or values.get("fail"):
+            raise ConnectionError("refused")
+        return values.get(key)
+
+    cache = LinkCache(loader, clock=clock, outage=away, refresh_ahead=False, **kwargs)
+    return cache, loads
+
+
+def test_while_the_source_is_away_an_expired_entry_is_served_for_stale_for_seconds_more():
+    clock, away = Clock(), Away()
+    values = {"a": "one"}
+    cache, loads = failing(values, away, clock, ttl=5, stale_for=10)
+    assert cache.get("a") == "one"
+    values["fail"] = "yes"
+    clock.now = 6
+    assert cache.get("a") == "one"  # the read failed: the entry is served past its TTL
+    assert away.down and loads == ["a", "a"]
+    clock.now = 14.9
+    assert cache.get("a") == "one"
+    assert loads == ["a", "a"]  # while away, readers do not try the source again
+    assert cache.stale_hits == 2
+    clock.now = 15.1
+    with pytest.raises(LookupError):
+        cache.get("a")
+
+
+def test_while_the_source_is_away_unknown_keys_fail_at_once():
+    clock, away = Clock(), Away()
+    cache, loads = failing({"fail": "yes"}, away, clock, ttl=5, stale_for=10)
+    with pytest.raises(LookupError):
+        cache.get("zz")  # the first failure says the source is away
+    with pytest.raises(LookupError):
+        cache.get("yy")
+    assert loads == ["zz"]
+
+
+def test_an_error_that_is_not_an_outage_is_raised_as_it_is():
+    clock, away = Clock(), Away()
+
+    def broken(key):
+        raise ValueError("a bug")
+
+    cache = LinkCache(broken, ttl=5, clock=clock, outage=away, stale_for=10)
+    with pytest.raises(ValueError):
+        cache.get("a")
+    assert not away.down
+
+
+def test_the_source_coming_back_ends_the_stale_answers():
+    clock, away = Clock(), Away()
+    values = {"a": "one"}
+    cache, loads = failing(values, away, clock, ttl=5, stale_for=10)
+    cache.get("a")
+    values["fail"] = "yes"
+    clock.now = 6
+    assert cache.get("a") == "one"
+    values.pop("fail")
+    values["a"] = "two"
+    away.down = False  # e.g. DatabaseStatus saw a statement succeed
+    assert cache.get("a") == "two"
+
+
+def test_a_reader_holding_an_expired_entry_does_not_wait_on_a_read_that_hangs():
+    clock, away = Clock(), Away()
+    values = {"a": "one"}
+    started, release = threading.Event(), threading.Event()
+
+    def loader(key):
+        if clock.now:  # every read after the first hangs, as on a frozen database
+            started.set()
+            release.wait(30)
+        return values[key]
+
+    cache = LinkCache(loader, ttl=5, clock=clock, outage=away, stale_for=10, refresh_ahead=False)
+    cache.get("a")
+    clock.now = 6
+    stuck = threading.Thread(target=cache.get, args=("a",))
+    stuck.start()  # this reader reads the entry again, and hangs
+    try:
+        assert started.wait(5)
+        assert cache.get("a") == "one"  # this one waited a second, then took the old entry
+        assert stuck.is_alive()
+    finally:
+        release.set()
+        stuck.join(5)
+
+
+def test_invalidate_all_keeps_entries_as_fallbacks_for_an_outage():
+    clock, away = Clock(), Away()
+    values = {"a": "one"}
+    cache, loads = failing(values, away, clock, ttl=60, stale_for=10)
+    cache.get("a")
+    cache.invalidate_all()  # e.g. the Redis channel was lost
+    values["fail"] = "yes"
+    assert cache.get("a") == "one"
+    assert loads == ["a", "a"]
 
 
 def test_unknown_keys_are_cached_briefly():
@@ -177,3 +314,31 @@ def test_a_change_on_one_instance_reaches_the_others_through_redis(redis_url):
     finally:
         for inv in invalidators:
             inv.close()
+
+
+def test_a_link_disabled_through_another_instance_is_refused_once_the_ttl_has_passed(
+    settings, make_link, db
+):
+    """Issue 11, finding 15, end to end: without Redis, a disabled link was still served
+    9.4 s later with BALISE_CACHE_TTL=5 (refresh ahead kept serving it until twice the TTL)."""
+    from sqlalchemy import update
+
+    from balise import create_app
+    from balise.db.tables import links
+    from tests.agents import BROWSERS
+
+    app = create_app(settings | {"CACHE_TTL": 0.5})
+    client = app.test_client()
+    link = make_link()
+    try:
+        assert client.get(f"/{link.slug}", headers={"User-Agent": BROWSERS[0]}).status_code == 200
+        with db.begin() as conn:  # what another instance's PATCH commits; nobody tells this one
+            conn.execute(
+                update(links)
+                .where(links.c.id == link.id)
+                .values(disabled=True, version=links.c.version + 1)
+            )
+        time.sleep(0.5)  # the TTL, counted from before the read that filled the cache
+        assert client.get(f"/{link.slug}", headers={"User-Agent": BROWSERS[0]}).status_code == 410
+    finally:
+        app.extensions["balise"].shutdown()

@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from balise import config
 from balise.db import make_engine
+from balise.db.outage import DatabaseStatus
 
 __version__ = "0.1.0"
 
@@ -28,9 +29,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         BALISE=settings,
     )
     app.json = JSONProvider(app)
-    balise = app.extensions["balise"] = Balise(
-        settings=settings, engine=make_engine(settings["DATABASE_URL"])
-    )
+    engine = make_engine(settings["DATABASE_URL"])
+    database = DatabaseStatus(engine, stale_for=settings["CACHE_STALE_IF_ERROR"])
+    balise = app.extensions["balise"] = Balise(settings=settings, engine=engine, database=database)
 
     i18n.init_app(app)
     errors.register(app)

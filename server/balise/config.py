@@ -124,7 +124,21 @@ SETTINGS: tuple[Setting, ...] = (
         float,
         5.0,
         "Seconds an instance may serve a link from memory before reading it again; changes "
-        "made through another instance show within this time (at once with REDIS_URL).",
+        "made through another instance show within this time (at once with REDIS_URL), "
+        "except while the database is away (CACHE_STALE_IF_ERROR).",
+    ),
+    Setting(
+        "CACHE_STALE_IF_ERROR",
+        float,
+        600.0,
+        "Seconds past CACHE_TTL a cached link is still served while the database does not "
+        "answer (0: never); everything else answers 503 meanwhile.",
+    ),
+    Setting(
+        "DRAIN_TIMEOUT",
+        float,
+        5.0,
+        "Seconds `balise serve` lets requests in flight finish after SIGTERM before closing.",
     ),
     Setting(
         "REDIS_URL",
@@ -194,8 +208,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CLICK_QUEUE_SIZE",
         int,
-        10000,
-        "Clicks the in-process buffer holds; when full, requests wait (nothing is dropped).",
+        100_000,
+        "Clicks the in-process buffer holds (about 0.5 KiB each, used only while it fills, "
+        "e.g. during a database outage); when full, requests wait (nothing is dropped).",
     ),
     Setting(
         "CLICK_RETENTION_DAYS",

@@ -4,8 +4,10 @@
   (back-pressure) rather than dropping a click.
 - The writer inserts in batches (BALISE_CLICK_BATCH_SIZE, BALISE_CLICK_FLUSH_INTERVAL) and adds to
   hourly counters by upsert, so no request ever locks a per-link row.
-- A database error keeps the batch and retries it with back-off; a batch that a bad row makes
-  fail for another reason is split until that row is isolated, logged and dropped.
+- A database error keeps the batch and retries it with back-off (at most RETRY_MAX apart); a
+  batch that a bad row makes fail for another reason is split until that row is isolated,
+  logged and dropped. During an outage the buffer keeps filling: it absorbs queue_size clicks,
+  then requests wait for room. The outage itself is logged once, by db.outage.
 - Beacon confirmations go through the same buffer, so one never overtakes its click.
 - close() (SIGTERM, normal exit) stores everything buffered before returning.
 """
@@ -39,6 +41,7 @@ from balise.analytics.clicks import (
 )
 from balise.analytics.geoip import CountryLookup
 from balise.analytics.visitors import SaltStore, day_of
+from balise.db.outage import describe, unreachable
 from balise.links.store import Link
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,8 @@ TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
 BASELINE_TTL = 10.0  # seconds before a max_clicks link's stored count is read again
 SQLITE_BUSY_MS = 30000  # engine default, restored after the writer's shorter wait
 FULL_WARNING_EVERY = 5.0  # seconds a request waits on a full buffer between warnings
+RETRY_MAX = 5.0  # longest wait between two attempts at storing a batch
+CLOSE_TIMEOUT = 20.0  # seconds close() retries an unreachable database (under systemd's 30 s)
 
 
 def utcnow() -> datetime:
@@ -66,13 +71,13 @@ class Recorder:
         own_host: str | None = None,
         batch_size: int = 500,
         flush_interval: float = 1.0,
-        queue_size: int = 10000,
+        queue_size: int = 100_000,
         retention_days: int = 395,
         countries: CountryLookup | None = None,
         clock: Callable[[], datetime] = utcnow,
         lock_timeout: float = 5.0,
         retry_base: float = 0.5,
-        retry_max: float = 30.0,
+        retry_max: float = RETRY_MAX,
         confirm_window: float = 600.0,
         purge_every: float = 86400.0,
         first_purge_after: float = 300.0,
@@ -174,15 +179,21 @@ class Recorder:
         cached = self._baselines.get(link_id)
         if cached is not None and time.monotonic() - cached[1] < BASELINE_TTL:
             return cached[0]
-        # Under the commit lock, the stored count and what this process committed agree.
-        with self._commit_lock, self.engine.connect() as conn:
-            base = served_clicks(conn, link_id) - self._committed[link_id]
+        try:
+            # Under the commit lock, the stored count and what this process committed agree.
+            with self._commit_lock, self.engine.connect() as conn:
+                base = served_clicks(conn, link_id) - self._committed[link_id]
+        except TRANSIENT:
+            if cached is None:
+                raise
+            # The database is away: count on from the last count read; try again later.
+            base = cached[0]
         self._baselines[link_id] = (base, time.monotonic())
         return base
 
     # -- shutdown -------------------------------------------------------------------------
 
-    def close(self, timeout: float = 30.0) -> None:
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Store everything buffered, then stop the writer (idempotent)."""
         with self._lock:
             if self._closed:
@@ -254,7 +265,8 @@ class Recorder:
         try:
             self.salts.prepare(self.clock())
         except Exception as exc:  # noqa: BLE001 - retried on the next turn and when writing
-            log.warning("could not prepare the visitor salts (%s)", exc.__class__.__name__)
+            level = logging.DEBUG if unreachable(exc) else logging.WARNING  # outages: db.outage
+            log.log(level, "could not prepare the visitor salts (%s)", describe(exc))
 
     def _take(self, wait: float, batch: list[Item], waiters: list[threading.Event]) -> Any:
         """Move what the buffer holds (waiting up to `wait` for the first) into the batch."""
@@ -320,10 +332,11 @@ class Recorder:
                     log.error("giving up at shutdown: %d clicks not stored (%s)", len(items), exc)
                     return
                 delay = min(self.retry_base * 2 ** (attempt - 1), self.retry_max)
-                log.warning(
+                log.log(
+                    logging.DEBUG if unreachable(exc) else logging.WARNING,
                     "storing %d clicks failed (%s); retry %d in %.1fs",
                     len(items),
-                    exc.__class__.__name__,
+                    describe(exc),
                     attempt,
                     delay,
                 )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
 from typing import Any
 
 import click
 
 from balise.accounts import keys
-from balise.cli import startup
+from balise.cli import serving, startup
 from balise.cli.common import settings as load_settings
 from balise.cli.common import setup_logging
 from balise.db import make_engine, upgrade
@@ -21,7 +20,8 @@ log = logging.getLogger("balise")
 @click.command()
 @click.option("--init", is_flag=True, help="On a database with no API key, create and print one.")
 def serve(init: bool) -> None:
-    """Migrate the database, then serve with waitress until SIGTERM or Ctrl-C."""
+    """Migrate the database, then serve with waitress until SIGTERM or Ctrl-C (which let
+    requests in flight finish, for BALISE_DRAIN_TIMEOUT seconds at most)."""
     from waitress.server import create_server
 
     from balise import create_app
@@ -44,18 +44,11 @@ def serve(init: bool) -> None:
         clear_untrusted_proxy_headers=not settings["TRUSTED_PROXIES"],
     )
 
-    def stop(signum: int, _frame: Any) -> None:
-        log.info("received %s, shutting down", signal.Signals(signum).name)
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     startup.announce(settings, key)
     try:
-        server.run()
+        serving.run(server, settings["DRAIN_TIMEOUT"])
     finally:
-        server.close()
-        state(app).shutdown()
+        state(app).shutdown()  # stores the buffered clicks
         log.info("stopped")
 
 

@@ -1,12 +1,17 @@
 """An in-process cache of what the reader path needs per slug, with TTL and invalidation.
 
-Entries are re-read after `ttl` seconds, so an instance sees another's changes within about that
-time; with Redis configured, invalidation.py also drops entries the moment any instance commits
-a change. A known slug whose entry is due is still served from memory while one background
-thread re-reads it (refresh ahead), so readers never wait on the database in steady state; an
-entry overdue by more than another `ttl` is re-read before answering. Unknown slugs are cached
-too (briefly), so a slug asked again is not read again; they are bounded apart
-(`max_unknown`), so a flood of distinct unknown slugs never evicts a known one.
+An entry is never served more than `ttl` seconds after the read that produced it began, so an
+instance sees another's changes within that time; with Redis configured, invalidation.py also
+drops entries the moment any instance commits a change. A known slug is read again in the
+background once its entry has lived REFRESH_AT of its TTL (refresh ahead), so in steady state
+readers do not wait on the database; an entry past its TTL is read again before answering.
+Unknown slugs are cached too (briefly), so a slug asked again is not read again; they are
+bounded apart (`max_unknown`), so a flood of distinct unknown slugs never evicts a known one.
+
+The one exception to the TTL is a database outage (`outage`, e.g. db.outage.DatabaseStatus):
+while the database does not answer (it failed, or a read of the entry under way has taken more
+than STALE_WAIT), an entry past its TTL is still served for up to `stale_for` seconds more;
+while it is known to be away, unknown or expired keys raise `outage.error()` at once.
 
 Thread-safe: loaders run outside the lock, concurrent misses on one slug share one load, and a
 load overtaken by an invalidation is never kept.
@@ -20,10 +25,23 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+REFRESH_AT = 0.75  # share of the TTL after which a requested entry is read again, ahead
+STALE_WAIT = 1.0  # seconds a reader holding a stale entry waits on a load before serving it
+
+
+class Outage(Protocol):
+    """Tells the cache when the source of its values is away (db.outage.DatabaseStatus)."""
+
+    @property
+    def down(self) -> bool: ...
+
+    def failed(self, exc: BaseException) -> bool: ...
+
+    def error(self) -> Exception: ...
 
 
 class _Slot(Generic[T]):
@@ -45,6 +63,8 @@ class LinkCache(Generic[T]):
         max_unknown: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         refresh_ahead: bool = True,
+        outage: Outage | None = None,
+        stale_for: float = 0.0,
     ) -> None:
         self._loader = loader
         self._ttl = ttl
@@ -53,6 +73,8 @@ class LinkCache(Generic[T]):
         self._max_unknown = max_entries if max_unknown is None else max_unknown
         self._unknown: OrderedDict[str, None] = OrderedDict()  # keys held as unknown, LRU first
         self._clock = clock
+        self._outage = outage
+        self._stale_for = stale_for if outage is not None else 0.0
         self._slots: OrderedDict[str, _Slot[T]] = OrderedDict()
         self._loading: dict[str, threading.Event] = {}
         self._stale: set[str] = set()
@@ -63,33 +85,64 @@ class LinkCache(Generic[T]):
             if refresh_ahead
             else None
         )
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.stale_hits = 0
 
     def get(self, key: str) -> T | None:
-        """The cached value for `key` (None: unknown), loading it when absent or overdue."""
+        """The cached value for `key` (None: unknown), loading it when absent or past its TTL."""
         while True:
             with self._lock:
                 now = self._clock()
                 slot = self._slots.get(key)
+                waiting = self._loading.get(key)
                 if slot is not None and slot.expires > now:
                     self.hits += 1
                     self._slots.move_to_end(key)
+                    if waiting is None and self._due(slot, now):
+                        self._refresh_ahead(key)
                     return slot.value
-                waiting = self._loading.get(key)
-                due = slot is not None and slot.value is not None and slot.expires + self._ttl > now
-                if due and self._refresher is not None:
-                    self.hits += 1
-                    if waiting is None:  # one refresh at a time per key
-                        self._begin(key)
-                        self._refresher.submit(self._refresh, key, self._generation)
-                    return slot.value  # type: ignore[union-attr]
+                stale = self._fallback(slot, now)
+                if self._outage is not None and self._outage.down:
+                    if stale is None:
+                        raise self._outage.error()
+                    self.stale_hits += 1
+                    return stale
                 if waiting is None:
                     done = self._begin(key)
                     generation = self._generation
                     self.misses += 1
                     break
-            waiting.wait(5)
-        return self._load(key, generation, done)
+            if not waiting.wait(STALE_WAIT if stale is not None else 5) and stale is not None:
+                self.stale_hits += 1  # the database is too slow to wait for: an outage
+                return stale
+        try:
+            return self._load(key, generation, done)
+        except Exception as exc:
+            if self._outage is None or not self._outage.failed(exc):
+                raise
+            if stale is None:
+                raise self._outage.error() from exc
+            self.stale_hits += 1
+            return stale
+
+    def _due(self, slot: _Slot[T], now: float) -> bool:
+        """Whether a fresh entry should be read again in the background now."""
+        if self._refresher is None or slot.value is None:
+            return False
+        if self._outage is not None and self._outage.down:
+            return False
+        return slot.expires - now <= self._ttl * (1 - REFRESH_AT)
+
+    def _refresh_ahead(self, key: str) -> None:
+        """Read `key` again in the background (under the lock; one load per key at a time)."""
+        assert self._refresher is not None  # noqa: S101 - _due said so
+        self._begin(key)
+        self._refresher.submit(self._refresh, key, self._generation)
+
+    def _fallback(self, slot: _Slot[T] | None, now: float) -> T | None:
+        """The expired value that may still be served if the source is away."""
+        if slot is None or slot.value is None or slot.expires + self._stale_for <= now:
+            return None
+        return slot.value
 
     def _begin(self, key: str) -> threading.Event:
         event = self._loading[key] = threading.Event()
@@ -98,10 +151,12 @@ class LinkCache(Generic[T]):
     def _refresh(self, key: str, generation: int) -> None:
         try:
             self._load(key, generation, self._loading[key])
-        except Exception:  # noqa: BLE001 - readers keep the entry they have; next read retries
-            log.exception("could not refresh the cached link %r", key)
+        except Exception as exc:  # noqa: BLE001 - readers keep the entry they have; next read retries
+            if self._outage is None or not self._outage.failed(exc):
+                log.exception("could not refresh the cached link %r", key)
 
     def _load(self, key: str, generation: int, done: threading.Event) -> T | None:
+        started = self._clock()  # what the loader reads is at least this recent
         try:
             value = self._loader(key)
         except BaseException:
@@ -112,7 +167,7 @@ class LinkCache(Generic[T]):
             stale = self._finish(key, done)
             if generation == self._generation and not stale:
                 ttl = self._ttl if value is not None else self._negative_ttl
-                self._slots[key] = _Slot(value, self._clock() + ttl)
+                self._slots[key] = _Slot(value, started + ttl)
                 self._slots.move_to_end(key)
                 self._bound(key, known=value is not None)
         return value
@@ -152,10 +207,12 @@ class LinkCache(Generic[T]):
                 self._stale.add(key)
 
     def invalidate_all(self) -> None:
-        """Forget everything (e.g. after losing the invalidation channel for a while)."""
+        """Read everything again before serving it (e.g. after losing the invalidation channel
+        for a while); the entries stay as fallbacks should the source be away."""
         with self._lock:
-            self._slots.clear()
-            self._unknown.clear()
+            now = self._clock()
+            for slot in self._slots.values():
+                slot.expires = min(slot.expires, now)
             self._generation += 1
 
     def close(self) -> None:

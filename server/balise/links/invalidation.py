@@ -2,8 +2,8 @@
 
 Without Redis each instance relies on the cache TTL (BALISE_CACHE_TTL). With BALISE_REDIS_URL,
 a committed change is published on one channel and every subscriber drops those slugs at
-once; when the subscription breaks, the subscriber drops its whole cache, since it may have
-missed messages, and reconnects with back-off.
+once; when the subscription breaks, the subscriber has every entry read again before it is
+served, since it may have missed messages, and reconnects with back-off.
 """
 
 from __future__ import annotations

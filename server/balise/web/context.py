@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
 
 from balise.db.changes import take_changed
+from balise.db.outage import DatabaseStatus
 from balise.links.hosts import OwnServer
 from balise.links.store import Link
 from balise.summaries import drafting
@@ -21,6 +22,7 @@ from balise.summaries.slots import DraftSlots, concurrency
 class Balise:
     settings: dict[str, Any]
     engine: Engine
+    database: DatabaseStatus
     services: dict[str, Any] = field(default_factory=dict)
     shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
     change_hooks: list[Callable[[set[str]], None]] = field(default_factory=list)
@@ -53,6 +55,7 @@ class Balise:
     def shutdown(self) -> None:
         while self.shutdown_hooks:
             self.shutdown_hooks.pop()()
+        self.database.close()
         self.engine.dispose()
 
 

@@ -8,7 +8,9 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import force_locale, gettext
 from werkzeug.exceptions import HTTPException
 
+from balise.db.outage import describe
 from balise.errors import Problem, type_for_status
+from balise.web.context import state
 from balise.web.i18n import N_, negotiate
 from balise.web.reader.assets import page_csp
 
@@ -24,6 +26,10 @@ _PAGE_TEXT = {
     429: (
         N_("Too many requests"),
         N_("You sent too many requests. Please wait a little before trying again."),
+    ),
+    503: (
+        N_("Temporarily unavailable"),
+        N_("The server cannot answer right now. Please try again in a few seconds."),
     ),
 }
 _SERVER_ERROR = (
@@ -94,5 +100,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Response:
+        database = state().database
+        if database.failed(exc):  # a retry may succeed: 503, never a traceback
+            if not database.down:  # an outage is logged once, by DatabaseStatus
+                log.warning(
+                    "database busy on %s %s: %s", request.method, request.path, describe(exc)
+                )
+            return problem_response(database.error())
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(Problem("The server could not complete the request."))

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from balise.db.outage import RETRY_AFTER
 from balise.web.context import state
 
 bp = Blueprint("meta", __name__)
@@ -20,8 +21,11 @@ def healthz() -> tuple[Response, int]:
         with state().engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        log.warning("health check: database unavailable: %s", exc.__class__.__name__)
-        return jsonify(status="unavailable", database="unavailable"), 503
+        if not state().database.failed(exc):  # an outage is logged once, not per check
+            log.warning("health check: database error: %s", exc.__class__.__name__)
+        response = jsonify(status="unavailable", database="unavailable")
+        response.headers.update({"Cache-Control": "no-store", "Retry-After": str(RETRY_AFTER)})
+        return response, 503
     response = jsonify(status="ok", database="ok")
     response.headers["Cache-Control"] = "no-store"
     return response, 200

@@ -20,6 +20,7 @@ from flask import Flask
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from balise.db.outage import DatabaseStatus
 from balise.errors import Problem
 from balise.links.cache import LinkCache
 from balise.links.invalidation import Invalidator
@@ -40,17 +41,25 @@ MAX_UNKNOWN = 10_000  # slugs known to be unknown, kept apart: about 1 MB when f
 class Reader:
     """Serves reader pages of active links from the slug cache; shared by both paths."""
 
-    def __init__(self, app: Flask, tracker: Tracker) -> None:
+    def __init__(self, app: Flask, tracker: Tracker, database: DatabaseStatus) -> None:
         settings = app.config["BALISE"]
         self.app = app
         self.tracker = tracker
+        self.database = database
         # Least recently used slugs beyond MAX_CACHED are dropped. A link with a summary and its
         # page in one language takes about 8 KiB (measured), so a full cache is about 80 MB.
         # Unknown slugs are kept as long as known ones (one bound for every change to show on
         # other instances); a creation drops its slug at once through the invalidator.
+        # While the database is away, entries are served up to CACHE_STALE_IF_ERROR past the TTL.
         ttl = float(settings["CACHE_TTL"])
         self.cache: LinkCache[ReaderEntry] = LinkCache(
-            self._load, ttl=ttl, negative_ttl=ttl, max_entries=MAX_CACHED, max_unknown=MAX_UNKNOWN
+            self._load,
+            ttl=ttl,
+            negative_ttl=ttl,
+            max_entries=MAX_CACHED,
+            max_unknown=MAX_UNKNOWN,
+            outage=database,
+            stale_for=float(settings["CACHE_STALE_IF_ERROR"]),
         )
         self.invalidator = Invalidator(self.cache, settings["REDIS_URL"])
 
@@ -111,9 +120,10 @@ class ReaderPath:
                         start_response("200 OK", headers)
                         return [body]
                 except Problem:
-                    pass  # 410 at max_clicks: Flask renders the page (localised or JSON)
-                except Exception:  # noqa: BLE001 - Flask answers, logs and shapes the 500
-                    log.exception("reader fast path failed; handing over to Flask")
+                    pass  # 410 at max_clicks, 503: Flask renders the page (localised or JSON)
+                except Exception as exc:  # noqa: BLE001 - Flask answers, logs and shapes the 500
+                    if not self.reader.database.failed(exc):
+                        log.exception("reader fast path failed; handing over to Flask")
         return self.flask_wsgi(environ, start_response)
 
 
@@ -121,8 +131,8 @@ def init_app(app: Flask, tracker: Tracker) -> Reader:
     """Put the lean path in front of the app's WSGI callable; cache invalidation wired."""
     from balise.web.context import state
 
-    reader = Reader(app, tracker)
     balise = state(app)
+    reader = Reader(app, tracker, balise.database)
     balise.services["reader"] = reader
     balise.on_links_changed(reader.invalidator.changed)
     reader.invalidator.start()
