@@ -233,3 +233,18 @@ def test_revoking_a_key_named_with_nul_answers_404(client, admin_headers):
     r = client.delete("/api/v1/keys/a%00b", headers=admin_headers)
     assert r.status_code == 404
     assert r.mimetype == PROBLEM
+
+
+@pytest.mark.parametrize("ident", [2**31, 10**30])
+def test_webhook_ids_out_of_range_answer_404(client, editor_headers, ident):
+    for method, path in (
+        ("GET", f"/api/v1/webhooks/{ident}"),
+        ("DELETE", f"/api/v1/webhooks/{ident}"),
+        ("POST", f"/api/v1/webhooks/{ident}/test"),
+        ("POST", f"/api/v1/webhooks/{ident}/rotate-secret"),
+        ("GET", f"/api/v1/webhooks/{ident}/deliveries"),
+        ("POST", f"/api/v1/webhooks/1/deliveries/{ident}/redeliver"),
+    ):
+        r = client.open(path, method=method, headers=editor_headers)
+        assert r.status_code == 404, (method, path)
+        assert r.mimetype == "application/problem+json"

@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: settings, the engine, extensions and blueprints; no data work."""
-    from balise.web import api, dashboard, errors, i18n, limits, meta, reader
+    from balise.integrations import delivery
+    from balise.web import api, dashboard, errors, i18n, limits, meta, metrics, reader
     from balise.web.context import Balise
     from balise.web.jsonio import JSONProvider
 
@@ -30,7 +31,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.json = JSONProvider(app)
     engine = make_engine(settings["DATABASE_URL"])
     database = DatabaseStatus(engine, stale_for=settings["CACHE_STALE_IF_ERROR"])
-    app.extensions["balise"] = Balise(settings=settings, engine=engine, database=database)
+    balise = app.extensions["balise"] = Balise(settings=settings, engine=engine, database=database)
 
     i18n.init_app(app)
     errors.register(app)
@@ -39,6 +40,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(meta.bp)
     dashboard.init_app(app)
     reader.init_app(app)  # last: its /<slug> rule catches what the others leave
+    metrics.init_app(app)  # times every request, the lean reader path included
+    worker = delivery.Worker(balise.engine, delivery.options_from(settings, __version__))
+    balise.services["webhooks"] = worker.start()  # sends the outbox; stopped by shutdown()
+    balise.on_shutdown(worker.close)
     if settings["TRUSTED_PROXIES"]:  # outermost, so every path sees the reader's address
         hops = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -22,6 +22,17 @@ def _bool(value: str) -> bool:
     raise ValueError(f"expected a boolean (1/0, true/false), got {value!r}")
 
 
+def _seconds_list(value: str) -> tuple[float, ...]:
+    """Comma-separated seconds: "5,300,1800"."""
+    try:
+        found = tuple(float(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"expected comma-separated seconds, got {value!r}") from None
+    if not found or any(n < 0 for n in found):
+        raise ValueError(f"expected at least one non-negative number of seconds, got {value!r}")
+    return found
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -219,6 +230,46 @@ SETTINGS: tuple[Setting, ...] = (
         395,
         "Raw clicks and robot hits older than this are deleted daily; hourly counts and daily "
         "unique visitors stay. 0 keeps them forever.",
+    ),
+    # Webhooks and metrics (integrations/)
+    Setting("WEBHOOK_TIMEOUT", float, 10.0, "Seconds a webhook receiver has to answer."),
+    Setting(
+        "WEBHOOK_RETRY_SCHEDULE",
+        _seconds_list,
+        (5.0, 300.0, 1800.0, 7200.0, 18000.0, 28800.0, 28800.0),
+        "Seconds to wait before each retry of a failed delivery (each +/- 20 % jitter); after "
+        "the last one the delivery is marked failed. Default: about 24 hours in 8 attempts.",
+    ),
+    Setting(
+        "WEBHOOK_DISABLE_AFTER_DAYS",
+        float,
+        5.0,
+        "An endpoint whose deliveries have all failed for this long is disabled.",
+    ),
+    Setting(
+        "WEBHOOK_SECRET_GRACE_HOURS",
+        float,
+        24.0,
+        "After a secret rotation, the old secret also signs deliveries for this long.",
+    ),
+    Setting(
+        "WEBHOOK_POLL_INTERVAL",
+        float,
+        1.0,
+        "Seconds between two looks of an instance's delivery worker for due deliveries.",
+    ),
+    Setting("WEBHOOK_CONCURRENCY", int, 4, "Deliveries an instance sends at the same time."),
+    Setting(
+        "WEBHOOK_LOG_DAYS",
+        int,
+        30,
+        "Days finished deliveries (and their events) stay in the delivery log.",
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        str,
+        "",
+        "Bearer token that GET /metrics requires; empty: /metrics answers 404. Never logged.",
     ),
 )
 

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Executable, Table, delete, func, insert, select, update
@@ -24,6 +25,7 @@ from balise.analytics.previews import delete_past_viewers
 from balise.analytics.visitors import day_of, delete_past_salts, visitor_hash
 from balise.db.counters import increment_hourly
 from balise.db.tables import clicks, daily_visitors, hourly_counts, links, robot_hits
+from balise.integrations import outbox
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -188,6 +190,7 @@ def write_batch(
             rows.add(hit, salt_for, country_for, own_host)
     if rows.clicks:
         conn.execute(insert(clicks), rows.clicks)
+        queue_for_webhooks(conn, rows.clicks, now)
     if rows.robots:
         conn.execute(insert(robot_hits), rows.robots)
     if rows.visitors:
@@ -200,6 +203,14 @@ def write_batch(
         _confirm(conn, confirmations, now, result, rows.increments)
     increment_hourly(conn, rows.increments)
     return result
+
+
+def queue_for_webhooks(conn: Connection, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
+    """Name the batch's clicks for the endpoints receiving `clicks` events, in the batch's
+    transaction; the events are made from the stored (anonymised) rows later."""
+    endpoint_ids = outbox.click_subscribers(conn)
+    if endpoint_ids:
+        outbox.queue_clicks(conn, endpoint_ids, [str(r["uid"]) for r in rows], now)
 
 
 @dataclass
@@ -256,8 +267,11 @@ def _confirm(
     result.confirmed = len(done)
     missing = set(uids) - {row.uid for row in done}
     if missing:
-        known = set(conn.execute(select(clicks.c.uid).where(clicks.c.uid.in_(missing))).scalars())
-        pending = missing - known  # known ones were confirmed before: replays
+        # Confirmed before: replays. A click stored but not confirmed was committed by another
+        # instance after the UPDATE above read the table (PostgreSQL, read committed): pending.
+        confirmed = clicks.c.uid.in_(missing) & clicks.c.confirmed_at.is_not(None)
+        known = set(conn.execute(select(clicks.c.uid).where(confirmed)).scalars())
+        pending = missing - known
         result.unmatched = [c for c in confirmations if c.uid in pending]
 
 

@@ -104,6 +104,9 @@ class Recorder:
         self._give_up_at = float("inf")
         self._enqueued: Counter[int] = Counter()
         self._committed: Counter[int] = Counter()
+        # Read by /metrics; only written while storing, under _write_lock.
+        self.stored_total = 0
+        self.store_failures = 0
         self._baselines: dict[int, tuple[int, float]] = {}
         self._unmatched: list[Confirmation] = []
         self._thread = threading.Thread(target=self._run, name="balise-clicks", daemon=True)
@@ -324,6 +327,7 @@ class Recorder:
                 result = self._write(items, retry=attempt > 0)
             except TRANSIENT as exc:
                 attempt += 1
+                self.store_failures += 1
                 if time.monotonic() > self._give_up_at:
                     log.error("giving up at shutdown: %d clicks not stored (%s)", len(items), exc)
                     return
@@ -378,6 +382,7 @@ class Recorder:
             with self._commit_lock:
                 conn.commit()
                 self._committed.update(result.clicks_by_link)
+                self.stored_total += sum(result.clicks_by_link.values())
             return result
 
     @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
@@ -279,6 +279,32 @@ def _csv_row(m: Any) -> list[str]:
         "1" if m["dnt"] else "0",
         _utc(confirmed).isoformat().replace("+00:00", "Z") if confirmed else "",
     ]
+
+
+def click_objects(conn: Connection, uids: Sequence[str]) -> list[dict[str, Any]]:
+    """The stored clicks named by `uids` (those still stored), in the order they were stored,
+    with the export's columns as JSON values (webhook `clicks` events)."""
+    if not uids:
+        return []
+    query = (
+        select(clicks, links.c.slug)
+        .join(links, links.c.id == clicks.c.link_id)
+        .where(clicks.c.uid.in_(list(uids)))
+        .order_by(clicks.c.id)
+    )
+    return [_click_object(row._mapping) for row in conn.execute(query)]
+
+
+def _click_object(m: Any) -> dict[str, Any]:
+    confirmed = m["confirmed_at"]
+    return {
+        "time": _utc(m["ts"]).isoformat().replace("+00:00", "Z"),
+        "link": m["slug"],
+        **{name: m[name] for name in _TEXT_COLUMNS},
+        "visitor": m["visitor_hash"],
+        "dnt": bool(m["dnt"]),
+        "confirmed_at": _utc(confirmed).isoformat().replace("+00:00", "Z") if confirmed else None,
+    }
 
 
 def _cell(value: str | None) -> str:

@@ -19,6 +19,7 @@ from balise.db.changes import mark_changed
 from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import link_tags, links
 from balise.errors import BadRequest, NotFound, SlugTaken, ValidationFailed
+from balise.integrations import outbox
 from balise.links.hosts import OwnServer
 from balise.links.urls import clean_target, url_key
 from balise.values import INT_MAX, text_problem
@@ -43,6 +44,7 @@ RESERVED_SLUGS = frozenset(
         "admin",
         "openapi.json",
         "well-known",
+        "metrics",
     }
 )
 LANGS = ("fr", "en")
@@ -102,6 +104,24 @@ class Link:
         if self.expires_at is not None and self.expires_at <= (now or utcnow()):
             return "expired"
         return "active"
+
+
+def event_data(link: Link) -> dict[str, Any]:
+    """The link as webhook events carry it (outbox.body adds its short_url when sending)."""
+    return {
+        "slug": link.slug,
+        "url": link.url,
+        "title": link.title,
+        "tags": list(link.tags),
+        "lang": link.lang,
+        "redirect_delay": link.redirect_delay,
+        "reading_delay": link.reading_delay,
+        "expires_at": outbox.iso(link.expires_at),
+        "max_clicks": link.max_clicks,
+        "disabled": link.disabled,
+        "created_at": outbox.iso(link.created_at),
+        "updated_at": outbox.iso(link.updated_at),
+    }
 
 
 def validate_slug(slug: object) -> str:
@@ -199,6 +219,7 @@ def create_link(
         mark_changed(conn, slug)  # an instance may have cached the slug as unknown
         link = get_link_by_id(conn, link_id)
         assert link is not None  # noqa: S101 - just inserted in this transaction
+        outbox.record(conn, "link.created", {"link": event_data(link)}, link_id=link.id)
         return link
     raise SlugTaken("Could not draw a free random slug; try again.")
 
@@ -390,12 +411,15 @@ def update_link(
     mark_changed(conn, link.slug)
     updated = get_link_by_id(conn, link.id)
     assert updated is not None  # noqa: S101 - the row exists inside this transaction
+    # After the UPDATE that locks the row: events of one link are numbered in commit order.
+    outbox.record(conn, "link.updated", {"link": event_data(updated)}, link_id=link.id)
     return updated
 
 
 def delete_link(conn: Connection, link: Link) -> None:
     conn.execute(delete(links).where(links.c.id == link.id))
     mark_changed(conn, link.slug)
+    outbox.record(conn, "link.deleted", {"link": event_data(link)}, link_id=link.id)
 
 
 def bump_version(conn: Connection, link: Link) -> None:

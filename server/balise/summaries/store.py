@@ -18,7 +18,8 @@ from sqlalchemy import Connection, delete, insert, select, update
 from balise.db.dialect import possible_id
 from balise.db.tables import summaries, summary_versions
 from balise.errors import NotFound, ValidationFailed
-from balise.links.store import LANGS, Link, bump_version, lock_link
+from balise.integrations import outbox
+from balise.links.store import LANGS, Link, bump_version, event_data, lock_link
 from balise.links.urls import clean_target
 from balise.values import text_problem
 
@@ -184,7 +185,24 @@ def save_summary(
     bump_version(conn, link)
     saved = get_summary(conn, link.id)
     assert saved is not None  # noqa: S101 - written just above in this transaction
+    # After bump_version locked the link's row: the link's events stay in commit order.
+    outbox.record(
+        conn,
+        "summary.updated",
+        {"link": event_data(link), "summary": _event_summary(saved)},
+        link_id=link.id,
+    )
     return saved, current is None
+
+
+def _event_summary(summary: Summary) -> dict[str, Any]:
+    """The summary as `summary.updated` events carry it."""
+    return {
+        **summary.content(),
+        "origin": summary.origin,
+        "created_at": outbox.iso(summary.created_at),
+        "updated_at": outbox.iso(summary.updated_at),
+    }
 
 
 def _record_version(
@@ -219,6 +237,7 @@ def delete_summary(conn: Connection, link: Link) -> bool:
     deleted = conn.execute(delete(summaries).where(summaries.c.link_id == link.id)).rowcount
     if deleted:
         bump_version(conn, link)
+        outbox.record(conn, "summary.deleted", {"link": event_data(link)}, link_id=link.id)
     return bool(deleted)
 
 

@@ -30,6 +30,7 @@ from balise.errors import (
 )
 from balise.web.api import openapi
 from balise.web.api.schemas import ProblemOut
+from balise.web.api.schemas.webhooks import openapi_webhooks
 from balise.web.context import transaction
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -187,13 +188,19 @@ def key_or_address() -> str:
 
 @cache
 def document() -> dict[str, Any]:
-    """The OpenAPI document: spectree's, completed with the answers all operations share."""
-    return openapi.complete(spec.spec, TRAITS)
+    """The OpenAPI document: spectree's, completed with the answers all operations share, and
+    the events Balise sends as `webhooks`."""
+    document = openapi.complete(spec.spec, TRAITS)
+    webhooks, schemas = openapi_webhooks()
+    document["webhooks"] = webhooks
+    document["components"]["schemas"] = document["components"]["schemas"] | schemas
+    return document
 
 
 @bp.get("/openapi.json")
 def openapi_document() -> Response:
-    """The OpenAPI 3.1 document, generated from the models that validate requests."""
+    """The OpenAPI 3.1 document, generated from the models that validate requests, with the
+    events Balise sends as `webhooks`."""
     response = jsonify(document())
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

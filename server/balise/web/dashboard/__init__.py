@@ -1,4 +1,5 @@
-"""The dashboard under /dashboard: server-rendered pages for links, summaries, statistics, keys."""
+"""The dashboard under /dashboard: server-rendered pages for links, summaries, statistics, keys,
+webhooks."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
         share,
         stats,
         summary,
+        webhooks,
     )
 
     settings = app.config["BALISE"]

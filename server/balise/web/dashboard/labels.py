@@ -78,6 +78,21 @@ LABELS: dict[str, dict[str, str]] = {
         "optimistic": N_("Optimistic view"),
         "pessimistic": N_("Pessimistic view"),
     },
+    # Webhook event types (names of the events sent) and the states of a delivery.
+    "webhook_event": {
+        "link.created": N_("Link created"),
+        "link.updated": N_("Link changed"),
+        "link.deleted": N_("Link deleted"),
+        "summary.updated": N_("Summary saved"),
+        "summary.deleted": N_("Summary removed"),
+        "clicks": N_("Clicks (anonymised, batched)"),
+        "webhook.test": N_("Test event"),
+    },
+    "delivery": {
+        "pending": N_("Pending"),
+        "delivered": N_("Delivered"),
+        "failed": N_("Failed"),
+    },
     "hint": {
         "source_url": N_("Optional: the link's destination by default."),
         "image_url": N_("Optional: image of the social cards (og:image)."),

@@ -45,7 +45,11 @@ def reader(slug: str) -> Response:
     if slug.endswith("+"):
         return preview(slug[:-1])
     entry = resolve(slug)
-    headers, body = _reader().serve(entry, request.environ)
+    try:
+        headers, body = _reader().serve(entry, request.environ)
+    except (NotFound, Gone) as problem:
+        tracker().count_refused(request.environ, problem.status)
+        raise
     return Response(body, status=entry.status_line, headers=headers)
 
 

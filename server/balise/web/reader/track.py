@@ -23,6 +23,7 @@ from balise.analytics.recorder import Recorder
 from balise.errors import BadRequest, Gone
 from balise.links.store import Link
 from balise.web.context import state
+from balise.web.metrics import Tally
 from balise.web.reader.assets import text
 
 if TYPE_CHECKING:
@@ -50,6 +51,20 @@ class Tracker:
         # a random per-process prefix and a counter cost no system call per request.
         self._uid_prefix = secrets.token_hex(10)
         self._uid_counter = itertools.count()
+        self.requests = Tally()  # reader GETs by (kind, status), for /metrics
+
+    def count(self, kind: str, status: int) -> None:
+        self.requests.add((kind, status))
+
+    def count_refused(self, environ: WSGIEnvironment, status: int) -> None:
+        """Count a reader GET answered 404 or 410 (HEAD is not classified, nor counted)."""
+        if environ["REQUEST_METHOD"] == "GET":
+            self.count(self._classify(environ).kind, status)
+
+    def _classify(self, environ: WSGIEnvironment) -> classify.Verdict:
+        return classify.classify(
+            (name, environ[key]) for key, name in _CLASSIFY_ENVIRON if key in environ
+        )
 
     def _uid(self) -> str:
         return f"{self._uid_prefix}{next(self._uid_counter):012x}"
@@ -67,11 +82,10 @@ class Tracker:
         if environ["REQUEST_METHOD"] != "GET":
             self.check_limit(link)
             return None
-        verdict = classify.classify(
-            (name, environ[key]) for key, name in _CLASSIFY_ENVIRON if key in environ
-        )
+        verdict = self._classify(environ)
         if not self.recorder.admit(link, is_click=verdict.kind == classify.CLICK):
-            raise _gone(link)
+            raise _gone(link)  # counted by the Flask view that answers the 410
+        self.count(verdict.kind, 200)
         dnt = self.honor_dnt and (
             environ.get("HTTP_DNT", "").strip() == "1"
             or environ.get("HTTP_SEC_GPC", "").strip() == "1"
