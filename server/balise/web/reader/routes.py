@@ -44,8 +44,8 @@ def resolve(slug: str) -> ReaderEntry:
 def reader(slug: str) -> Response:
     if slug.endswith("+"):
         return preview(slug[:-1])
-    entry = resolve(slug)
     try:
+        entry = resolve(slug)
         headers, body = _reader().serve(entry, request.environ)
     except (NotFound, Gone) as problem:
         tracker().count_refused(request.environ, problem.status)
