@@ -1,9 +1,10 @@
 """Statistics: totals, a gap-free series and top lists for one link or all links.
 
-Counts come from the hourly counters, which outlive raw clicks. Unique visitors come from raw
+Counts come from the hourly counters and top lists from the click rollups (rollups.py); both
+outlive raw clicks. Unique visitors come from raw
 clicks while they are kept (a visitor hash is valid for one UTC day, so counting distinct
 hashes sums each day's unique visitors) and from `daily_visitors` for days already purged.
-Top lists and the CSV export read raw clicks. Reads only; clicks.py writes.
+The CSV export reads raw clicks. Reads only; clicks.py writes.
 """
 
 from __future__ import annotations
@@ -18,19 +19,19 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, tr
 from sqlalchemy.sql.elements import TextClause
 
 from balise.analytics.periods import Period
-from balise.db.tables import clicks, daily_visitors, hourly_counts, links
+from balise.db.tables import click_rollups, clicks, daily_visitors, hourly_counts, links
 
 COUNTERS = ("clicks", "confirmed", "bots", "prefetches", "preview_views")
 TOTALS = ("clicks", "confirmed", "unique_visitors", "bots", "prefetches", "preview_views")
 TOP_COLUMNS = {
-    "referrers": clicks.c.referrer_host,
-    "browsers": clicks.c.browser,
-    "os": clicks.c.os,
-    "devices": clicks.c.device,
-    "countries": clicks.c.country,
-    "utm_source": clicks.c.utm_source,
-    "utm_medium": clicks.c.utm_medium,
-    "utm_campaign": clicks.c.utm_campaign,
+    "referrers": click_rollups.c.referrer_host,
+    "browsers": click_rollups.c.browser,
+    "os": click_rollups.c.os,
+    "devices": click_rollups.c.device,
+    "countries": click_rollups.c.country,
+    "utm_source": click_rollups.c.utm_source,
+    "utm_medium": click_rollups.c.utm_medium,
+    "utm_campaign": click_rollups.c.utm_campaign,
 }
 # Click columns exported as they are stored (text, formula-safe).
 _TEXT_COLUMNS = (
@@ -202,17 +203,19 @@ def top_values(
     link_id: int | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """The most frequent values of a click column over [start, end), most clicks first."""
-    count = func.count().label("n")
+    """The most frequent values of a dimension over [start, end), most clicks first, from the
+    rollups. Clicks without the value count in a row of their own (`value` None)."""
+    count = func.sum(click_rollups.c.clicks).label("n")
     query = (
         select(column, count)
-        .where(clicks.c.ts >= start, clicks.c.ts < end, column.is_not(None))
-        .where(_for_link(clicks.c.link_id, link_id))
+        .where(click_rollups.c.hour >= start, click_rollups.c.hour < end)
+        .where(_for_link(click_rollups.c.link_id, link_id))
         .group_by(column)
+        .having(count > 0)
         .order_by(count.desc(), column)
         .limit(limit)
     )
-    return [{"value": value, "clicks": n} for value, n in conn.execute(query)]
+    return [{"value": value or None, "clicks": int(n)} for value, n in conn.execute(query)]
 
 
 def top_links(conn: Connection, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
@@ -228,11 +231,13 @@ def top_links(conn: Connection, start: datetime, end: datetime, limit: int) -> l
         .subquery()
     )
     query = (
-        select(links.c.slug, per_link.c.n)
+        select(links.c.slug, links.c.title, per_link.c.n)
         .join(per_link, links.c.id == per_link.c.link_id)
         .order_by(per_link.c.n.desc(), links.c.slug)
     )
-    return [{"value": slug, "clicks": int(n)} for slug, n in conn.execute(query)]
+    return [
+        {"value": slug, "title": title, "clicks": int(n)} for slug, title, n in conn.execute(query)
+    ]
 
 
 def _utc(moment: datetime) -> datetime:

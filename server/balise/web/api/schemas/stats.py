@@ -48,7 +48,16 @@ class Point(Totals):
 
 
 class TopItem(BaseModel):
-    value: str
+    value: str | None = Field(
+        description="The value; null counts the clicks without one (direct visits, no UTM, "
+        "unknown country...), so a complete list adds up to the total."
+    )
+    clicks: int
+
+
+class TopLink(BaseModel):
+    value: str = Field(description="The link's slug.")
+    title: str | None = Field(None, description="The link's title, if it has one.")
     clicks: int
 
 
@@ -61,7 +70,7 @@ class TopLists(BaseModel):
     utm_source: list[TopItem]
     utm_medium: list[TopItem]
     utm_campaign: list[TopItem]
-    links: list[TopItem] | None = Field(None, description="All-links statistics only.")
+    links: list[TopLink] | None = Field(None, description="All-links statistics only.")
 
 
 class StatsOut(BaseModel):
