@@ -44,12 +44,12 @@ def random_hits(rng: random.Random, link_ids: list[int], n: int) -> list[Hit]:
     return hits
 
 
-def write(conn, hits, confirmations=()):
+def write(conn, hits, confirmations=(), *, day_salts=False):
     return write_batch(
         conn,
         hits,
         list(confirmations),
-        salt_for=lambda day: b"salt",
+        salt_for=lambda day: day.encode() if day_salts else b"salt",
         country_for=COUNTRIES.get,
         own_host="s.example",
         now=START + timedelta(days=30),

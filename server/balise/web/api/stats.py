@@ -10,7 +10,7 @@ from flask import Response as FlaskResponse
 from spectree import Response
 from sqlalchemy import Connection
 
-from balise.analytics import stats
+from balise.analytics import export, filters, stats
 from balise.analytics.periods import make_period, parse_moment, zone
 from balise.web.api.blueprint import bp, require, spec
 from balise.web.api.links import find_link
@@ -31,7 +31,26 @@ def _stats(conn: Connection, query: StatsQuery, link_id: int | None) -> dict[str
     period = make_period(query.interval, tz, start=start, end=end, now=now)
     days = int(state().settings["CLICK_RETENTION_DAYS"])
     kept_since = now - timedelta(days=days) if days else None
-    return stats.stats(conn, period, link_id=link_id, kept_since=kept_since, top=query.top)
+    params = {name: getattr(query, name) for name in filters.PARAMS}
+    chosen = filters.Filters.of(params, query.tag)
+    found = stats.stats(
+        conn,
+        period,
+        link_id=link_id,
+        kept_since=kept_since,
+        top=query.top,
+        filters=chosen,
+        compare=query.compare == "previous",
+    )
+    return {**found, "filters": applied(chosen)}
+
+
+def applied(chosen: filters.Filters) -> dict[str, list[str | None]]:
+    """The filters as the answer echoes them: by parameter, null for "without a value"."""
+    echoed: dict[str, list[str | None]] = {}
+    for name, value in chosen.as_params():
+        echoed.setdefault(name, []).append(value or None)
+    return echoed
 
 
 @bp.get("/links/<slug>/stats")
@@ -69,12 +88,12 @@ def clicks_csv(slug: str, query: ExportQuery) -> FlaskResponse:
     end = parse_moment(query.to, utc, "to") if query.to else None
     with transaction() as conn:
         link = find_link(conn, slug)
-    export = stats.export_query(link.id, start, end)
+    selected = export.export_query(link.id, start, end)
     engine = state().engine
 
     def generate() -> Iterator[str]:
         with engine.connect() as conn:
-            yield from stats.export_csv(conn, export)
+            yield from export.export_csv(conn, selected)
 
     stamp = datetime.now().strftime("%Y%m%d")
     return FlaskResponse(

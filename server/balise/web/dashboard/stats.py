@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from balise.accounts import shares
-from balise.analytics import stats
+from balise.analytics import export
 from balise.errors import ValidationFailed
 from balise.links import store as links
 from balise.links.store import Link
@@ -101,12 +101,12 @@ def clicks_csv(slug: str) -> Response:
     chosen = stats_view.parse_range(request.args, tz, datetime.now(timezone.utc))
     with transaction() as conn:
         link = find(conn, slug)
-    export = stats.export_query(link.id, chosen.start, chosen.end)
+    selected = export.export_query(link.id, chosen.start, chosen.end)
     engine = state().engine
 
     def generate() -> Iterator[str]:
         with engine.connect() as conn:
-            yield from stats.export_csv(conn, export)
+            yield from export.export_csv(conn, selected)
 
     name = f"{link.slug}-clicks-{chosen.first_day:%Y%m%d}-{chosen.last_day:%Y%m%d}.csv"
     return Response(

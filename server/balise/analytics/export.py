@@ -1,0 +1,80 @@
+"""CSV export of raw clicks: the one statistics answer that reads them.
+
+Streamed in constant memory; cells a spreadsheet would run as a formula are prefixed with "'".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, select
+
+from balise.analytics.uniques import utc
+from balise.db.tables import clicks, links
+
+# Click columns exported as they are stored (text, formula-safe).
+_TEXT_COLUMNS = (
+    "referrer_host",
+    "referrer_path",
+    "browser",
+    "os",
+    "device",
+    "country",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+)
+CSV_COLUMNS = ("time", "link", *_TEXT_COLUMNS, "visitor", "dnt", "confirmed_at")
+
+
+def export_query(
+    link_id: int, start: datetime | None = None, end: datetime | None = None
+) -> Select[Any]:
+    query = (
+        select(clicks, links.c.slug)
+        .join(links, links.c.id == clicks.c.link_id)
+        .where(clicks.c.link_id == link_id)
+        .order_by(clicks.c.ts, clicks.c.id)
+    )
+    if start is not None:
+        query = query.where(clicks.c.ts >= start)
+    if end is not None:
+        query = query.where(clicks.c.ts < end)
+    return query
+
+
+def export_csv(conn: Connection, query: Select[Any]) -> Iterator[str]:
+    """CSV text chunks: a header row, then one row per stored click, in constant memory."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    rows = conn.execute(query.execution_options(yield_per=1000))
+    for partition in rows.partitions():
+        for row in partition:
+            writer.writerow(_csv_row(row._mapping))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _csv_row(m: Any) -> list[str]:
+    confirmed = m["confirmed_at"]
+    return [
+        utc(m["ts"]).isoformat().replace("+00:00", "Z"),
+        m["slug"],
+        *(_cell(m[name]) for name in (*_TEXT_COLUMNS, "visitor_hash")),
+        "1" if m["dnt"] else "0",
+        utc(confirmed).isoformat().replace("+00:00", "Z") if confirmed else "",
+    ]
+
+
+def _cell(value: str | None) -> str:
+    """Text a spreadsheet will not run as a formula (values come from readers' requests)."""
+    if not value:
+        return ""
+    return "'" + value if value[0] in "=+-@\t\r" else value
