@@ -69,7 +69,7 @@ def test_link_stats_show_totals_charts_and_top_lists(viewer, make_link, db):
     assert html.count('class="chart chart-wide"') == 2 and html.count("chart-narrow") == 2
     assert 'role="img"' in html and "<desc" in html
     assert html.count('<tr><th scope="row">') >= 7  # the numbers table: one row a day
-    assert re.search(r"t\.co\s*<svg", html) and "🇫🇷 FR" in html and "Mobile" in html
+    assert re.search(r"t\.co</a>\s*<svg", html) and "🇫🇷 FR" in html and "Mobile" in html
     assert "par jour · Europe/Paris" in html
 
 
