@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     from balise.web.dashboard import (  # noqa: F401 - register their pages on bp
         account,
         auth,
+        campaigns,
         links,
         share,
         stats,
