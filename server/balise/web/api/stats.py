@@ -10,12 +10,12 @@ from flask import Response as FlaskResponse
 from spectree import Response
 from sqlalchemy import Connection
 
-from balise.analytics import export, filters, stats
+from balise.analytics import export, filters, live, stats
 from balise.analytics.periods import make_period, parse_moment, zone
 from balise.web.api.blueprint import bp, require, spec
 from balise.web.api.links import find_link
 from balise.web.api.schemas import ProblemOut
-from balise.web.api.schemas.stats import ExportQuery, StatsOut, StatsQuery
+from balise.web.api.schemas.stats import ExportQuery, LiveOut, StatsOut, StatsQuery
 from balise.web.context import state, transaction
 from balise.web.reader.track import recorder
 
@@ -74,6 +74,16 @@ def all_stats(query: StatsQuery) -> dict[str, Any]:
     """The same totals, series and top lists across all links, plus the top links."""
     with transaction() as conn:
         return {"link": None, **_stats(conn, query, None)}
+
+
+@bp.get("/stats/live")
+@spec.validate(resp=Response(HTTP_200=LiveOut, **ERRORS), tags=TAGS, security={"bearer": []})
+@require("viewer")
+def live_stats() -> dict[str, Any]:
+    """Clicks of the last 60 minutes per minute and the 50 most recent clicks (time, link,
+    referrer host, country, device), read from the database: every instance's clicks."""
+    with transaction() as conn:
+        return live.live(conn, recorder().clock())
 
 
 @bp.get("/links/<slug>/clicks.csv")

@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         auth,
         campaigns,
         links,
+        live,
         share,
         stats,
         summary,

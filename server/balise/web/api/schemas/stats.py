@@ -125,3 +125,25 @@ class StatsOut(BaseModel):
     previous: Previous | None = Field(
         None, description="With `compare=previous`: the range just before and its totals."
     )
+
+
+class LiveMinute(BaseModel):
+    start: datetime = Field(description="The minute's start (UTC).")
+    clicks: int
+
+
+class LiveClick(BaseModel):
+    time: datetime
+    link: str = Field(description="The link's slug.")
+    referrer: str | None = Field(description="The referrer's host.")
+    country: str | None
+    device: str | None
+
+
+class LiveOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: datetime = Field(alias="from")
+    to: datetime
+    minutes: list[LiveMinute] = Field(description="The last 60 minutes, oldest first.")
+    recent: list[LiveClick] = Field(description="The 50 most recent clicks, newest first.")
