@@ -32,14 +32,16 @@ CSV_COLUMNS = ("time", "link", *_TEXT_COLUMNS, "visitor", "dnt", "confirmed_at")
 
 
 def export_query(
-    link_id: int, start: datetime | None = None, end: datetime | None = None
+    link_id: int | None, start: datetime | None = None, end: datetime | None = None
 ) -> Select[Any]:
+    """The stored clicks of one link (or of every link, link_id None), oldest first."""
     query = (
         select(clicks, links.c.slug)
         .join(links, links.c.id == clicks.c.link_id)
-        .where(clicks.c.link_id == link_id)
         .order_by(clicks.c.ts, clicks.c.id)
     )
+    if link_id is not None:
+        query = query.where(clicks.c.link_id == link_id)
     if start is not None:
         query = query.where(clicks.c.ts >= start)
     if end is not None:

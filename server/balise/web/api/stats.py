@@ -93,12 +93,27 @@ def live_stats() -> dict[str, Any]:
 @require("viewer")
 def clicks_csv(slug: str, query: ExportQuery) -> FlaskResponse:
     """Every stored click of a link as CSV (text/csv), streamed with a header row."""
+    with transaction() as conn:
+        link = find_link(conn, slug)
+    return _csv(link.id, query, f"{link.slug}-clicks")
+
+
+@bp.get("/clicks.csv")
+@spec.validate(
+    query=ExportQuery, resp=Response("HTTP_200", **ERRORS), tags=TAGS, security={"bearer": []}
+)
+@require("viewer")
+def all_clicks_csv(query: ExportQuery) -> FlaskResponse:
+    """Every stored click of every link as CSV (text/csv), streamed, with the same columns and
+    formula escaping as a link's export (the `link` column names each click's link)."""
+    return _csv(None, query, "clicks")
+
+
+def _csv(link_id: int | None, query: ExportQuery, name: str) -> FlaskResponse:
     utc = zone("UTC")
     start = parse_moment(query.from_, utc, "from") if query.from_ else None
     end = parse_moment(query.to, utc, "to") if query.to else None
-    with transaction() as conn:
-        link = find_link(conn, slug)
-    selected = export.export_query(link.id, start, end)
+    selected = export.export_query(link_id, start, end)
     engine = state().engine
 
     def generate() -> Iterator[str]:
@@ -110,7 +125,7 @@ def clicks_csv(slug: str, query: ExportQuery) -> FlaskResponse:
         generate(),
         mimetype="text/csv",
         headers={
-            "Content-Disposition": f'attachment; filename="{link.slug}-clicks-{stamp}.csv"',
+            "Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"',
             "Cache-Control": "no-store",
         },
     )

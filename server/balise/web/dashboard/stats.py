@@ -103,18 +103,29 @@ def link_stats(slug: str) -> Any:
 @require("viewer")
 def clicks_csv(slug: str) -> Response:
     """The link's stored clicks in the page's range, as CSV, streamed in constant memory."""
-    tz = viewer_tz()
-    chosen = stats_view.parse_range(request.args, tz, datetime.now(timezone.utc))
     with transaction() as conn:
         link = find(conn, slug)
-    selected = export.export_query(link.id, chosen.start, chosen.end)
+    return _csv(link.id, f"{link.slug}-clicks")
+
+
+@bp.get("/clicks.csv")
+@require("viewer")
+def all_clicks_csv() -> Response:
+    """Every link's stored clicks in the page's range, as CSV (same columns)."""
+    return _csv(None, "clicks")
+
+
+def _csv(link_id: int | None, name: str) -> Response:
+    tz = viewer_tz()
+    chosen = stats_view.parse_range(request.args, tz, datetime.now(timezone.utc))
+    selected = export.export_query(link_id, chosen.start, chosen.end)
     engine = state().engine
 
     def generate() -> Iterator[str]:
         with engine.connect() as conn:
             yield from export.export_csv(conn, selected)
 
-    name = f"{link.slug}-clicks-{chosen.first_day:%Y%m%d}-{chosen.last_day:%Y%m%d}.csv"
+    name = f"{name}-{chosen.first_day:%Y%m%d}-{chosen.last_day:%Y%m%d}.csv"
     return Response(
         stream_with_context(generate()),
         mimetype="text/csv",
