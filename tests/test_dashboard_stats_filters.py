@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from datetime import timedelta
 
-from tests.test_dashboard_stats import seed, top_list, total
+from balise.analytics.rollups import add_clicks
+from balise.db.counters import increment_hourly
+from tests.test_dashboard_stats import NOW, seed, top_list, total
+
+NOW_HALF_PAST = NOW - timedelta(hours=1)
 
 
 def link_in(fragment: str, text: str) -> str:
@@ -77,3 +82,12 @@ def test_a_new_share_link_opens_where_it_is_shown(editor, make_link):
     make_link(slug="promo")
     page = editor.get("/dashboard/links/promo/stats").get_data(as_text=True)
     assert 'action="/dashboard/links/promo/share#h-share-report"' in page
+
+
+def test_no_country_known_still_says_why(viewer, make_link, db):
+    link = make_link(slug="promo")
+    with db.begin() as conn:
+        add_clicks(conn, [{"link_id": link.id, "ts": NOW_HALF_PAST}])
+        increment_hourly(conn, [{"link_id": link.id, "hour": NOW_HALF_PAST, "clicks": 1}])
+    page = viewer.get("/dashboard/links/promo/stats?range=7d").get_data(as_text=True)
+    assert "BALISE_GEOIP_DB" in page.split('id="h-top-countries"')[1].split("</section>")[0]
