@@ -7,7 +7,8 @@ import secrets
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import insert, select
 
 from balise.analytics import stats
 from balise.analytics.clicks import Confirmation, Hit, purge_before, write_batch
@@ -128,3 +129,45 @@ def test_top_lists_survive_a_purge_of_raw_clicks(db, make_link):
         after = stats.stats(conn, period, top=100)
     assert after["top"] == before["top"]
     assert sum(row["clicks"] for row in after["top"]["referrers"]) == 600
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0005_fills_the_rollups_from_stored_clicks(backend, tmp_path, request):
+    from balise.db import make_engine, upgrade
+    from balise.db.tables import links
+    from tests.databases import scratch_database
+
+    if backend == "sqlite":
+        url, drop = f"sqlite:///{tmp_path}/m.db", None
+    else:
+        url, drop = scratch_database(request.getfixturevalue("postgres_url"), "balise_m5")
+    engine = make_engine(url)
+    try:
+        upgrade(engine, "0004_sessions")
+        moment = START + timedelta(minutes=7)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(links),
+                [{"id": 1, "slug": "abc", "slug_key": "abc", "url": "https://e.org/",
+                  "url_key": "k", "reading_delay": False, "disabled": False, "version": 1,
+                  "created_at": START, "updated_at": START}],
+            )  # fmt: skip
+            conn.execute(
+                insert(clicks),
+                [{"uid": f"u{i}", "link_id": 1, "ts": moment, "dnt": False,
+                  "referrer_host": "t.co" if i % 2 else None,
+                  "confirmed_at": moment if i == 0 else None} for i in range(5)],
+            )  # fmt: skip
+        upgrade(engine)
+        with engine.connect() as conn:
+            found = conn.execute(
+                select(click_rollups.c.referrer_host, click_rollups.c.clicks,
+                       click_rollups.c.confirmed, click_rollups.c.hour)
+                .order_by(click_rollups.c.referrer_host)
+            ).all()  # fmt: skip
+        assert [tuple(r[:3]) for r in found] == [("", 3, 1), ("t.co", 2, 0)]
+        assert {r.hour for r in found} == {START}
+    finally:
+        engine.dispose()
+        if drop:
+            drop()
