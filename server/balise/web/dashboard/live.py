@@ -24,8 +24,9 @@ BAR_HEIGHT = 60
 @bp.get("/live")
 @require("viewer")
 def live_page() -> Any:
+    now = datetime.now(timezone.utc)
     with transaction() as conn:
-        found = live.live(conn, datetime.now(timezone.utc))
+        found = live.live(conn, now)
     top = max((m["clicks"] for m in found["minutes"]), default=0) or 1
     bars = [
         (i, max(round(BAR_HEIGHT * m["clicks"] / top), 1 if m["clicks"] else 0), m)
@@ -35,6 +36,7 @@ def live_page() -> Any:
     return render(
         template,
         found=found,
+        now=now,
         bars=bars,
         total=sum(m["clicks"] for m in found["minutes"]),
         bar_height=BAR_HEIGHT,
