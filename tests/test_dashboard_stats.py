@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import insert
 
 from balise.accounts import shares
+from balise.analytics.rollups import add_clicks
 from balise.db.counters import increment_hourly
 from balise.db.tables import clicks
 from balise.links import store as links
@@ -45,6 +46,7 @@ def seed(db, link, *, hours_ago=(1, 2, 26), people=3) -> None:
     with db.begin() as conn:
         conn.execute(insert(clicks), rows)
         increment_hourly(conn, counts)
+        add_clicks(conn, [{**r, "confirmed": int(r["confirmed_at"] is not None)} for r in rows])
 
 
 def total(html: str, label: str) -> int:
@@ -67,7 +69,7 @@ def test_link_stats_show_totals_charts_and_top_lists(viewer, make_link, db):
     assert html.count('class="chart chart-wide"') == 2 and html.count("chart-narrow") == 2
     assert 'role="img"' in html and "<desc" in html
     assert html.count('<tr><th scope="row">') >= 7  # the numbers table: one row a day
-    assert re.search(r"t\.co\s*<svg", html) and "🇫🇷 FR" in html and "Mobile" in html
+    assert re.search(r"t\.co</a>\s*<svg", html) and "🇫🇷 FR" in html and "Mobile" in html
     assert "par jour · Europe/Paris" in html
 
 
@@ -106,14 +108,36 @@ def test_malformed_or_far_dates_are_a_clear_error(viewer, make_link, query):
     assert r.status_code == 422
 
 
-def test_all_links_stats_rank_the_links(viewer, make_link, db):
+def top_list(html: str, name: str) -> str:
+    return html.split(f'id="h-top-{name}"')[1].split("</table>")[0]
+
+
+def test_all_links_stats_rank_the_links_by_title(viewer, make_link, db):
     seed(db, make_link(slug="first"), people=2)
-    seed(db, make_link(slug="second"), people=4)
+    seed(db, make_link(slug="second", title="Spring sale"), people=4)
     html = viewer.get("/dashboard/stats?range=7d").get_data(as_text=True)
     assert total(html, "Clics") == 18
-    top = html.split('id="h-top-links"')[1].split("</table>")[0]
+    top = top_list(html, "links")
     assert top.index("second") < top.index("first")
-    assert 'href="/dashboard/links/second/stats"' in top
+    assert re.search(
+        r'href="/dashboard/links/second/stats">Spring sale</a> <span class="muted slug">second<',
+        top,
+    )
+
+
+def test_clicks_without_a_value_have_their_own_row(viewer, make_link, db):
+    seed(db, make_link(slug="promo"), people=3)
+    with db.begin() as conn:  # a click with nothing known about it (DNT)
+        row = {"uid": "x1", "link_id": 1, "ts": NOW - timedelta(hours=1), "dnt": True}
+        row["link_id"] = links.get_link_by_slug(conn, "promo").id
+        conn.execute(insert(clicks), [row])
+        increment_hourly(conn, [{"link_id": row["link_id"], "hour": row["ts"], "clicks": 1}])
+        add_clicks(conn, [row])
+    html = viewer.get("/dashboard/links/promo/stats?range=7d").get_data(as_text=True)
+    assert total(html, "Clics") == 10
+    referrers = top_list(html, "referrers")
+    assert "Direct / inconnu" in referrers and "10.0" in referrers
+    assert "Aucun / inconnu" in top_list(html, "utm_campaign")
 
 
 def test_csv_export_of_the_range(viewer, make_link, db):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from balise import create_app
 from balise.analytics.clicks import Hit, write_batch
-from balise.analytics.stats import CSV_COLUMNS
+from balise.analytics.export import CSV_COLUMNS
 from balise.db.tables import webhook_deliveries, webhook_events
 from balise.integrations import webhooks
 from balise.web.api.schemas.webhooks import EVENTS

@@ -5,6 +5,11 @@ queries, template, SVG charts) on SQLite and, given --postgres URL, on PostgreSQ
 database is created there and dropped after).
 
     .venv/bin/python tests/bench/bench_dashboard.py [--postgres postgresql://postgres@127.0.0.1/test]
+
+--big: 100,000 links and 10,000,000 clicks over 13 months written straight into the database
+(--links and --clicks scale it), with their hourly counters and click rollups; prints the
+median server time of the statistics API and pages: all links over 12 months, one link, and
+all links filtered.
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from argon2 import PasswordHasher
 from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a file or with -m
+from tests.bench import bigdata  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
 
 from balise import create_app
-from balise.accounts import users
+from balise.accounts import keys, users
 from balise.db import make_engine, upgrade
 from balise.db.tables import clicks, hourly_counts, link_tags, links
 from balise.links.urls import url_key
@@ -38,6 +44,7 @@ HOURS_PER_LINK = 30
 CLICKS = 50_000
 CALLS = 20
 PASSWORD = "bench password"
+API_KEY = ""
 PAGES = [
     ("links, newest", "/dashboard/links"),
     ("links, most clicked", "/dashboard/links?sort=clicks"),
@@ -99,7 +106,9 @@ def populate(url: str) -> None:
     engine.dispose()
 
 
-def measure(url: str) -> dict[str, tuple[float, float]]:
+def measure(
+    url: str, pages: list[tuple[str, str]] | None = None, calls: int = CALLS
+) -> dict[str, tuple[float, float]]:
     app = create_app({"DATABASE_URL": url, "BASE_URL": BASE_URL, "DATA_DIR": tempfile.mkdtemp()})
     client = app.test_client()
     html = client.get("/dashboard/login").get_data(as_text=True)
@@ -110,11 +119,12 @@ def measure(url: str) -> dict[str, tuple[float, float]]:
     )
     results: dict[str, tuple[float, float]] = {}
     try:
-        for label, path in PAGES:
+        for label, path in pages or PAGES:
             times: list[float] = []
-            for n in range(CALLS + 2):
+            headers = {"Authorization": f"Bearer {API_KEY}"} if path.startswith("/api/") else {}
+            for n in range(calls + 2):
                 start = time.perf_counter()
-                response = client.get(path)
+                response = client.get(path, headers=headers)
                 elapsed = (time.perf_counter() - start) * 1000
                 assert response.status_code == 200, (path, response.status_code)
                 if n >= 2:
@@ -126,10 +136,49 @@ def measure(url: str) -> dict[str, tuple[float, float]]:
     return results
 
 
+def big_pages() -> list[tuple[str, str]]:
+    year = (bigdata.NOW - timedelta(days=365)).date().isoformat()
+    month = (bigdata.NOW - timedelta(days=30)).date().isoformat()
+    filtered = f"/api/v1/stats?from={year}&interval=week&referrer=t.co&device=mobile"
+    return [
+        ("API all links, 12 m", f"/api/v1/stats?from={year}&interval=week"),
+        ("API one link, 30 d", f"/api/v1/links/s000001/stats?from={month}"),
+        ("API one link, 12 m", f"/api/v1/links/s000001/stats?from={year}&interval=week"),
+        ("API filtered, 12 m", filtered),
+        ("API campaign, 12 m", f"/api/v1/stats?from={year}&interval=week&utm_campaign=launch"),
+        ("page all links, 12 m", "/dashboard/stats?range=12m"),
+        ("page one link, 30 d", "/dashboard/links/s000001/stats?range=30d"),
+        ("page filtered, 12 m", "/dashboard/stats?range=12m&referrer=t.co&device=mobile"),
+    ]
+
+
+def populate_big(url: str, links_: int, clicks_: int) -> float:
+    engine = make_engine(url)
+    upgrade(engine)
+    began = time.perf_counter()
+    bigdata.make_links(engine, links_, bigdata.NOW)
+    bigdata.make_clicks(engine, links_, clicks_, bigdata.NOW)
+    with engine.begin() as conn:
+        users.hasher = PasswordHasher(time_cost=1, memory_cost=1024)
+        users.create_user(conn, "bench@example.org", PASSWORD, "viewer")
+        global API_KEY
+        API_KEY = keys.create_key(conn, "bench", "viewer")[1]
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return time.perf_counter() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--postgres", help="PostgreSQL URL (a scratch database is made there)")
+    parser.add_argument("--big", action="store_true", help="the large mode (see above)")
+    parser.add_argument("--links", type=int, default=100_000)
+    parser.add_argument("--clicks", type=int, default=10_000_000)
+    parser.add_argument("--calls", type=int, default=9, help="measured calls per request")
     args = parser.parse_args()
+    if args.big:
+        return main_big(args)
     targets: list[tuple[str, str, Any]] = [
         ("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", None)
     ]
@@ -141,6 +190,25 @@ def main() -> None:
             populate(url)
             print(f"\n{name}: {'page':<26}{'median ms':>10}{'p95 ms':>9}")
             for label, (median, p95) in measure(url).items():
+                print(f"{'':<{len(name) + 2}}{label:<26}{median:>10.1f}{p95:>9.1f}")
+        finally:
+            if cleanup:
+                cleanup()
+
+
+def main_big(args: argparse.Namespace) -> None:
+    targets: list[tuple[str, str, Any]] = [
+        ("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", None)
+    ]
+    if args.postgres:
+        targets.append(("postgresql", *scratch_database(args.postgres, "balise_bench")))
+    print(f"{args.links:,} links, {args.clicks:,} clicks over 13 months")
+    for name, url, cleanup in targets:
+        try:
+            took = populate_big(url, args.links, args.clicks)
+            print(f"\n{name}: data written in {took:.0f} s")
+            print(f"{'':<{len(name) + 2}}{'request':<26}{'median ms':>10}{'p95 ms':>9}")
+            for label, (median, p95) in measure(url, big_pages(), calls=args.calls).items():
                 print(f"{'':<{len(name) + 2}}{label:<26}{median:>10.1f}{p95:>9.1f}")
         finally:
             if cleanup:

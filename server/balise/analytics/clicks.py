@@ -2,7 +2,8 @@
 
 A `Hit` is what the reader view observed (it holds the client address and user agent in memory
 only); `write_batch` anonymises hits into rows (browser, OS, device, country, visitor hash),
-applies beacon confirmations and adds to the hourly counters, in one transaction. The
+applies beacon confirmations and adds to the hourly counters and the click rollups
+(rollups.py), in one transaction. The
 `Recorder` (recorder.py) calls it from its writer thread. Owns `clicks`, `robot_hits` and
 `daily_visitors`; adds to `hourly_counts` through db.counters.
 """
@@ -22,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from balise.analytics.classify import BOT, CLICK, PREFETCH, agent_facts
 from balise.analytics.previews import delete_past_viewers
+from balise.analytics.rollups import DIMENSIONS, add_clicks
 from balise.analytics.visitors import day_of, delete_past_salts, visitor_hash
 from balise.db.counters import increment_hourly
 from balise.db.tables import clicks, daily_visitors, hourly_counts, links, robot_hits
@@ -200,8 +202,9 @@ def write_batch(
         conn.execute(_insert_ignore(conn, daily_visitors), values)
     result = BatchResult(clicks_by_link=rows.clicks_by_link)
     if confirmations:
-        _confirm(conn, confirmations, now, result, rows.increments)
+        _confirm(conn, confirmations, now, result, rows)
     increment_hourly(conn, rows.increments)
+    add_clicks(conn, [*rows.clicks, *rows.confirmed])
     return result
 
 
@@ -221,6 +224,7 @@ class _Rows:
     robots: list[dict[str, object]] = field(default_factory=list)
     visitors: set[tuple[int, str, str]] = field(default_factory=set)
     increments: list[dict[str, object]] = field(default_factory=list)
+    confirmed: list[dict[str, object]] = field(default_factory=list)  # rollup additions
     clicks_by_link: Counter[int] = field(default_factory=Counter)
 
     def add(
@@ -252,7 +256,7 @@ def _confirm(
     confirmations: Sequence[Confirmation],
     now: datetime,
     result: BatchResult,
-    increments: list[dict[str, object]],
+    rows: _Rows,
 ) -> None:
     """Mark clicks confirmed once; a confirmation of a click not stored yet is handed back."""
     uids = sorted({c.uid for c in confirmations})
@@ -260,10 +264,11 @@ def _confirm(
         update(clicks)
         .where(clicks.c.uid.in_(uids), clicks.c.confirmed_at.is_(None))
         .values(confirmed_at=now)
-        .returning(clicks.c.uid, clicks.c.link_id, clicks.c.ts)
+        .returning(clicks.c.uid, clicks.c.link_id, clicks.c.ts, *(clicks.c[d] for d in DIMENSIONS))
     ).all()
     for row in done:
-        increments.append({"link_id": row.link_id, "hour": row.ts, "confirmed": 1})
+        rows.increments.append({"link_id": row.link_id, "hour": row.ts, "confirmed": 1})
+        rows.confirmed.append({**row._mapping, "clicks": 0, "confirmed": 1})
     result.confirmed = len(done)
     missing = set(uids) - {row.uid for row in done}
     if missing:

@@ -225,6 +225,27 @@ hourly_counts = Table(
     ),
 )
 
+# Owner: rollups.py (written by clicks.py's batch, read by stats.py). Clicks per link, UTC
+# hour and combination of dimensions ('' for a value the click lacks); outlives raw clicks.
+click_rollups = Table(
+    "click_rollups",
+    metadata,
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("combo", String(32), primary_key=True),  # hash of the dimension values
+    Column("referrer_host", String(255), nullable=False, default=""),
+    Column("browser", String(64), nullable=False, default=""),
+    Column("os", String(64), nullable=False, default=""),
+    Column("device", String(16), nullable=False, default=""),
+    Column("country", String(2), nullable=False, default=""),
+    Column("utm_source", String(255), nullable=False, default=""),
+    Column("utm_medium", String(255), nullable=False, default=""),
+    Column("utm_campaign", String(255), nullable=False, default=""),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("confirmed", Integer, nullable=False, default=0),
+    Index("ix_click_rollups_hour", "hour", "link_id"),
+)
+
 # Owner: clicks.py. Unique visitors per link and UTC day, kept after raw clicks are purged.
 daily_visitors = Table(
     "daily_visitors",
@@ -373,6 +394,7 @@ __all__ = [
     "clicks",
     "robot_hits",
     "hourly_counts",
+    "click_rollups",
     "daily_visitors",
     "preview_viewers",
     "visitor_salts",

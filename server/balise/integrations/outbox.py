@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, exists, func, insert, select, update
 
-from balise.analytics.stats import click_objects
+from balise.analytics.export import click_objects
 from balise.db.tables import (
     webhook_click_queue,
     webhook_deliveries,

@@ -17,7 +17,9 @@ def init_app(app: Flask) -> None:
     from balise.web.dashboard import (  # noqa: F401 - register their pages on bp
         account,
         auth,
+        campaigns,
         links,
+        live,
         share,
         stats,
         summary,

@@ -186,15 +186,21 @@ def time_chart(
 
 @dataclass
 class Share:
-    value: str
+    value: str | None  # None: the clicks without a value (direct, no UTM, unknown...)
     count: int
     percent: float  # of the list's total, for the bar width
+    title: str | None = None  # top links: the link's title beside its slug
 
 
 def shares(items: Sequence[dict[str, Any]], total: int | None = None) -> list[Share]:
     """Top-list rows with their share of `total` (default: of the rows' own sum)."""
     whole = total or sum(int(i["clicks"]) for i in items) or 1
     return [
-        Share(str(i["value"]), int(i["clicks"]), round(100 * int(i["clicks"]) / whole, 1))
+        Share(
+            None if i["value"] is None else str(i["value"]),
+            int(i["clicks"]),
+            round(100 * int(i["clicks"]) / whole, 1),
+            i.get("title"),
+        )
         for i in items
     ]

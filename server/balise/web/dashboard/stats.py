@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from balise.accounts import shares
-from balise.analytics import stats
+from balise.analytics import export
 from balise.errors import ValidationFailed
 from balise.links import store as links
 from balise.links.store import Link
@@ -19,6 +19,7 @@ from balise.web.context import state, transaction
 from balise.web.dashboard import stats_view
 from balise.web.dashboard.blueprint import bp, page_lang, render, require
 from balise.web.dashboard.links import find
+from balise.web.dashboard.stats_filters import PageFilters, filters_from
 from balise.web.dashboard.timezones import all_zones, viewer_tz
 
 SHARE_DAYS = (1, 7, 30, 90, 365)
@@ -32,7 +33,9 @@ def stats_context(link: Link | None, *, args: Any = None) -> dict[str, Any]:
     """Everything _stats.html needs for a link (or all links, link=None)."""
     tz = viewer_tz()
     now = datetime.now(timezone.utc)
-    chosen = stats_view.parse_range(args if args is not None else request.args, tz, now)
+    args = args if args is not None else request.args
+    chosen = stats_view.parse_range(args, tz, now)
+    filters = filters_from(args)
     with transaction() as conn:
         _period, found = stats_view.load(
             conn,
@@ -41,10 +44,13 @@ def stats_context(link: Link | None, *, args: Any = None) -> dict[str, Any]:
             now,
             link_id=link.id if link else None,
             retention_days=retention_days(),
+            filters=filters,
         )
     return {
         "range": chosen,
         "found": found,
+        "changes": stats_view.changes(found, page_lang()),
+        "page_filters": PageFilters(request.path, range_args(args), filters),
         "charts": stats_view.build_charts(found, page_lang()),
         "tops": stats_view.top_lists(found),
         "presets": list(stats_view.PRESETS),
@@ -52,7 +58,7 @@ def stats_context(link: Link | None, *, args: Any = None) -> dict[str, Any]:
         "zones": all_zones(),
         "flag": flag,
         "link_stats_url": None if link else _stats_url,
-        "range_args": range_args(args if args is not None else request.args),
+        "range_args": range_args(args),
     }
 
 
@@ -97,18 +103,29 @@ def link_stats(slug: str) -> Any:
 @require("viewer")
 def clicks_csv(slug: str) -> Response:
     """The link's stored clicks in the page's range, as CSV, streamed in constant memory."""
-    tz = viewer_tz()
-    chosen = stats_view.parse_range(request.args, tz, datetime.now(timezone.utc))
     with transaction() as conn:
         link = find(conn, slug)
-    export = stats.export_query(link.id, chosen.start, chosen.end)
+    return _csv(link.id, f"{link.slug}-clicks")
+
+
+@bp.get("/clicks.csv")
+@require("viewer")
+def all_clicks_csv() -> Response:
+    """Every link's stored clicks in the page's range, as CSV (same columns)."""
+    return _csv(None, "clicks")
+
+
+def _csv(link_id: int | None, name: str) -> Response:
+    tz = viewer_tz()
+    chosen = stats_view.parse_range(request.args, tz, datetime.now(timezone.utc))
+    selected = export.export_query(link_id, chosen.start, chosen.end)
     engine = state().engine
 
     def generate() -> Iterator[str]:
         with engine.connect() as conn:
-            yield from stats.export_csv(conn, export)
+            yield from export.export_csv(conn, selected)
 
-    name = f"{link.slug}-clicks-{chosen.first_day:%Y%m%d}-{chosen.last_day:%Y%m%d}.csv"
+    name = f"{name}-{chosen.first_day:%Y%m%d}-{chosen.last_day:%Y%m%d}.csv"
     return Response(
         stream_with_context(generate()),
         mimetype="text/csv",

@@ -10,11 +10,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from babel.numbers import format_percent
 from flask_babel import gettext as _
 from sqlalchemy import Connection
 from werkzeug.datastructures import MultiDict
 
 from balise.analytics import stats
+from balise.analytics.filters import NO_FILTERS, Filters
 from balise.analytics.periods import INTERVALS, Period, make_period
 from balise.errors import ValidationFailed
 from balise.web.dashboard import charts
@@ -112,15 +114,35 @@ def parse_range(args: MultiDict[str, str], tz: ZoneInfo, now: datetime) -> Range
 
 def load(
     conn: Connection, chosen: Range, tz: ZoneInfo, now: datetime, *, link_id: int | None,
-    retention_days: int,
+    retention_days: int, filters: Filters = NO_FILTERS,
 ) -> tuple[Period, dict[str, Any]]:  # fmt: skip
+    """The page's numbers, with the previous range's totals to show each total's change."""
     period = make_period(chosen.interval, tz, start=chosen.start, end=chosen.end, now=now)
     kept_since = now - timedelta(days=retention_days) if retention_days else None
-    found = stats.stats(conn, period, link_id=link_id, kept_since=kept_since, top=TOP)
+    found = stats.stats(
+        conn, period, link_id=link_id, kept_since=kept_since, top=TOP, filters=filters,
+        compare=True,
+    )  # fmt: skip
     for point in found["series"]:
         point["served_only"] = max(int(point["clicks"]) - int(point["confirmed"]), 0)
-        point["robots"] = int(point["bots"]) + int(point["prefetches"])
+        point["robots"] = int(point["bots"] or 0) + int(point["prefetches"] or 0)
     return period, found
+
+
+def changes(found: dict[str, Any], lang: str) -> dict[str, tuple[str, str]]:
+    """Each total's change from the previous range, as text ("+12 %") and a direction; none
+    where the previous range counted nothing (no percentage to give)."""
+    before = found["previous"]["totals"]
+    shown: dict[str, tuple[str, str]] = {}
+    for name, value in found["totals"].items():
+        old = before.get(name)
+        if value is None or not old:
+            continue
+        pct = round(100 * (value - old) / old)
+        sign = "+" if pct > 0 else ("−" if pct < 0 else "±")
+        direction = "up" if pct > 0 else ("down" if pct < 0 else "same")
+        shown[name] = (f"{sign}{format_percent(abs(pct) / 100, locale=lang)}", direction)
+    return shown
 
 
 def bucket_label(start: datetime, interval: str, lang: str, *, long: bool = False) -> str:
@@ -175,6 +197,8 @@ def build_charts(found: dict[str, Any], lang: str) -> dict[str, Any]:
     longs = [bucket_label(p["start"], found["interval"], lang, long=True) for p in points]
     built: dict[str, Any] = {"labels": longs}
     for name, (stacked, lines) in _specs().items():
+        if name == "robots" and found["totals"]["bots"] is None:
+            continue  # under a filter on dimensions: robots have no referrer, country...
         tips = [_tip(lang, longs[i], p, TIP_KEYS[name]) for i, p in enumerate(points)]
         common = {
             "stacked": stacked,

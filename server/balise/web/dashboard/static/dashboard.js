@@ -176,3 +176,21 @@
     bucket.addEventListener("pointerleave", function () { tip.hidden = true; });
   });
 })();
+
+// Live page: poll the server's fresh copy of the live block (see web/dashboard/live.py for
+// why polling and not Server-Sent Events). Paused while the tab is hidden.
+(function () {
+  "use strict";
+  var box = document.getElementById("live");
+  if (!box || !window.fetch) return;
+  var url = box.getAttribute("data-live-url");
+  var every = 1000 * (parseInt(box.getAttribute("data-live-every"), 10) || 5);
+  function refresh() {
+    if (document.hidden) return;
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html !== null) box.innerHTML = html; })
+      .catch(function () { /* offline for a moment: the next poll tries again */ });
+  }
+  setInterval(refresh, every);
+})();
