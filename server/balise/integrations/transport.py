@@ -10,7 +10,6 @@ status matters; at most 64 KB of the answer are read, and none of it is kept.
 from __future__ import annotations
 
 import http.client
-import socket
 import ssl
 import threading
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from balise.errors import Problem
-from balise.summaries.fetch import FetchOptions, IPAddress, resolve
+from balise.summaries.fetch import FetchOptions, Pinned, resolve
 
 MAX_ANSWER_BYTES = 64 * 1024
 
@@ -57,6 +56,7 @@ def post(
         timeout=timeout,
         connect_timeout=min(5.0, timeout),
         allow_private=allow_private,
+        ssl_context=ssl_context,
     )
     try:
         addresses = resolve(host, port, options)
@@ -64,7 +64,7 @@ def post(
         return Outcome(None, exc.detail)
     last = "no address answered"
     for ip in addresses:
-        attempt = _Attempt(parts.geturl(), ip, options, deadline, ssl_context)
+        attempt = _Attempt(parts.geturl(), ip, options, deadline)
         try:
             return attempt.send(body, {"User-Agent": user_agent, **headers})
         except ssl.SSLCertVerificationError as exc:
@@ -76,43 +76,8 @@ def post(
     return Outcome(None, last)
 
 
-class _Attempt:
-    def __init__(
-        self,
-        url: str,
-        ip: IPAddress,
-        options: FetchOptions,
-        deadline: float,
-        ssl_context: ssl.SSLContext | None,
-    ) -> None:
-        self.parts = urlsplit(url)
-        self.host = self.parts.hostname or ""
-        self.tls = self.parts.scheme == "https"
-        self.port = self.parts.port or (443 if self.tls else 80)
-        self.ip = ip
-        self.options = options
-        self.deadline = deadline
-        self.ssl_context = ssl_context
-        self.sock: socket.socket | None = None
-        self.timed_out = False
-
-    def _kill(self) -> None:
-        self.timed_out = True
-        if self.sock is not None:
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def _connect(self) -> socket.socket:
-        remaining = self.deadline - time.monotonic()
-        timeout = max(0.01, min(self.options.connect_timeout, remaining))
-        sock = socket.create_connection((str(self.ip), self.port), timeout=timeout)
-        if self.tls:
-            context = self.ssl_context or ssl.create_default_context()
-            sock = context.wrap_socket(sock, server_hostname=self.host)
-        sock.settimeout(max(0.01, self.deadline - time.monotonic()))
-        return sock
+class _Attempt(Pinned):
+    """The fetcher's connection to a checked address under a deadline, used to POST."""
 
     def send(self, body: bytes, headers: Mapping[str, str]) -> Outcome:
         watchdog = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._kill)
@@ -121,7 +86,7 @@ class _Attempt:
         conn = http.client.HTTPConnection(self.host, self.port)
         try:
             self.sock = conn.sock = self._connect()
-            conn.request("POST", self._target(), body=body, headers=self._headers(headers))
+            conn.request("POST", self._target(), body=body, headers=self._post_headers(headers))
             response = conn.getresponse()
             response.read(MAX_ANSWER_BYTES)
             if self.timed_out:
@@ -137,15 +102,9 @@ class _Attempt:
             if self.sock is not None:
                 self.sock.close()
 
-    def _target(self) -> str:
-        return (self.parts.path or "/") + (f"?{self.parts.query}" if self.parts.query else "")
-
-    def _headers(self, extra: Mapping[str, str]) -> dict[str, str]:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        if self.port != (443 if self.tls else 80):
-            host = f"{host}:{self.port}"
+    def _post_headers(self, extra: Mapping[str, str]) -> dict[str, str]:
         return {
-            "Host": host,
+            "Host": self.host_header(),
             "Content-Type": "application/json",
             "Accept": "*/*",
             "Connection": "close",

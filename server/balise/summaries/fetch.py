@@ -123,7 +123,7 @@ def resolve(host: str, port: int, options: FetchOptions) -> list[IPAddress]:
     return addresses
 
 
-class _Pinned:
+class Pinned:
     """One HTTP(S) exchange with a checked address, under a total deadline."""
 
     def __init__(self, url: str, ip: IPAddress, options: FetchOptions, deadline: float) -> None:
@@ -180,12 +180,14 @@ class _Pinned:
     def _target(self) -> str:
         return (self.parts.path or "/") + (f"?{self.parts.query}" if self.parts.query else "")
 
-    def _headers(self) -> dict[str, str]:
+    def host_header(self) -> str:
+        """The Host header: the name asked for (not the pinned address), with a non-default port."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        if self.port != (443 if self.tls else 80):
-            host = f"{host}:{self.port}"
+        return host if self.port == (443 if self.tls else 80) else f"{host}:{self.port}"
+
+    def _headers(self) -> dict[str, str]:
         return {
-            "Host": host,
+            "Host": self.host_header(),
             "User-Agent": self.options.user_agent,
             "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
             "Accept-Language": self.options.accept_language,
@@ -243,7 +245,7 @@ def _first_working(
 ) -> tuple[http.client.HTTPResponse, bytes, bool]:
     last: Exception | None = None
     for ip in addresses:
-        exchange = _Pinned(url, ip, options, deadline)
+        exchange = Pinned(url, ip, options, deadline)
         try:
             return exchange.exchange()
         except Problem:
