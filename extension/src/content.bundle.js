@@ -321,7 +321,8 @@
       source_url: "Article en référence",
       preview: "Aperçu Balise",
       sectionsLabel: "Résumé par sections",
-      dialogLabel: "Aperçu Balise : $1"
+      dialogLabel: "Aperçu Balise : $1",
+      pageMark: "Description de la page"
     },
     en: {
       recap: "Factual recap",
@@ -332,7 +333,8 @@
       source_url: "Source article",
       preview: "Balise preview",
       sectionsLabel: "Summary by section",
-      dialogLabel: "Balise preview: $1"
+      dialogLabel: "Balise preview: $1",
+      pageMark: "The page's own description"
     }
   };
   function strings(lang) {
@@ -369,10 +371,11 @@
     if (!isSummary(summary)) return null;
     const lang = summary.lang === "fr" ? "fr" : summary.lang === "en" ? "en" : "en";
     const s = strings(lang);
-    const sourceUrl = safeHttpUrl(summary.source_url) || safeHttpUrl(summary.target_url);
+    const page = summary.origin === "page";
+    const sourceUrl = !page && safeHttpUrl(summary.source_url) || safeHttpUrl(summary.target_url);
     const shortUrl = safeHttpUrl(summary.short_url);
     const sections = [];
-    for (const key of SECTIONS) {
+    for (const key of page ? [] : SECTIONS) {
       const paras = paragraphs(summary[key]);
       if (paras.length) sections.push({ key, heading: s[key], paragraphs: paras });
     }
@@ -384,6 +387,7 @@
       label: s.dialogLabel.replace("$1", () => title || teaser),
       title,
       teaser,
+      mark: page ? s.pageMark : null,
       domain: domainOf(sourceUrl),
       sections,
       source: sourceUrl ? { heading: s.source_url, url: sourceUrl, label: domainOf(sourceUrl) } : null,
@@ -403,6 +407,7 @@
     card.setAttribute("lang", model.lang);
     if (model.domain) card.appendChild(el(doc, "div", "domain", model.domain));
     if (model.title) card.appendChild(el(doc, "div", "title", model.title));
+    if (model.mark) card.appendChild(el(doc, "p", "mark", model.mark));
     if (model.teaser) card.appendChild(el(doc, "p", "teaser", model.teaser));
     if (model.sections.length) {
       const list = el(doc, "div", "sections");
@@ -486,6 +491,18 @@
 }
 .title { display: block; font-size: 16px; font-weight: 650; line-height: 1.3; color: #0f172a; }
 .teaser { display: block; margin-top: 6px; color: #334155; }
+.mark {
+  display: inline-block;
+  margin-top: 6px;
+  padding: 1px 6px;
+  border-radius: 4px;
+  background: #f1f5f9;
+  color: #475569;
+  font-size: 11px;
+  font-weight: 600;
+  letter-spacing: 0.02em;
+}
+.mark + .teaser { margin-top: 4px; }
 .sections { display: block; margin-top: 10px; border-top: 1px solid #e5e7eb; }
 .section { display: block; border-bottom: 1px solid #f1f5f9; }
 .toggle {
@@ -531,6 +548,7 @@
   .domain, .source .label, .chevron { color: #94a3b8; }
   .title { color: #f8fafc; }
   .teaser, .body { color: #cbd5e1; }
+  .mark { background: #2a3242; color: #cbd5e1; }
   .sections { border-top-color: #334155; }
   .section { border-bottom-color: #2a3242; }
   .toggle { color: #93c5fd; }

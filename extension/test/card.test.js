@@ -176,3 +176,35 @@ test("the chevrons are decoration, hidden from screen readers; toggles say what 
     assert.match(toggle.getAttribute("aria-controls"), /^x-/);
   }
 });
+
+// A link without a summary, answered with its target page's own card (issue 12, item 3).
+const pageCard = {
+  slug: "sanscarte",
+  short_url: "https://s.example.org/sanscarte",
+  target_url: "https://www.lemonde.fr/article",
+  lang: "fr",
+  title: "Le titre de la page",
+  teaser: "La description que la page donne d'elle-même.",
+  origin: "page",
+  updated_at: "2026-01-01T00:00:00Z",
+  seen_token: "t",
+};
+
+test("a page's own card shows title and teaser, marked as the page's description, no sections", () => {
+  const model = cardModel({ ...pageCard, recap: "Jamais montré.", source_url: "https://ailleurs.test/" });
+  assert.equal(model.mark, "Description de la page");
+  assert.equal(model.title, "Le titre de la page");
+  assert.equal(model.teaser, "La description que la page donne d'elle-même.");
+  assert.deepEqual(model.sections, []);
+  assert.equal(model.source.url, "https://www.lemonde.fr/article");
+  assert.equal(cardModel({ ...pageCard, lang: "en" }).mark, "The page's own description");
+  assert.equal(cardModel({ ...pageCard, lang: null }).mark, "The page's own description");
+  assert.equal(cardModel(summary).mark, null, "a summary carries no mark");
+
+  const card = buildCard(fakeDocument, model);
+  const classes = card.children.map((n) => n.getAttribute("class"));
+  assert.deepEqual(classes, ["domain", "title", "mark", "teaser", "footer"]);
+  assert.equal(card.find(byClass("mark")).textContent, "Description de la page");
+  assert.equal(card.findAll(byClass("toggle")).length, 0);
+  assert.equal(buildCard(fakeDocument, cardModel(summary)).find(byClass("mark")), null);
+});

@@ -80,6 +80,7 @@ def card_content(page: Any) -> dict[str, Any]:
     return {
         "title": _text(_find(card, lambda n: "title" in _classes(n))),
         "teaser": _text(_find(card, lambda n: "teaser" in _classes(n))),
+        "mark": _text(_find(card, lambda n: "mark" in _classes(n))),
         "domain": _text(_find(card, lambda n: "domain" in _classes(n))),
         "headings": [_text(n) for n in _all_with(card, "heading")],
         "links": [

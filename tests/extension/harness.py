@@ -233,6 +233,26 @@ class Balise:
     key: str  # an admin API key
     proxy: CountingProxy
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data_dir: str = ""
+
+    def store_page_card(self, slug: str, title: str, description: str, lang: str) -> None:
+        """Store a link's target page card as the background fetcher would (the server here
+        runs with BALISE_FETCH_METADATA=0): straight into its SQLite database."""
+        from sqlalchemy import create_engine
+
+        from balise.links.store import get_link_by_slug
+        from balise.summaries import cards
+        from balise.summaries.article import PageMeta
+
+        engine = create_engine(f"sqlite:///{Path(self.data_dir) / 'balise.db'}")
+        try:
+            with engine.begin() as conn:
+                link = get_link_by_slug(conn, slug)
+                assert link is not None, slug
+                meta = PageMeta(title, description, None, None, lang)
+                cards.save_card(conn, link.id, link.url, meta, None)
+        finally:
+            engine.dispose()
 
     def add_link(self, slug: str, url: str, summary: dict[str, Any] | None) -> dict[str, Any]:
         lang = (summary or {}).get("lang", "en")
@@ -308,7 +328,7 @@ def running_balise() -> Iterator[Balise]:
                     f"balise serve did not start: {Path(data_dir, 'serve.log').read_text()}"
                 )
             time.sleep(0.2)
-        server = Balise(base=base, port=port, key=key, proxy=proxy)
+        server = Balise(base=base, port=port, key=key, proxy=proxy, data_dir=data_dir)
         server.add_link(
             "climat-fr", "https://www.lemonde.fr/planete/article/climat-mesures.html", FR_SUMMARY
         )

@@ -19,7 +19,7 @@ from tests.extension.chromium import (
     wait_for_card,
 )
 from tests.extension.conftest import CHROMIUM, VIEWPORT
-from tests.extension.harness import EN_SUMMARY, FR_SUMMARY, KNOWN_TARGET, page_html
+from tests.extension.harness import EN_SUMMARY, FR_SUMMARY, KNOWN_TARGET, page_html, wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -277,6 +277,43 @@ def test_an_unknown_short_link_shows_no_card_and_is_asked_once(balise, pages, co
     assert page.locator("balise-card").count() == 0
     assert len(balise.proxy.summary_requests()) == 1, "the unknown answer is cached"
     shoot(page, "unknown_link_no_card")
+
+
+def test_a_link_without_summary_shows_its_pages_own_card_marked_as_such(
+    balise, pages, configure, page
+):
+    """Issue 12, item 3: no summary but a fetched page card: title and teaser, marked, no
+    sections; with neither, no card at all."""
+    configure()
+    balise.add_link("page-card", "https://news.example.org/2024/bees", None)
+    balise.add_link("bare-link", "https://news.example.org/2024/bare", None)
+    description = "Les abeilles sauvages reviennent dans les parcs de la ville."
+    balise.store_page_card("page-card", "Le retour des abeilles", description, "fr")
+    url = pages.add(
+        "/page-card",
+        page_html(
+            f'<p><a id="bare" href="{short(balise, "bare-link")}">sans rien</a></p>'
+            f'<p><a id="carded" href="{short(balise, "page-card")}">les abeilles</a></p>'
+            '<p id="away">away</p>'
+        ),
+    )
+    page.goto(url)
+    page.hover("#bare")
+    page.wait_for_timeout(900)
+    assert page.locator("balise-card").count() == 0, "no summary and no page card: no card"
+    page.hover("#away")
+
+    page.hover("#carded")
+    host = wait_for_card(page)
+    content = card_content(page)
+    assert content["title"] == "Le retour des abeilles"
+    assert content["teaser"] == description
+    assert content["mark"] == "Description de la page"
+    assert content["headings"] == [], "a page's own card has no sections"
+    assert content["domain"] == "news.example.org"
+    assert host.get_attribute("aria-label") == "Aperçu Balise : Le retour des abeilles"
+    shoot(page, "page_card_marked")
+    wait_until(lambda: balise.preview_views("page-card") == 1)
 
 
 def test_known_mode_asks_about_a_page_of_links_in_one_batch(balise, pages, configure, page):

@@ -3,22 +3,24 @@
 A short URL matches in any form (with or without scheme, trailing slash, the `+` preview
 suffix, any case of host); an article URL matches after urls.normalise (tracking parameters,
 fragment, default port, parameter order). Many URLs are answered in one query, and disabled,
-expired or exhausted (max_clicks reached) links are never answered. Preview views are counted
-by analytics/previews.py.
+expired or exhausted (max_clicks reached) links are never answered. A link without a summary
+is answered with its target page's own card (cards.py: title and description, fetched for its
+current target) when it has one; a stored summary always wins. Preview views are counted by
+analytics/previews.py.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import Connection, Select, false, func, or_, select
+from sqlalchemy import Connection, Select, and_, false, func, or_, select
 
-from balise.db.tables import hourly_counts, links, summaries
+from balise.db.tables import hourly_counts, link_cards, links, summaries
 from balise.errors import ValidationFailed
 from balise.links.store import SLUG_RE
 from balise.links.urls import DEFAULT_PORTS, clean_target, url_key
@@ -28,13 +30,28 @@ _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
+class PageCard:
+    """The target page's own card, as the look-up answers it for a link without a summary."""
+
+    title: str
+    description: str
+    lang: str | None
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
 class Found:
-    """A summary and the link it belongs to, as the look-up answers it."""
+    """A summary, or else the page's own card, and the link it belongs to."""
 
     link_id: int
     slug: str
     target_url: str
-    summary: Summary
+    summary: Summary | None
+    page: PageCard | None = None
+
+    @property
+    def updated_at(self) -> Any:
+        return self.summary.updated_at if self.summary else self.page and self.page.fetched_at
 
 
 @dataclass(frozen=True)
@@ -96,8 +113,24 @@ def _target_key(raw: str) -> str | None:
         return None
 
 
+# The page card's columns, named apart from the summary's.
+_CARD_COLS = [
+    link_cards.c.title.label("card_title"),
+    link_cards.c.description.label("card_description"),
+    link_cards.c.lang.label("card_lang"),
+    link_cards.c.fetched_at.label("card_fetched_at"),
+]
+
+
 def _query(slug_keys: set[str], url_keys: set[str], now: datetime) -> Select[Any]:
+    """One query: the summary of each link, else its usable page card (fetched for the
+    current target, with a description)."""
     cols = [c for c in summaries.c if c.name != "link_id"]
+    usable_card = and_(
+        link_cards.c.status == "ok",
+        link_cards.c.url == links.c.url,
+        link_cards.c.description.is_not(None),
+    )
     condition = []
     if slug_keys:
         condition.append(links.c.slug_key.in_(sorted(slug_keys)))
@@ -110,11 +143,17 @@ def _query(slug_keys: set[str], url_keys: set[str], now: datetime) -> Select[Any
             links.c.slug_key,
             links.c.url,
             links.c.url_key,
+            links.c.title.label("link_title"),
+            links.c.lang.label("link_lang"),
+            summaries.c.link_id.label("summary_link_id"),
             *cols,
+            *_CARD_COLS,
         )
-        .join(summaries, summaries.c.link_id == links.c.id)
+        .outerjoin(summaries, summaries.c.link_id == links.c.id)
+        .outerjoin(link_cards, and_(link_cards.c.link_id == links.c.id, usable_card))
         .where(
             or_(*condition) if condition else false(),
+            or_(summaries.c.link_id.is_not(None), link_cards.c.link_id.is_not(None)),
             links.c.disabled == false(),
             or_(links.c.expires_at.is_(None), links.c.expires_at > now),
             or_(links.c.max_clicks.is_(None), links.c.max_clicks > _served_clicks()),
@@ -133,13 +172,20 @@ def _served_clicks() -> Any:
 
 def _found(row: object) -> Found:
     m = row._mapping  # type: ignore[attr-defined]
-    values = {f.name: m[f.name] for f in fields(Summary) if f.name != "link_id"}
-    return Found(
-        link_id=m["id"],
-        slug=m["slug"],
-        target_url=m["url"],
-        summary=Summary(link_id=m["id"], **values),
+    found = Found(link_id=m["id"], slug=m["slug"], target_url=m["url"], summary=None)
+    if m["summary_link_id"] is not None:  # a stored summary always wins
+        values = {f.name: m[f.name] for f in fields(Summary) if f.name != "link_id"}
+        return replace(found, summary=Summary(link_id=m["id"], **values))
+    # The title as social networks see it (reader pages' social_tags): the link's own first.
+    title = m["link_title"] or m["card_title"] or urlsplit(m["url"]).hostname or m["url"]
+    lang = m["card_lang"] or m["link_lang"]
+    page = PageCard(
+        title=title,
+        description=m["card_description"],
+        lang=lang if lang in ("fr", "en") else None,
+        fetched_at=m["card_fetched_at"],
     )
+    return replace(found, page=page)
 
 
 def lookup(
@@ -178,9 +224,10 @@ def lookup(
 
 
 def _newer(found: Found, other: Found | None) -> bool:
-    """Several links to one article: the most recently updated summary answers."""
+    """Several links to one article: a summary before any page card, then the most recently
+    updated (summary) or fetched (card)."""
     if other is None:
         return True
-    mine = (found.summary.updated_at, found.link_id)
-    theirs = (other.summary.updated_at, other.link_id)
-    return mine > theirs  # type: ignore[operator]
+    mine = (found.summary is not None, found.updated_at, found.link_id)
+    theirs = (other.summary is not None, other.updated_at, other.link_id)
+    return mine > theirs

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from balise.links.store import Link
 from balise.summaries.cards import Card
+from balise.summaries.lookup import PageCard
 from balise.summaries.store import SECTIONS, Summary, paragraphs
 from balise.web.context import state
 from balise.web.i18n import LANGS, N_, gettext_in
@@ -43,6 +44,20 @@ def summary_json(slug: str, short_url: str, target_url: str, summary: Summary) -
         "image_url": summary.image_url,
         "origin": summary.origin,
         "updated_at": summary.updated_at,
+    }
+
+
+def page_json(slug: str, short_url: str, target_url: str, page: PageCard) -> dict[str, Any]:
+    """The LookedUpPage shape: a link without a summary, shown by its page's own card."""
+    return {
+        "slug": slug,
+        "short_url": short_url,
+        "target_url": target_url,
+        "lang": page.lang,
+        "title": page.title,
+        "teaser": page.description,
+        "origin": "page",
+        "updated_at": page.fetched_at,
     }
 
 

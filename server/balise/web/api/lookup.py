@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, current_app, request
 from spectree import Response as Responses
@@ -21,17 +21,18 @@ from sqlalchemy.exc import IntegrityError
 from balise.analytics.previews import count_preview_views
 from balise.errors import NotFound
 from balise.summaries import lookup as summary_lookup
+from balise.summaries.store import Summary
 from balise.web.api.blueprint import bp, max_body, operation
 from balise.web.api.schemas import ProblemOut
 from balise.web.api.schemas.summaries import (
-    LookedUpSummary,
+    LookedUp,
     LookupIn,
     LookupOut,
     SummaryQuery,
 )
 from balise.web.api.seen import seen_tokens, this_viewer
 from balise.web.context import state, transaction
-from balise.web.summary_view import summary_json
+from balise.web.summary_view import page_json, summary_json
 
 TAGS = ["public look-up"]
 PUBLIC_ENDPOINTS = ("api.lookup_one", "api.lookup_many", "api.preview_seen")
@@ -53,7 +54,13 @@ PREFLIGHT = {
 
 
 def _answer(found: summary_lookup.Found) -> dict[str, Any]:
-    body = summary_json(found.slug, state().short_url(found.slug), found.target_url, found.summary)
+    """The summary, else the target page's own card (LookedUpPage: title and teaser only)."""
+    short_url = state().short_url(found.slug)
+    if found.page is not None:
+        body = page_json(found.slug, short_url, found.target_url, found.page)
+    else:  # a look-up answer has its summary when it has no page card
+        summary = cast(Summary, found.summary)
+        body = summary_json(found.slug, short_url, found.target_url, summary)
     body["seen_token"] = seen_tokens().sign(found.slug, datetime.now(timezone.utc))
     return body
 
@@ -100,11 +107,12 @@ def _cacheable(body: Any) -> Response:
 @operation(
     None,
     query=SummaryQuery,
-    resp=Responses("HTTP_304", HTTP_200=LookedUpSummary, HTTP_404=ProblemOut),
+    resp=Responses("HTTP_304", HTTP_200=LookedUp, HTTP_404=ProblemOut),
     tags=TAGS,
 )
 def lookup_one(query: SummaryQuery) -> Response:
-    """The summary for a short URL (any form) or an article URL; 404 when none is known."""
+    """The summary for a short URL (any form) or an article URL, else the target page's own
+    card (`origin: "page"`: title and teaser only); 404 when neither is known."""
     found = _lookup([query.url])[query.url]
     if found is None:
         raise NotFound("No summary is known for this URL.")
@@ -120,7 +128,7 @@ def lookup_one(query: SummaryQuery) -> Response:
 )
 @max_body(MAX_BATCH_BYTES)
 def lookup_many(json: LookupIn) -> Response:
-    """Up to 100 URLs in one query: {"results": {"<url as sent>": summary or null}}."""
+    """Up to 100 URLs in one query: {"results": {"<url as sent>": summary, page card or null}}."""
     answers = _lookup(json.urls, seen=not json.prefetch)
     results = {url: (_answer(f) if f else None) for url, f in answers.items()}
     return _cacheable({"results": results})

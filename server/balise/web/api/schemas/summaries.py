@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from balise.links.urls import MAX_URL_LENGTH
 from balise.summaries.store import LIMITS
@@ -73,6 +73,28 @@ class LookedUpSummary(PublicSummary):
         description="Send it to POST /summaries/seen when the summary is actually shown: that "
         "counts one preview view. Valid for about 3 hours."
     )
+
+
+class LookedUpPage(BaseModel):
+    """A link without a summary, answered with its target page's own description (fetched in
+    the background, BALISE_FETCH_METADATA): title and teaser only, no sections. The extension
+    marks it as the page's own description. A summary, once written, answers instead."""
+
+    slug: str
+    short_url: str
+    target_url: str
+    lang: Lang | None = Field(description="The page's language when known (fr or en).")
+    title: str = Field(description="The link's title, else the page's own title.")
+    teaser: str = Field(description="The page's own description (og:description, ...).")
+    origin: Literal["page"]
+    updated_at: datetime = Field(description="When the page's card was fetched.")
+    seen_token: str = Field(
+        description="As for a summary: send it to POST /summaries/seen once the card is shown."
+    )
+
+
+class LookedUp(RootModel[LookedUpSummary | LookedUpPage]):
+    """The look-up's answer for one URL: its summary, else its page's own card."""
 
 
 class SummaryOut(PublicSummary):
@@ -140,8 +162,9 @@ class LookupIn(BaseModel):
 
 
 class LookupOut(BaseModel):
-    results: dict[str, LookedUpSummary | None] = Field(
-        description="Every URL as sent, with its summary or null."
+    results: dict[str, LookedUpSummary | LookedUpPage | None] = Field(
+        description="Every URL as sent, with its summary, else its page's own card "
+        '(origin "page"), or null.'
     )
 
 
