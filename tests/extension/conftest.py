@@ -34,22 +34,23 @@ def chromium_args(extension: Path) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def balise() -> Iterator[Balise]:
     with running_balise() as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pages() -> Iterator[Pages]:
     served = Pages()
     yield served
     served.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Any]:
-    """One Playwright driver for every Chromium context of the session."""
+    """One Playwright driver for every Chromium context of the extension tests; stopped when
+    they end, since a running sync driver makes every later sync_playwright() fail."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM}")
     sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is missing")
@@ -75,7 +76,7 @@ def launch_chromium(playwright: Any, *, open_shadow: bool = False) -> Iterator[A
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_context(playwright: Any) -> Iterator[Any]:
     yield from launch_chromium(playwright)
 
@@ -120,12 +121,12 @@ def page(browser_context: Any) -> Iterator[Any]:
     tab.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def extension_id(browser_context: Any) -> str:
     return str(worker(browser_context).url.split("/")[2])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def firefox() -> Iterator[Firefox]:
     if not Path(FIREFOX).exists():
         pytest.skip(f"Debian's firefox-esr is not installed ({FIREFOX})")
