@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from balise.cli import clicks, keys, server, summaries, users
+from balise.cli import clicks, keys, server, summaries, transfer, users
 
 
 @click.group()
@@ -20,3 +20,5 @@ main.add_command(users.users_group)
 main.add_command(summaries.summaries_group)
 main.add_command(clicks.stats_command)
 main.add_command(clicks.clicks_group)
+main.add_command(transfer.export_command)
+main.add_command(transfer.import_command)

@@ -129,6 +129,9 @@ links = Table(
     Column("max_clicks", Integer, nullable=True),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("share_secret", String(64), nullable=True),
+    # Visits counted by another shortener before the link moved here (balise import): shown
+    # apart from the clicks Balise counts, never added to them.
+    Column("imported_clicks", Integer, nullable=False, server_default="0"),
     # Bumped on every change so caches of rendered pages can tell they are stale.
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", UTCDateTime, nullable=False),

@@ -91,6 +91,7 @@ class Link:
     share_secret: str | None = field(default=None, repr=False)
     redirect_mode: str = "interstitial"
     redirect_status: int = 302
+    imported_clicks: int = 0  # visits counted by another shortener (balise import), apart
 
     @property
     def direct(self) -> bool:
@@ -266,6 +267,7 @@ def _to_link(row: Any, tags: tuple[str, ...]) -> Link:
         share_secret=m["share_secret"],
         redirect_mode=m["redirect_mode"],
         redirect_status=m["redirect_status"],
+        imported_clicks=m["imported_clicks"],
     )
 
 

@@ -10,7 +10,16 @@ from balise.web.api.blueprint import bp, key_or_address
 
 def init_app(app: Flask) -> None:
     # Importing the resource modules registers their routes on bp.
-    from balise.web.api import keys, links, lookup, seen, stats, summaries, webhooks  # noqa: F401
+    from balise.web.api import (  # noqa: F401
+        keys,
+        links,
+        lookup,
+        seen,
+        stats,
+        summaries,
+        transfer,
+        webhooks,
+    )
 
     app.register_blueprint(bp)
     # Failed authentications are limited on every API route: see limits._api_auth_failures.

@@ -103,14 +103,15 @@ def operation(
     *,
     resp: Answers,
     tags: list[str],
-    media_type: str | None = None,
+    media_type: str | tuple[str, ...] | None = None,
     **schemas: Any,
 ) -> Callable[[F], F]:
     """Declare an API view: the least key role it needs (None: public; checked before the body
     is validated), its request schemas (json=, query=) and the answers only it gives.
 
     The answers every operation shares (401, 422, 429...) are added to the OpenAPI document
-    by openapi.complete; `media_type` names a success body that is not JSON (text/csv).
+    by openapi.complete; `media_type` names a success body that is not JSON (text/csv), or a
+    tuple of them.
     """
 
     def decorate(view: F) -> F:

@@ -53,6 +53,7 @@ def link_out(link: links.Link, conn: Connection) -> dict[str, Any]:
         "redirect_mode": link.redirect_mode,
         "redirect_status": link.redirect_status,
         "state": link_state(conn, link),
+        "imported_clicks": link.imported_clicks,
         "created_at": link.created_at,
         "updated_at": link.updated_at,
     }

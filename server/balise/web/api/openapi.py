@@ -46,10 +46,10 @@ DESCRIPTIONS = {
 @dataclass(frozen=True)
 class Traits:
     """What a view declares beyond its schemas: the least key role (None: public), the media
-    type of its successes when not JSON, and the statuses its own Response names."""
+    type (or types) of its successes when not JSON, and the statuses its own Response names."""
 
     role: str | None = None
-    media_type: str | None = None
+    media_type: str | tuple[str, ...] | None = None
     declared: frozenset[str] = frozenset()
 
 
@@ -104,7 +104,10 @@ def _complete(method: str, operation: dict[str, Any], traits: Traits) -> None:
         if int(status) >= 400:
             answer = _problem(status)
         elif traits.media_type and 200 <= int(status) < 300 and status != "204":
-            answer["content"] = {traits.media_type: {"schema": {"type": "string"}}}
+            types = (
+                (traits.media_type,) if isinstance(traits.media_type, str) else traits.media_type
+            )
+            answer["content"] = {kind: {"schema": {"type": "string"}} for kind in types}
         responses[status] = answer
     for status in shared:
         responses.setdefault(status, _problem(status))

@@ -86,6 +86,10 @@ class LinkOut(BaseModel):
     state: Literal["active", "disabled", "expired", "exhausted"] = Field(
         description="exhausted: the clicks stored have reached max_clicks (readers get 410)."
     )
+    imported_clicks: int = Field(
+        description="Visits counted by another shortener before the link was imported "
+        "(balise import), kept apart: never part of the clicks Balise counts."
+    )
     created_at: datetime
     updated_at: datetime
     summary: SummaryOut | None = Field(
@@ -105,6 +109,15 @@ class LinkListQuery(Strict):
     tag: Tag | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[Text, StringConstraints(max_length=100)] | None = None
+
+
+class LinkExportQuery(Strict):
+    format: Literal["csv", "jsonl"] = Field(
+        "jsonl",
+        description="jsonl: one JSON object per line; csv: a header row, then a row "
+        "per link (lists and objects as JSON, the summary in summary.<field> columns).",
+    )
+    with_summaries: bool = Field(False, description="Add each link's summary (or null).")
 
 
 class KeyCreate(Strict):
