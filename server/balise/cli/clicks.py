@@ -59,14 +59,18 @@ def stats_command(
             link_id=link.id if link else None,
             kept_since=now - timedelta(days=days) if days else None,
         )
+    imported = link.imported_clicks if link else None
     if as_json:
-        click.echo(json.dumps({"link": slug, **found}, default=str, indent=2))
+        body = {"link": slug, **found, "imported_clicks": imported}
+        click.echo(json.dumps(body, default=str, indent=2))
         return
     click.echo(f"link             {link.slug} -> {link.url}" if link else "links            all")
     click.echo(f"from             {found['from'].isoformat()}")
     click.echo(f"to               {found['to'].isoformat()}")
     for name, label in LABELS.items():
         click.echo(f"{label:<16} {found['totals'][name]}")
+    if imported:
+        click.echo(f"{'imported clicks':<16} {imported} (counted elsewhere before the import)")
 
 
 @click.group("clicks")

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, func, select, update
 
-from balise.db.tables import links, summaries
+from balise.db.tables import link_tags, links, summaries
 from balise.errors import NotFound, SlugTaken, ValidationFailed
 from balise.links import store
 from balise.links.hosts import OwnServer
@@ -177,3 +177,16 @@ def _moment(value: object) -> datetime | None:
     else:
         return None
     return found if found.tzinfo is not None else None
+
+
+def imported_total(
+    conn: Connection, *, link_id: int | None = None, tags: Iterable[str] = ()
+) -> int:
+    """Imported clicks of one link, or of every link (holding one of `tags`, when given)."""
+    query = select(func.coalesce(func.sum(links.c.imported_clicks), 0))
+    if link_id is not None:
+        query = query.where(links.c.id == link_id)
+    if tags := list(tags):
+        holding = select(link_tags.c.link_id).where(link_tags.c.tag.in_(tags))
+        query = query.where(links.c.id.in_(holding))
+    return int(conn.execute(query).scalar_one())

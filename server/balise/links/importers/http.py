@@ -81,7 +81,7 @@ class PeerClient:
             wait = retry_after(exc.headers.get("Retry-After"))
             return wait if wait is not None and wait <= self.max_wait else None
         if exc.code >= 500:
-            return min(2.0 ** (attempt - 1), self.max_wait)
+            return min(0.5 * 2.0 ** (attempt - 1), self.max_wait)
         return None
 
     def _refused(self, exc: urllib.error.HTTPError, path: str) -> PeerError:

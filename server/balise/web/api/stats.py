@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from balise.analytics import export, filters, live, stats
 from balise.analytics.periods import make_period, parse_moment, zone
+from balise.links.importing import imported_total
 from balise.web.api.blueprint import bp, operation
 from balise.web.api.links import find_link
 from balise.web.api.schemas.stats import ExportQuery, LiveOut, StatsOut, StatsQuery
@@ -40,7 +41,9 @@ def _stats(conn: Connection, query: StatsQuery, link_id: int | None) -> dict[str
         filters=chosen,
         compare=query.compare == "previous",
     )
-    return {**found, "filters": applied(chosen)}
+    # A total without dates or dimensions: outside periods, unknown under a dimension filter.
+    imported = None if chosen.dims else imported_total(conn, link_id=link_id, tags=chosen.tags)
+    return {**found, "filters": applied(chosen), "imported_clicks": imported}
 
 
 def applied(chosen: filters.Filters) -> dict[str, list[str | None]]:

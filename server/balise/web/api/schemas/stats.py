@@ -124,6 +124,12 @@ class StatsOut(BaseModel):
     previous: Previous | None = Field(
         None, description="With `compare=previous`: the range just before and its totals."
     )
+    imported_clicks: int | None = Field(
+        None,
+        description="Visits another shortener counted before the link (or links) came here "
+        "with `balise import`: one total without dates, so outside `from`/`to`, and never in "
+        "`totals`. Null under a filter on dimensions (referrer, country...).",
+    )
 
 
 class LiveMinute(BaseModel):
