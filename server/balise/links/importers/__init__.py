@@ -7,6 +7,8 @@ continues where it stopped.
 
 from __future__ import annotations
 
+from typing import Any
+
 from balise.links.importers.bitly import Bitly
 from balise.links.importers.http import PeerClient, PeerError
 from balise.links.importers.kutt import Kutt
@@ -20,17 +22,17 @@ __all__ = ["PEERS", "Page", "Peer", "PeerClient", "PeerError", "make_peer"]
 
 
 def make_peer(
-    name: str, base_url: str, api_key: str, *, group: str | None = None, **client: object
+    name: str, base_url: str, api_key: str, *, group: str | None = None, **client: Any
 ) -> Peer:
     """The importer of `name`, authenticated as each peer documents. `client` options
     (timeout, attempts, max_wait, sleep) go to the PeerClient."""
     if name == "kutt":
-        return Kutt(PeerClient(name, base_url, {"X-API-KEY": api_key}, **client))  # type: ignore[arg-type]
+        return Kutt(PeerClient(name, base_url, {"X-API-KEY": api_key}, **client))
     if name == "shlink":
-        return Shlink(PeerClient(name, base_url, {"X-Api-Key": api_key}, **client))  # type: ignore[arg-type]
+        return Shlink(PeerClient(name, base_url, {"X-Api-Key": api_key}, **client))
     if name == "yourls":
-        return Yourls(PeerClient(name, base_url, {}, **client), api_key)  # type: ignore[arg-type]
+        return Yourls(PeerClient(name, base_url, {}, **client), api_key)
     if name == "bitly":
         headers = {"Authorization": f"Bearer {api_key}"}
-        return Bitly(PeerClient(name, base_url, headers, **client), group)  # type: ignore[arg-type]
+        return Bitly(PeerClient(name, base_url, headers, **client), group)
     raise ValueError(name)

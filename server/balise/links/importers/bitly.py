@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from balise.links.importers.http import PeerClient, PeerError
-from balise.links.importers.peer import PAGE_SIZE, Page, moment, need, record
+from balise.links.importers.peer import PAGE_SIZE, Page, mapping, moment, need, record
 from balise.links.transfer import Record
 
 
@@ -42,7 +42,7 @@ class Bitly:
             params = {"size": PAGE_SIZE, **({"search_after": after} if after else {})}
             body = self.client.get_json(path, params)
             links = need(body, "links", list, self.name, path)
-            pagination = body.get("pagination") if isinstance(body.get("pagination"), dict) else {}
+            pagination = mapping(body.get("pagination"))
             after = pagination.get("search_after") or ""
             total = pagination.get("total")
             records = [

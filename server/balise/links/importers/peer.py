@@ -45,6 +45,11 @@ def moment(value: object, *, naive_is_utc: bool = False) -> datetime | None:
     return found
 
 
+def mapping(value: object) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def count(value: object) -> int | None:
     """A visit total (YOURLS sends numbers as strings)."""
     if isinstance(value, bool):

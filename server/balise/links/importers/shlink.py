@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from balise.links.importers.http import PeerClient
-from balise.links.importers.peer import PAGE_SIZE, Page, count, moment, need, record
+from balise.links.importers.peer import PAGE_SIZE, Page, count, mapping, moment, need, record
 from balise.links.transfer import Record
 
 PATH = "/rest/v3/short-urls"
@@ -32,9 +32,7 @@ class Shlink:
             )
             found = need(body, "shortUrls", dict, self.name, PATH)
             data = need(found, "data", list, self.name, PATH)
-            pagination = (
-                found.get("pagination") if isinstance(found.get("pagination"), dict) else {}
-            )
+            pagination = mapping(found.get("pagination"))
             pages = pagination.get("pagesCount")
             total = pagination.get("totalItems")
             records = [
@@ -55,8 +53,8 @@ class Shlink:
     def _record(where: str, item: object) -> Record:
         if not isinstance(item, dict):
             return Record(where, error="not a short URL object")
-        meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
-        visits = item.get("visitsSummary") if isinstance(item.get("visitsSummary"), dict) else {}
+        meta = mapping(item.get("meta"))
+        visits = mapping(item.get("visitsSummary"))
         tags = item.get("tags") if isinstance(item.get("tags"), list) else []
         return record(
             where,

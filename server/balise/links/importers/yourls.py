@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit
 
 from balise.links.importers.http import PeerClient, PeerError
-from balise.links.importers.peer import Page, count, moment, record
+from balise.links.importers.peer import Page, count, mapping, moment, record
 from balise.links.transfer import Record
 
 PATH = "/yourls-api.php"
@@ -48,7 +48,7 @@ class Yourls:
             links = body.get("links") or {}
             if not isinstance(links, dict):
                 raise PeerError(f"{self.name}: {PATH} answered without the expected 'links'")
-            stats = body.get("stats") if isinstance(body.get("stats"), dict) else {}
+            stats = mapping(body.get("stats"))
             total = count(stats.get("total_links"))
             number = start // PAGE_SIZE + 1
             items = sorted(links.items(), key=lambda kv: _position(kv[0]))
