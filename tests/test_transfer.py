@@ -233,3 +233,55 @@ def test_a_file_that_cannot_be_read_stops_with_one_line(db, tmp_path):
     odd.write_text("{}", encoding="utf-8")
     result = cli(url_of(db), "import", str(odd))
     assert result.exit_code == 2 and "--format" in result.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0008_adds_imported_clicks_and_goes_back(backend, tmp_path, request):
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from balise.db.migrate import alembic_config
+    from tests.databases import scratch_database
+
+    drop = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'm.db'}"
+    else:
+        url, drop = scratch_database(request.getfixturevalue("postgres_url"), "balise_m0008")
+    engine = make_engine(url)
+    try:
+        upgrade(engine, "0007_rollups")
+        with engine.begin() as conn:
+            assert "imported_clicks" not in {c["name"] for c in inspect(conn).get_columns("links")}
+            conn.execute(
+                text(
+                    "INSERT INTO links (slug, slug_key, url, url_key, reading_delay, disabled, "
+                    "version, created_at, updated_at) VALUES ('old-link', 'old-link', "
+                    "'https://example.org/old', 'k', false, false, 1, :now, :now)"
+                ),
+                {"now": datetime(2026, 1, 2, 3, 4, 5)},
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert store.get_link_by_slug(conn, "old-link").imported_clicks == 0
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0007_rollups")
+        with engine.connect() as conn:
+            assert "imported_clicks" not in {c["name"] for c in inspect(conn).get_columns("links")}
+            assert conn.execute(text("SELECT slug FROM links")).scalar() == "old-link"
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert store.get_link_by_slug(conn, "old-link").imported_clicks == 0
+    finally:
+        engine.dispose()
+        if drop:
+            drop()
+
+
+def test_export_is_not_a_slug_a_link_can_take(client, editor_headers):
+    r = client.post(
+        "/api/v1/links",
+        json={"url": "https://example.org/x", "slug": "export"},
+        headers=editor_headers,
+    )
+    assert r.status_code == 422 and "reserved" in r.get_data(as_text=True)

@@ -45,6 +45,7 @@ RESERVED_SLUGS = frozenset(
         "openapi.json",
         "well-known",
         "metrics",
+        "export",  # not a first segment, but GET /api/v1/links/export would hide its API read
     }
 )
 LANGS = ("fr", "en")
