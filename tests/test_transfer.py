@@ -285,3 +285,52 @@ def test_export_is_not_a_slug_a_link_can_take(client, editor_headers):
         headers=editor_headers,
     )
     assert r.status_code == 422 and "reserved" in r.get_data(as_text=True)
+
+
+def test_an_import_update_shows_at_once_on_a_serving_instance(postgres_url, redis_url, tmp_path):
+    """A serving instance that cached a link sees the import's change through Redis, long
+    before its cache TTL (300 s) would have it read again."""
+    import secrets
+    import time
+    import urllib.request
+
+    from tests.databases import scratch_database
+    from tests.live_server import LiveServer
+
+    url, drop = scratch_database(postgres_url, "balise_import_live")
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        store.create_link(
+            conn, {"url": "https://example.org/old", "slug": "moved"}, base_url=BASE_URL
+        )
+    server = LiveServer(
+        tmp_path / "live", url, REDIS_URL=redis_url, CACHE_TTL=300, SECRET_KEY=secrets.token_hex(24)
+    )
+
+    def page() -> str:
+        request = urllib.request.Request(
+            server.base_url + "/moved", headers={"User-Agent": "Twitterbot/1.0"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - 127.0.0.1
+            return answer.read().decode()
+
+    try:
+        assert "example.org/old" in page()  # now cached
+        path = tmp_path / "moved.jsonl"
+        path.write_text(json.dumps({"slug": "moved", "url": "https://example.org/new"}) + "\n")
+        env = {
+            "BALISE_DATABASE_URL": url,
+            "BALISE_BASE_URL": BASE_URL,
+            "BALISE_REDIS_URL": redis_url,
+        }
+        result = CliRunner().invoke(main, ["import", "--update", str(path)], env=env)
+        assert result.exit_code == 0, result.output
+        deadline = time.monotonic() + 3
+        while "example.org/new" not in page() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "example.org/new" in page()
+    finally:
+        assert server.stop() == 0
+        engine.dispose()
+        drop()
