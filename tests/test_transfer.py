@@ -334,3 +334,18 @@ def test_an_import_update_shows_at_once_on_a_serving_instance(postgres_url, redi
         assert server.stop() == 0
         engine.dispose()
         drop()
+
+
+def test_a_slug_twice_in_one_file_is_imported_once(db, tmp_path):
+    path = tmp_path / "twice.jsonl"
+    rows = [
+        {"slug": "twice", "url": "https://example.org/first"},
+        {"slug": "TWICE", "url": "https://example.org/second"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = cli(url_of(db), "import", str(path))
+    assert result.exit_code == 0 and "line 2 (TWICE): skipped" in result.stderr
+    result = cli(url_of(db), "import", "--update", str(path))
+    assert result.exit_code == 0 and "0 imported, 2 updated" in result.stdout
+    with db.connect() as conn:
+        assert store.get_link_by_slug(conn, "twice").url == "https://example.org/second"

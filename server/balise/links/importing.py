@@ -69,8 +69,12 @@ class PageReport:
 def import_page(conn: Connection, found: Iterable[Record], rules: Rules) -> PageReport:
     """Import records in the caller's transaction; one Result per record."""
     report = PageReport()
-    for record in found:
-        report.results.append(_import_one(conn, record, rules, report.ignored))
+    page = list(found)
+    keys = {r.values["slug"].lower() for r in page if isinstance(r.values.get("slug"), str)}
+    query = select(links.c.slug_key).where(links.c.slug_key.in_(sorted(keys)))
+    taken = set(conn.execute(query).scalars()) if keys else set()  # one query, not one a link
+    for record in page:
+        report.results.append(_import_one(conn, record, rules, report.ignored, taken))
     return report
 
 
@@ -80,13 +84,17 @@ def problems(exc: ValidationFailed) -> str:
     return "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
 
 
-def _import_one(conn: Connection, record: Record, rules: Rules, ignored: set[str]) -> Result:
+def _import_one(
+    conn: Connection, record: Record, rules: Rules, ignored: set[str], taken: set[str]
+) -> Result:
     slug = record.values.get("slug")
     slug = slug if isinstance(slug, str) and slug else None
     if record.error is not None:
         return Result(record.where, slug, "failed", record.error)
     if slug is None:
         return Result(record.where, None, "failed", "slug: is required (imports keep slugs)")
+    if slug.lower() in taken and not rules.update:
+        return Result(record.where, slug, "skipped", "a link with this slug exists")
     values = dict(record.values)
     summary_in = values.pop("summary", None)
     restored_in = {name: values.pop(name) for name in RESTORED if name in values}
@@ -95,14 +103,13 @@ def _import_one(conn: Connection, record: Record, rules: Rules, ignored: set[str
         clean = rules.validate({k: v for k, v in values.items() if k in rules.accepted})
         restored = _restored(restored_in, "")
         summary, summary_dates = _summary(summary_in, rules, clean.get("lang"))
-        existing = store.get_link_by_slug(conn, slug)
-        if existing is not None and not rules.update:
-            return Result(record.where, slug, "skipped", "a link with this slug exists")
+        existing = store.get_link_by_slug(conn, slug) if slug.lower() in taken else None
         if existing is not None:
             changes = {k: v for k, v in clean.items() if k != "slug"}
             link = store.update_link(conn, existing, changes, base_url=rules.base_url)
         else:
             link = store.create_link(conn, clean, base_url=rules.base_url)
+            taken.add(link.slug.lower())  # the same slug later in the page is not new
     except ValidationFailed as exc:
         return Result(record.where, slug, "failed", problems(exc))
     except SlugTaken:
