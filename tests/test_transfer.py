@@ -349,3 +349,9 @@ def test_a_slug_twice_in_one_file_is_imported_once(db, tmp_path):
     assert result.exit_code == 0 and "0 imported, 2 updated" in result.stdout
     with db.connect() as conn:
         assert store.get_link_by_slug(conn, "twice").url == "https://example.org/second"
+
+
+def test_an_export_that_cannot_be_written_says_so_in_one_line(db, tmp_path):
+    result = cli(url_of(db), "export", str(tmp_path / "no" / "such" / "dir.csv"))
+    assert result.exit_code == 1 and "cannot write" in result.output
+    assert "Traceback" not in result.output

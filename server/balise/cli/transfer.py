@@ -19,7 +19,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from balise.cli.common import open_database, shown
+from balise.cli.common import connection, open_database, shown
 from balise.cli.common import settings as load_settings
 from balise.db.changes import take_changed
 from balise.errors import ValidationFailed
@@ -76,20 +76,21 @@ def export_command(file: Path | None, fmt: str | None, with_summaries: bool) -> 
     """Write every link with every field to FILE (standard output without one): JSON Lines
     (.jsonl) or CSV (.csv). `balise import FILE` reads it back."""
     fmt = fmt or (transfer.format_of(file.name) if file else None) or "jsonl"
-    engine = open_database()
-    try:
-        with engine.connect() as conn:
-            if file is None:
-                for chunk in transfer.export(conn, fmt, with_summaries=with_summaries):
-                    click.echo(chunk, nl=False)
-                return
-            partial = file.with_name(file.name + ".partial")
+    with connection(write=False) as conn:
+        chunks = transfer.export(conn, fmt, with_summaries=with_summaries)
+        if file is None:
+            for chunk in chunks:
+                click.echo(chunk, nl=False)
+            return
+        partial = file.with_name(file.name + ".partial")
+        try:
             with partial.open("w", encoding="utf-8", newline="") as out:
-                for chunk in transfer.export(conn, fmt, with_summaries=with_summaries):
+                for chunk in chunks:
                     out.write(chunk)
             os.replace(partial, file)  # never a half-written export under the name asked
-    finally:
-        engine.dispose()
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise click.ClickException(f"cannot write {file}: {exc.strerror}") from None
     click.echo(f"exported the links to {file} ({fmt})", err=True)
 
 
