@@ -215,3 +215,16 @@ def test_the_dashboard_link_statistics_show_imported_clicks_apart(
     assert shown in page and 'id="imported-clicks"' in page
     other = dashboard.get("/dashboard/links/native/stats").get_data(as_text=True)
     assert 'id="imported-clicks"' not in other  # nothing imported: nothing said
+
+
+def test_a_yourls_that_ignores_start_stops_rather_than_miss_links(runner, db, tmp_path):
+    with PeerStub("yourls", sample_links(150)) as stub:
+        answer = stub.answer
+
+        def ignoring_start(path, query, headers):
+            return answer(path, {**query, "start": "0"}, headers)
+
+        stub.answer = ignoring_start  # type: ignore[method-assign]
+        result = run(runner, "yourls", stub, tmp_path)
+    assert result.exit_code == 3 and "ignores `start`" in result.stderr
+    assert count_links(db) == 100

@@ -3,6 +3,7 @@
 Core YOURLS has no action that lists links. This importer uses the core `stats` action, which
 lists them: `action=stats&filter=last&limit=N&start=OFFSET&format=json&signature=TOKEN`
 (`start` is read by yourls_api_action_stats and passed to yourls_get_stats as the SQL offset;
+a YOURLS that ignores it answers the first page again, which stops the import with one line;
 `filter=last` orders by creation time, newest first). It answers `{"links": {"link_1":
 {"shorturl", "url", "title", "timestamp", "ip", "clicks"}, ...}, "stats": {"total_links",
 "total_clicks"}, "statusCode": 200, "message": "success"}`; `links` is absent past the last
@@ -32,6 +33,7 @@ class Yourls:
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
         start = int(cursor or 0)
+        seen: set[str] = set()
         while True:
             params = {
                 "action": "stats",
@@ -53,6 +55,14 @@ class Yourls:
             number = start // PAGE_SIZE + 1
             items = sorted(links.items(), key=lambda kv: _position(kv[0]))
             records = [self._record(f"page {number}, {key}", item) for key, item in items]
+            slugs = {str(r.values.get("slug")) for r in records}
+            if start and records and slugs <= seen:
+                raise PeerError(
+                    f"{self.name}: the stats action answered the same links for start={start}: "
+                    "this YOURLS ignores `start`, so it can only list its first page; "
+                    "upgrade YOURLS and run the same command again"
+                )
+            seen |= slugs
             start += len(records)
             last = len(records) < PAGE_SIZE
             yield Page(f"page {number}", records, None if last else str(start), total)
