@@ -39,7 +39,10 @@ def moment(value: object, *, naive_is_utc: bool = False) -> datetime | None:
     try:
         found = datetime.fromisoformat(text)
     except ValueError:
-        return None
+        try:  # Python 3.10 reads no `+0000` offset (Bitly's) in fromisoformat
+            found = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
+        except ValueError:
+            return None
     if found.tzinfo is None:
         return found.replace(tzinfo=timezone.utc) if naive_is_utc else None
     return found
