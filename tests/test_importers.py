@@ -228,3 +228,12 @@ def test_a_yourls_that_ignores_start_stops_rather_than_miss_links(runner, db, tm
         result = run(runner, "yourls", stub, tmp_path)
     assert result.exit_code == 3 and "ignores `start`" in result.stderr
     assert count_links(db) == 100
+
+
+@pytest.mark.parametrize("peer", PEERS)
+def test_a_peer_without_links_imports_nothing_and_says_so(peer, runner, db, tmp_path):
+    with PeerStub(peer, []) as stub:
+        result = run(runner, peer, stub, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "0 imported, 0 updated, 0 skipped, 0 failed" in result.stdout
+    assert not (tmp_path / "state.json").exists()

@@ -121,7 +121,7 @@ def import_command(
     if source in importers.PEERS:
         _import_peer(settings, source, base, api_key, group, state_path, restart, update)
         return
-    for name, given in (("--url", base), ("--api-key", api_key), ("--group", group)):
+    for name, given in (("--url", base), ("--group", group)):
         if given:
             raise click.UsageError(f"{name} is for kutt, shlink, yourls or bitly, not a file")
     _import_file(settings, Path(source), fmt, update)
@@ -134,11 +134,12 @@ def _import_file(settings: dict[str, Any], path: Path, fmt: str | None, update: 
             f"cannot tell the format of {path}: name it .csv or .jsonl, or "
             "pass --format (or name a peer: " + ", ".join(importers.PEERS) + ")"
         )
+    writer = _Writer(settings, rules(settings, update=update, saved_by=f"import:{path.name}"))
     try:
         stream = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
+        writer.close()
         raise Stopped(f"cannot read {path}: {exc.strerror}") from None
-    writer = _Writer(settings, rules(settings, update=update, saved_by=f"import:{path.name}"))
     try:
         with stream:
             found = transfer.read_csv(stream) if fmt == "csv" else transfer.read_jsonl(stream)
@@ -204,9 +205,9 @@ def _import_peer(
                 err=True,
             )
     except importers.PeerError as exc:
-        writer.close()
         raise Stopped(f"{exc} [state kept in {state.path}]") from None
-    writer.close()
+    finally:
+        writer.close()
     state.done()
     writer.finish(f"{name} {base}")
 
@@ -223,6 +224,8 @@ class _Writer:
         self.ignored: set[str] = set()
 
     def write(self, page: list[Record]) -> PageReport:
+        if not page:
+            return PageReport()
         try:
             with self.engine.begin() as conn:
                 take_changed(conn)
