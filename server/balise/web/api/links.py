@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 
 from balise.analytics import clicks
 from balise.errors import NotFound
+from balise.links import states
 from balise.links import store as links
 from balise.summaries import store as summaries
 from balise.web.api.blueprint import bp, operation
@@ -26,12 +27,9 @@ TAGS = ["links"]
 
 
 def link_state(conn: Connection, link: links.Link) -> str:
-    """active, disabled, expired, or exhausted once the clicks stored reach max_clicks."""
-    current = link.state()
-    if current == "active" and link.max_clicks is not None:
-        if clicks.served_clicks(conn, link.id) >= link.max_clicks:
-            return "exhausted"
-    return current
+    """One of links.states.STATES (exhausted once the clicks stored reach max_clicks)."""
+    served = clicks.served_clicks(conn, link.id) if link.max_clicks is not None else 0
+    return states.current_state(link, served)
 
 
 def link_out(link: links.Link, conn: Connection) -> dict[str, Any]:
