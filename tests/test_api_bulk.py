@@ -185,7 +185,9 @@ def test_instances_share_the_items_budget_through_redis(settings, redis_url, edi
     }
     first, second = create_app(shared), create_app(shared)
     items = [{"url": f"https://example.org/{i}"} for i in range(4)]
-    r = first.test_client().post("/api/v1/links/bulk", json={"links": items}, headers=editor_headers)
+    r = first.test_client().post(
+        "/api/v1/links/bulk", json={"links": items}, headers=editor_headers
+    )
     assert [x["status"] for x in r.get_json()["results"]] == [201] * 4
     r = second.test_client().post(
         "/api/v1/links/bulk", json={"links": items[:2]}, headers=editor_headers

@@ -120,7 +120,8 @@ def test_duplicates_spend_the_creation_budget(settings, editor_headers, make_lin
     client = app.test_client()
     path = "/api/v1/links/source/duplicate"
     statuses = [client.post(path, json={}, headers=editor_headers).status_code for _ in range(2)]
-    r = client.post("/api/v1/links/bulk", json={"links": [{"url": "https://a.example"}]},
-                    headers=editor_headers)
+    r = client.post(
+        "/api/v1/links/bulk", json={"links": [{"url": "https://a.example"}]}, headers=editor_headers
+    )
     assert statuses == [201, 201] and r.status_code == 429
     app.extensions["balise"].shutdown()

@@ -50,9 +50,7 @@ CSV = (
 ).encode()
 
 
-def test_preview_shows_each_rows_errors_then_confirm_creates_the_valid_rows(
-    editor, db, make_link
-):
+def test_preview_shows_each_rows_errors_then_confirm_creates_the_valid_rows(editor, db, make_link):
     make_link(slug="Taken")
     r = upload(editor, CSV)
     assert r.status_code == 200
@@ -193,8 +191,22 @@ def test_a_scheduled_link_reads_scheduled(app):
             return "scheduled"
 
     now = datetime.now(timezone.utc)
-    link = NotYetValid(1, "later", "https://example.org", None, (), None, None, False, None,
-                       None, False, 1, now, now)
+    link = NotYetValid(
+        1,
+        "later",
+        "https://example.org",
+        None,
+        (),
+        None,
+        None,
+        False,
+        None,
+        None,
+        False,
+        1,
+        now,
+        now,
+    )
     with app.test_request_context("/dashboard/links"):
         template = app.jinja_env.from_string(
             '{% from "dashboard/_macros.html" import state_badge %}{{ state_badge(link, 0) }}'

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from flask import Flask
 
-from balise.web.dashboard.blueprint import bp, csrf
 from balise.links.states import current_state
+from balise.web.dashboard.blueprint import bp, csrf
 from balise.web.dashboard.labels import label
 from balise.web.i18n import AUTONYMS
 

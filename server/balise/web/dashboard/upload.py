@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,7 +71,9 @@ def read_file(raw: bytes) -> list[Row]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise FileProblem(_("The file is not UTF-8 text: save it as “CSV UTF-8” and try again."))
+        raise FileProblem(
+            _("The file is not UTF-8 text: save it as “CSV UTF-8” and try again.")
+        ) from None
     if not text.strip():
         raise FileProblem(_("The file is empty."))
     first = text.lstrip("\r\n").split("\n", 1)[0]
@@ -87,7 +90,7 @@ def read_file(raw: bytes) -> list[Row]:
                 continue  # blank lines are not rows
             if len(rows) == bulk.MAX_ITEMS:
                 raise FileProblem(_("A file may hold at most %(n)s rows.", n=bulk.MAX_ITEMS))
-            cells = {name: cell for name, cell in zip(header, record) if name}
+            cells = {name: cell for name, cell in zip(header, record, strict=False) if name}
             rows.append(Row(reader.line_num, cells))
     except (csv.Error, StopIteration):
         raise FileProblem(_("The file is not a CSV file this page can read.")) from None
@@ -99,14 +102,19 @@ def read_file(raw: bytes) -> list[Row]:
 def _check_header(header: list[str]) -> None:
     if "url" not in header:
         raise FileProblem(
-            _("The first row must name the columns, “url” among them: %(columns)s.",
-              columns=", ".join(COLUMNS))
+            _(
+                "The first row must name the columns, “url” among them: %(columns)s.",
+                columns=", ".join(COLUMNS),
+            )
         )
     unknown = sorted({name for name in header if name and name not in COLUMNS})
     if unknown:
         raise FileProblem(
-            _("Unknown columns: %(names)s. Columns this page reads: %(columns)s.",
-              names=", ".join(unknown), columns=", ".join(COLUMNS))
+            _(
+                "Unknown columns: %(names)s. Columns this page reads: %(columns)s.",
+                names=", ".join(unknown),
+                columns=", ".join(COLUMNS),
+            )
         )
     named = [name for name in header if name]
     if len(set(named)) != len(named):
@@ -160,7 +168,9 @@ def _rows_from_form() -> list[Row]:
     """The rows the preview carried into its confirm form."""
     try:
         carried = json.loads(request.form.get("rows", ""))
-        rows = [Row(int(line), {str(k): str(v) for k, v in cells.items()}) for line, cells in carried]
+        rows = [
+            Row(int(line), {str(k): str(v) for k, v in cells.items()}) for line, cells in carried
+        ]
     except (ValueError, TypeError, AttributeError):
         raise BadRequest("The confirmation form was altered: upload the file again.") from None
     if not 0 < len(rows) <= bulk.MAX_ITEMS:
@@ -168,7 +178,7 @@ def _rows_from_form() -> list[Row]:
     return rows
 
 
-def _create(conn: Connection, values: dict[str, Any]) -> links.Link:
+def _create(conn: Connection, values: Mapping[str, Any]) -> links.Link:
     return links.create_link(conn, values, base_url=state().server, user_id=user().id)
 
 
@@ -205,11 +215,9 @@ def upload_links() -> Any:
 def _confirm(rows: list[Row], tz: ZoneInfo) -> Any:
     with transaction() as conn:
         check_rows(conn, rows, tz)  # again: the file may be older than links made since
-    items: list[Any] = [
-        bulk.Outcome[Any](422) if row.errors else row.values for row in rows
-    ]
+    items: list[Any] = [bulk.Outcome[Any](422) if row.errors else row.values for row in rows]
     outcomes = bulk.create_all(transaction, items, _create)
-    for row, outcome in zip(rows, outcomes):
+    for row, outcome in zip(rows, outcomes, strict=True):
         if outcome.created is not None:
             row.link = outcome.created
         elif not row.errors:  # refused when created (a slug taken meanwhile)
