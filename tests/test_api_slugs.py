@@ -125,3 +125,22 @@ def test_duplicates_spend_the_creation_budget(settings, editor_headers, make_lin
     )
     assert statuses == [201, 201] and r.status_code == 429
     app.extensions["balise"].shutdown()
+
+
+def test_a_rename_tells_webhooks_the_previous_slug(client, editor_headers, make_link, db):
+    from balise.db.tables import webhook_events
+    from balise.integrations import webhooks
+
+    with db.begin() as conn:
+        webhooks.create_endpoint(
+            conn, {"url": "http://127.0.0.1:9/hook", "events": ["link.updated"]}, allow_private=True
+        )
+    make_link(slug="first-name")
+    patch(client, editor_headers, "first-name", {"title": "Titre"})
+    patch(client, editor_headers, "first-name", {"slug": "second-name"})
+    with db.connect() as conn:
+        rows = conn.execute(select(webhook_events.c.data).order_by(webhook_events.c.id)).all()
+    assert [(r.data["link"]["slug"], r.data.get("previous_slug")) for r in rows] == [
+        ("first-name", None),
+        ("second-name", "first-name"),
+    ]

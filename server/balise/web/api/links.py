@@ -113,7 +113,9 @@ def get_link(slug: str) -> dict[str, Any]:
 
 
 @bp.patch("/links/<slug>")
-@operation("editor", json=LinkPatch, resp=Response(HTTP_200=LinkOut), tags=TAGS)
+@operation(
+    "editor", json=LinkPatch, resp=Response(HTTP_200=LinkOut, HTTP_409=ProblemOut), tags=TAGS
+)
 def update_link(slug: str, json: LinkPatch) -> dict[str, Any]:
     """Change some fields of a link; fields left out keep their value, null clears."""
     with transaction() as conn:

@@ -95,7 +95,9 @@ class LinkOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     summary: SummaryOut | None = Field(
-        None, description="Only in the answer to a create that sent a summary."
+        None,
+        description="Only in the answer to a create that sent a summary, or to a duplicate of "
+        "a link that has one.",
     )
 
 
