@@ -424,7 +424,7 @@ def update_link(
     updated = get_link_by_id(conn, link.id)
     assert updated is not None  # noqa: S101 - the row exists inside this transaction
     # After the UPDATE that locks the row: events of one link are numbered in commit order.
-    data = {"link": event_data(updated)}
+    data: dict[str, Any] = {"link": event_data(updated)}
     if updated.slug != link.slug:
         data["previous_slug"] = link.slug
     outbox.record(conn, "link.updated", data, link_id=link.id)
