@@ -48,6 +48,7 @@ DASHBOARD_PAGES = {
     "keys": "/dashboard/keys",
     "account": "/dashboard/account",
     "delete": "/dashboard/links/lecture/delete",
+    "import": "/dashboard/import",
     "dashboard-404": "/dashboard/links/introuvable",
     "share-error": "/share/not-a-token",
 }

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, false, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from balise.db.changes import mark_changed
 from balise.db.dialect import insert_unless_taken, possible_id
@@ -397,26 +398,53 @@ def lock_link(conn: Connection, link: Link) -> None:
 def update_link(
     conn: Connection, link: Link, changes: Mapping[str, Any], *, base_url: OwnServer | str
 ) -> Link:
-    """Apply `changes` (any EDITABLE field; None clears optional ones) and bump the version."""
+    """Apply `changes` (any EDITABLE field, or `slug`; None clears optional ones), bump the
+    version."""
     _check_fields(changes)
     row = _row_values(changes, base_url)
     if "url" in changes and changes["url"] is None:
         raise ValidationFailed.field("url", "cannot be removed")
-    result = conn.execute(
-        update(links)
-        .where(and_(links.c.id == link.id))
-        .values(**row, updated_at=utcnow(), version=links.c.version + 1)
-    )
+    if "slug" in changes:
+        row.update(_renamed(conn, link, changes["slug"]))
+    try:
+        result = conn.execute(
+            update(links)
+            .where(and_(links.c.id == link.id))
+            .values(**row, updated_at=utcnow(), version=links.c.version + 1)
+        )
+    except IntegrityError:
+        if "slug" not in row:
+            raise
+        # Taken by a link created since the check above (the unique slug_key).
+        raise SlugTaken(f"The slug '{row['slug']}' is already taken.") from None
     if result.rowcount == 0:  # deleted since it was read: its tags cannot be written
         raise NotFound(f"The link '{link.slug}' was deleted meanwhile.")
     if "tags" in changes:
         _set_tags(conn, link.id, changes["tags"] or ())
     mark_changed(conn, link.slug)
+    if "slug" in row:  # the new slug may be cached as unknown; the old one must stop answering
+        mark_changed(conn, row["slug"])
     updated = get_link_by_id(conn, link.id)
     assert updated is not None  # noqa: S101 - the row exists inside this transaction
     # After the UPDATE that locks the row: events of one link are numbered in commit order.
-    outbox.record(conn, "link.updated", {"link": event_data(updated)}, link_id=link.id)
+    data: dict[str, Any] = {"link": event_data(updated)}
+    if updated.slug != link.slug:
+        data["previous_slug"] = link.slug
+    outbox.record(conn, "link.updated", data, link_id=link.id)
     return updated
+
+
+def _renamed(conn: Connection, link: Link, slug: object) -> dict[str, str]:
+    """The columns of a new slug for `link`: statistics, summary and shares follow (they key on
+    the link's id); the old slug answers 404 once the change commits."""
+    if slug is None:
+        raise ValidationFailed.field("slug", "cannot be removed")
+    slug = validate_slug(slug)
+    if slug.lower() != link.slug.lower():
+        taken = select(links.c.id).where(links.c.slug_key == slug.lower())
+        if conn.execute(taken).first() is not None:
+            raise SlugTaken(f"The slug '{slug}' is already taken.")
+    return {"slug": slug, "slug_key": slug.lower()}
 
 
 def delete_link(conn: Connection, link: Link) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 
 from balise.analytics import clicks
 from balise.errors import NotFound
+from balise.links import states
 from balise.links import store as links
 from balise.summaries import store as summaries
 from balise.web.api.blueprint import bp, operation
@@ -26,12 +27,9 @@ TAGS = ["links"]
 
 
 def link_state(conn: Connection, link: links.Link) -> str:
-    """active, disabled, expired, or exhausted once the clicks stored reach max_clicks."""
-    current = link.state()
-    if current == "active" and link.max_clicks is not None:
-        if clicks.served_clicks(conn, link.id) >= link.max_clicks:
-            return "exhausted"
-    return current
+    """One of links.states.STATES (exhausted once the clicks stored reach max_clicks)."""
+    served = clicks.served_clicks(conn, link.id) if link.max_clicks is not None else 0
+    return states.current_state(link, served)
 
 
 def link_out(link: links.Link, conn: Connection) -> dict[str, Any]:
@@ -116,7 +114,9 @@ def get_link(slug: str) -> dict[str, Any]:
 
 
 @bp.patch("/links/<slug>")
-@operation("editor", json=LinkPatch, resp=Response(HTTP_200=LinkOut), tags=TAGS)
+@operation(
+    "editor", json=LinkPatch, resp=Response(HTTP_200=LinkOut, HTTP_409=ProblemOut), tags=TAGS
+)
 def update_link(slug: str, json: LinkPatch) -> dict[str, Any]:
     """Change some fields of a link; fields left out keep their value, null clears."""
     with transaction() as conn:

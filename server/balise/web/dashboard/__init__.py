@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import Flask
 
+from balise.links.states import current_state
 from balise.web.dashboard.blueprint import bp, csrf
 from balise.web.dashboard.labels import label
 from balise.web.i18n import AUTONYMS
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
         share,
         stats,
         summary,
+        upload,
         webhooks,
     )
 
@@ -38,7 +40,7 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session it belongs to
     )
     # Names of values, for the pages and for the macros they import (which see no page context).
-    app.jinja_env.globals.update(label=label, autonyms=AUTONYMS)
+    app.jinja_env.globals.update(label=label, autonyms=AUTONYMS, link_state=current_state)
     csrf.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(share.bp)

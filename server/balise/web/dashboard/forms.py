@@ -112,11 +112,18 @@ def _early_domain_checks(values: dict[str, Any], errors: Errors, base_url: OwnSe
 
 
 def check(
-    data: dict[str, Any], tz: ZoneInfo, *, creating: bool, base_url: OwnServer
+    data: dict[str, Any],
+    tz: ZoneInfo,
+    *,
+    creating: bool,
+    base_url: OwnServer,
+    current_slug: str | None = None,
 ) -> tuple[dict[str, Any], Errors]:
-    """Validated values for links.create_link / update_link, or the errors field by field."""
+    """Validated values for links.create_link / update_link, or the errors field by field.
+
+    Editing, the slug is a change only when it differs from `current_slug` (blank keeps it)."""
     values, errors = _values(data, tz)
-    if not creating:
+    if not creating and values.get("slug", current_slug) == current_slug:
         values.pop("slug", None)
     model = LinkCreate if creating else LinkPatch
     parsed = None

@@ -10,7 +10,13 @@ from flask_babel import gettext
 from balise.web.i18n import N_
 
 LABELS: dict[str, dict[str, str]] = {
-    "state": {"active": N_("Active"), "disabled": N_("Disabled"), "expired": N_("Expired")},
+    "state": {
+        "active": N_("Active"),
+        "disabled": N_("Disabled"),
+        "expired": N_("Expired"),
+        "exhausted": N_("Used up"),
+        "scheduled": N_("Scheduled"),
+    },
     "role": {"viewer": N_("Viewer"), "editor": N_("Editor"), "admin": N_("Administrator")},
     "link_lang": {"": N_("From the browser"), "fr": N_("French"), "en": N_("English")},
     "origin": {

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
 from balise.errors import BadRequest, NotFound, Problem, SlugTaken
-from balise.links import listing
+from balise.links import copies, listing
 from balise.links import store as links
 from balise.summaries import cards
 from balise.summaries import store as summaries
@@ -107,18 +107,33 @@ def edit_link(slug: str) -> Any:
         link = find(conn, slug)
     if request.method == "GET":
         return render("link_form.html", data=forms.form_from_link(link, tz), errors={}, link=link)
-    data = forms.read_form(request.form) | {"slug": link.slug}
-    values, errors = forms.check(data, tz, creating=False, base_url=state().server)
+    data = forms.read_form(request.form)
+    data["slug"] = data["slug"] or link.slug  # a blank slug keeps the link's
+    values, errors = forms.check(
+        data, tz, creating=False, base_url=state().server, current_slug=link.slug
+    )
+    if errors and "slug" in values and "slug" not in errors:
+        _say_taken(data["slug"], errors, link)
     if not errors:
         try:
             with transaction() as conn:
-                links.update_link(conn, find(conn, slug), values, base_url=state().server)
+                link = links.update_link(conn, find(conn, slug), values, base_url=state().server)
         except Problem as exc:
             errors = forms.domain_errors(exc)
     if errors:
         return render("link_form.html", 422, data=data, errors=errors, link=link)
     flash(_("Changes saved."), "success")
     return redirect(url_for("dashboard.link_page", slug=link.slug))
+
+
+def _say_taken(slug: str, errors: forms.Errors, link: links.Link | None = None) -> None:
+    """A slug already taken (by another link) said with the other errors, not after them."""
+    with transaction() as conn:
+        other = links.get_link_by_slug(conn, slug)
+    if other is not None and (link is None or other.id != link.id):
+        errors["slug"] = forms.domain_errors(SlugTaken(f"The slug '{slug}' is already taken."))[
+            "slug"
+        ]
 
 
 @bp.post("/links/<slug>/state")
@@ -149,3 +164,18 @@ def delete_link(slug: str) -> Any:
         return render("confirm_delete.html", link=link)
     flash(_("Link %(slug)s deleted.", slug=link.slug), "success")
     return redirect(url_for("dashboard.links"))
+
+
+@bp.post("/links/<slug>/duplicate")
+@require("editor")
+def duplicate_link(slug: str) -> Response:
+    """A copy under a random slug (every field, tags, summary; no clicks), opened for editing."""
+    with transaction() as conn:
+        copy, _summary = copies.duplicate(
+            conn, find(conn, slug), user_id=user().id, saved_by=user().email
+        )
+    flash(
+        _("Copy %(slug)s created: change its slug or anything else here.", slug=copy.slug),
+        "success",
+    )
+    return redirect(url_for("dashboard.edit_link", slug=copy.slug))

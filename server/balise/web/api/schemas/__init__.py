@@ -66,6 +66,11 @@ class LinkPatch(LinkFields):
     """Body of PATCH /api/v1/links/<slug>: only the fields sent change; null clears."""
 
     url: TargetUrl | None = None
+    slug: Slug | None = Field(
+        None,
+        description="A new slug: the old one answers 404 at once, on every instance; the "
+        "statistics and the summary stay with the link. 409 when taken.",
+    )
 
 
 class LinkOut(BaseModel):
@@ -83,8 +88,9 @@ class LinkOut(BaseModel):
     disabled: bool
     redirect_mode: RedirectMode
     redirect_status: RedirectStatus
-    state: Literal["active", "disabled", "expired", "exhausted"] = Field(
-        description="exhausted: the clicks stored have reached max_clicks (readers get 410)."
+    state: Literal["active", "disabled", "expired", "exhausted", "scheduled"] = Field(
+        description="exhausted: the clicks stored have reached max_clicks (readers get 410); "
+        "scheduled: not valid yet (valid_from)."
     )
     imported_clicks: int = Field(
         description="Visits counted by another shortener before the link was imported "
@@ -93,7 +99,9 @@ class LinkOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     summary: SummaryOut | None = Field(
-        None, description="Only in the answer to a create that sent a summary."
+        None,
+        description="Only in the answer to a create that sent a summary, or to a duplicate of "
+        "a link that has one.",
     )
 
 

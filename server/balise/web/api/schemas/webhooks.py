@@ -190,9 +190,15 @@ class LinkCreatedEvent(_Event):
     data: LinkEventData
 
 
+class LinkUpdatedData(LinkEventData):
+    previous_slug: str | None = Field(
+        None, description="Only when the change renamed the link: its slug until then."
+    )
+
+
 class LinkUpdatedEvent(_Event):
     type: Literal["link.updated"]
-    data: LinkEventData
+    data: LinkUpdatedData
 
 
 class LinkDeletedEvent(_Event):
