@@ -19,6 +19,7 @@ from balise.web.api.schemas import (
     LinkPatch,
     ProblemOut,
 )
+from balise.web.api.schemas.controls import controls_out
 from balise.web.context import state, transaction
 from balise.web.summary_view import summary_out
 
@@ -55,6 +56,7 @@ def link_out(link: links.Link, conn: Connection) -> dict[str, Any]:
         "state": link_state(conn, link),
         "created_at": link.created_at,
         "updated_at": link.updated_at,
+        **controls_out(link),
     }
 
 

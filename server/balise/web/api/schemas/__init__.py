@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from balise.web.api.schemas.controls import ControlFields, ControlsOut
 from balise.web.api.schemas.summaries import SummaryIn, SummaryOut
 from balise.web.api.schemas.types import DbInt, Instant, Text
 
@@ -28,7 +29,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class LinkFields(Strict):
+class LinkFields(ControlFields):
     title: Annotated[Text, StringConstraints(max_length=300)] | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
     lang: Lang | None = None
@@ -68,7 +69,7 @@ class LinkPatch(LinkFields):
     url: TargetUrl | None = None
 
 
-class LinkOut(BaseModel):
+class LinkOut(ControlsOut):
     slug: str
     short_url: str
     preview_url: str
@@ -83,8 +84,9 @@ class LinkOut(BaseModel):
     disabled: bool
     redirect_mode: RedirectMode
     redirect_status: RedirectStatus
-    state: Literal["active", "disabled", "expired", "exhausted"] = Field(
-        description="exhausted: the clicks stored have reached max_clicks (readers get 410)."
+    state: Literal["active", "disabled", "expired", "exhausted", "scheduled"] = Field(
+        description="exhausted: the clicks stored have reached max_clicks (readers get 410); "
+        "scheduled: before valid_from."
     )
     created_at: datetime
     updated_at: datetime
