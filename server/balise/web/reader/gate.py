@@ -10,7 +10,7 @@ rate-limit storage (Redis when configured).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from flask import Response, render_template, request
 from flask_babel import force_locale
@@ -31,11 +31,17 @@ from balise.web.reader.page import READER_HEADERS, ReaderEntry
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-    from balise.web.reader.fastpath import Reader
-
 PASSWORD_ATTEMPTS = Attempts("link-password", "RATELIMIT_LINK_PASSWORD")
 # The password form posts to the short URL itself; nothing else may be a form target.
 FORM_CSP = page_csp().replace("form-action 'none'", "form-action 'self'")
+
+
+class Reader(Protocol):
+    """fastpath.Reader: serves the reader page (or a direct link's redirect), counting it."""
+
+    def serve(
+        self, entry: ReaderEntry, environ: WSGIEnvironment
+    ) -> tuple[list[tuple[str, str]], bytes]: ...
 
 
 def request_facts(environ: WSGIEnvironment, countries: CountryLookup) -> Facts:
