@@ -334,3 +334,74 @@ def test_the_look_up_never_answers_a_protected_or_scheduled_link(client, make_li
     assert answer[urls[0]]["title"] == "Titre secret"
     assert [answer[u] for u in urls[1:]] == [None] * 4
     assert client.get("/api/v1/summaries", query_string={"url": urls[1]}).status_code == 404
+
+
+# Migration ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0009_adds_and_removes_the_control_columns_keeping_links(
+    request, tmp_path, backend
+):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from balise.db import make_engine, upgrade
+    from balise.db.migrate import alembic_config, current
+    from balise.links import store
+    from tests.databases import scratch_database
+
+    drop = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'm.db'}"
+    else:
+        url, drop = scratch_database(request.getfixturevalue("postgres_url"), "balise_controls")
+    engine = make_engine(url)
+    columns = {
+        "utm_source",
+        "forward_query",
+        "fallback_url",
+        "valid_from",
+        "password_hash",
+        "rules",
+    }
+    try:
+        upgrade(engine, "0007_rollups")
+        with engine.begin() as conn:
+            conn.execute(
+                links.insert().values(
+                    slug="kept",
+                    slug_key="kept",
+                    url="https://a.example/",
+                    url_key="k",
+                    reading_delay=False,
+                    disabled=False,
+                    version=1,
+                    created_at=datetime.now(timezone.utc),
+                    updated_at=datetime.now(timezone.utc),
+                )  # fmt: skip
+            )
+        upgrade(engine)
+        assert current(engine) == "0009_controls"
+        assert columns <= {c["name"] for c in inspect(engine).get_columns("links")}
+        with engine.begin() as conn:
+            kept = store.get_link_by_slug(conn, "kept")
+            assert kept.forward_query is False and kept.rules is None and kept.state() == "active"
+            store.update_link(
+                conn,
+                kept,
+                {"rules": [{"url": "https://b.example/", "lang": "fr"}]},
+                base_url="https://s.test",
+            )
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0007_rollups")
+        engine.dispose()
+        assert not columns & {c["name"] for c in inspect(engine).get_columns("links")}
+        with engine.connect() as conn:
+            assert conn.execute(select(links.c.url).where(links.c.slug == "kept")).scalar_one()
+        upgrade(engine)
+        assert current(engine) == "0009_controls"
+    finally:
+        engine.dispose()
+        if drop is not None:
+            drop()
