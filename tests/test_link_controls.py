@@ -405,3 +405,29 @@ def test_migration_0009_adds_and_removes_the_control_columns_keeping_links(
         engine.dispose()
         if drop is not None:
             drop()
+
+
+def test_a_rule_on_the_country_follows_the_geoip_database(settings, make_link, tmp_path):
+    mmdb_writer = pytest.importorskip("mmdb_writer", reason="mmdb-writer builds the test database")
+    netaddr = pytest.importorskip("netaddr")
+    from balise import create_app
+
+    writer = mmdb_writer.MMDBWriter(
+        ip_version=6, ipv4_compatible=True, database_type="GeoIP2-Country"
+    )
+    writer.insert_network(netaddr.IPSet(["192.0.2.0/24"]), {"country": {"iso_code": "FR"}})
+    path = tmp_path / "countries.mmdb"
+    writer.to_db_file(str(path))
+    app = create_app({**settings, "GEOIP_DB": str(path)})
+    try:
+        make_link(
+            slug="pays",
+            url="https://all.example/",
+            rules=[{"url": "https://fr.example/", "country": "FR"}],
+        )
+        client = app.test_client()
+        for _ in range(2):  # Flask, then the lean path
+            assert target_of(visit(client, "pays", ip="192.0.2.9")) == "https://fr.example/"
+            assert target_of(visit(client, "pays", ip="203.0.113.9")) == "https://all.example/"
+    finally:
+        app.extensions["balise"].shutdown()
