@@ -87,8 +87,9 @@ def report(app: Any, args: argparse.Namespace) -> None:
     for kind in KINDS:  # warm: cached entry, rendered page
         for _ in range(3):
             call(app, kind.replace("+", "-"), "src=qr")
-    for _ in range(args.rounds):
-        for kind in KINDS:
+    for round_ in range(args.rounds):
+        order = list(KINDS) if round_ % 2 == 0 else list(reversed(KINDS))  # no kind always first
+        for kind in order:
             slug = kind.replace("+", "-")
             start = time.perf_counter()
             for _ in range(args.requests):
