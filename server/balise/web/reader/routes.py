@@ -47,11 +47,6 @@ def check_active(entry: ReaderEntry) -> ReaderEntry:
     return entry
 
 
-def resolve(slug: str) -> ReaderEntry:
-    """The active link for `slug`; 404 when unknown, 410 when disabled or expired."""
-    return check_active(find(slug))
-
-
 @bp.route("/<slug>", methods=["GET", "HEAD", "POST"])
 def reader(slug: str) -> Response:
     if slug.endswith("+") and request.method != "POST":
@@ -68,8 +63,8 @@ def reader(slug: str) -> Response:
             raise MethodNotAllowed(valid_methods=["GET", "HEAD"])
         headers, body = _reader().serve(entry, request.environ)
     except (NotFound, Gone) as problem:
-        tracker().count_refused(request.environ, problem.status)
         elsewhere = gate.fallback(entry.link) if entry and isinstance(problem, Gone) else None
+        tracker().count_refused(request.environ, 302 if elsewhere else problem.status)
         if elsewhere is not None:  # disabled, expired or used up: the fallback, no click
             return elsewhere
         raise
