@@ -431,3 +431,63 @@ def test_a_rule_on_the_country_follows_the_geoip_database(settings, make_link, t
             assert target_of(visit(client, "pays", ip="203.0.113.9")) == "https://all.example/"
     finally:
         app.extensions["balise"].shutdown()
+
+
+# Dashboard ----------------------------------------------------------------------------------
+
+
+def test_the_dashboard_form_sets_every_control_and_the_link_page_shows_them(editor, db):
+    form = {
+        "url": "https://shop.example/a",
+        "slug": "form-controls",
+        "utm_source": "newsletter",
+        "utm_campaign": "spring",
+        "forward_query": "1",
+        "fallback_url": "https://shop.example/over",
+        "valid_from": "2030-05-01T09:00",
+        "password": "sesame-42",
+        "rules": '[{"url": "https://apps.example/", "device": "ios"}]',
+    }
+    r = editor.post("/dashboard/links/new", form)
+    assert r.status_code == 302, editor.field_errors(r)
+    with db.connect() as conn:
+        from balise.links import store
+
+        link = store.get_link_by_slug(conn, "form-controls")
+    assert link.password_protected and link.forward_query and link.utm_campaign == "spring"
+    assert link.rules == ({"url": "https://apps.example/", "device": "ios", "lang": None,
+                           "country": None, "query": None},)  # fmt: skip
+    assert link.state() == "scheduled"
+    page = editor.get("/dashboard/links/form-controls").get_data(as_text=True)
+    assert "Contrôles du lien" in page and "utm_source=newsletter" in page
+    assert "1 règle" in page and "sesame-42" not in page
+    edit = editor.get("/dashboard/links/form-controls/edit").get_data(as_text=True)
+    assert "sesame-42" not in edit and "Ce lien est protégé" in edit
+    kept = editor.post("/dashboard/links/form-controls/edit", form | {"password": ""})
+    assert kept.status_code == 302
+    removed = editor.post(
+        "/dashboard/links/form-controls/edit",
+        form | {"password": "", "protected": "1", "remove_password": "1"},
+    )
+    assert removed.status_code == 302
+    with db.connect() as conn:
+        assert store.get_link_by_slug(conn, "form-controls").password_protected is False
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"rules": "[{"}, "rules", "Écrivez les règles sous forme de liste JSON"),
+        ({"rules": '[{"url": "https://a.example/", "device": "fridge"}]'}, "rules", "Règle 1 : "),
+        ({"rules": '[{"url": "javascript:alert(1)", "lang": "fr"}]'}, "rules", "Règle 1 : "),
+        ({"fallback_url": "javascript:alert(1)"}, "fallback_url", "URL"),
+        ({"valid_from": "2030-05-01T09:00", "expires_at": "2030-04-01T09:00"}, "valid_from",
+         "Doit précéder la date d'expiration"),
+        ({"password": "abc"}, "password", "4"),
+    ],
+)  # fmt: skip
+def test_the_dashboard_form_says_what_is_wrong_in_french(editor, fields, field, message):
+    r = editor.post("/dashboard/links/new", {"url": "https://shop.example/a"} | fields)
+    assert r.status_code == 422
+    errors = editor.field_errors(r)
+    assert message in html.unescape(errors.get(field, "")), errors
