@@ -35,6 +35,8 @@ READER_PAGES = {
     "preview": "/lecture+",
     "not-found": "/introuvable",
     "gone": "/eteint",
+    "password": "/coffre",  # link controls: the password page
+    "not-yet": "/bientot",  # and the page before valid_from
     "root": "/",
 }
 DASHBOARD_PAGES = {
@@ -75,6 +77,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             live, key, {"url": "https://news.example/arbres", "slug": "lecture", "summary": SUMMARY}
         )
         _api(live, key, {"url": "https://news.example/old", "slug": "eteint", "disabled": True})
+        _api(live, key, {"url": "https://news.example/c", "slug": "coffre", "password": "sesame"})
+        later = {"slug": "bientot", "valid_from": "2199-01-01T00:00:00+00:00"}
+        _api(live, key, {"url": "https://news.example/b"} | later)
         yield live
 
 

@@ -103,6 +103,7 @@ def test_templates_escape_the_target_even_without_validation(app, url):
             html = render_template(
                 template,
                 link=link,
+                target=url,  # the reader page's chosen target (link controls)
                 lang="fr",
                 delay=0,
                 host=url,

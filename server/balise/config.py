@@ -168,6 +168,12 @@ SETTINGS: tuple[Setting, ...] = (
         "30 per 15 minutes",
         "Failed dashboard sign-ins allowed per client address before 429.",
     ),
+    Setting(
+        "RATELIMIT_LINK_PASSWORD",
+        str,
+        "20 per 15 minutes",
+        "Wrong passwords of protected links allowed per client address before 429.",
+    ),
     # Summaries: social cards, drafting from the target page, generated drafts.
     Setting("SITE_NAME", str, "Balise", "Site name shown in social cards (og:site_name)."),
     Setting(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 
 # Stable constraint names keep Alembic batch migrations on SQLite predictable.
@@ -132,6 +133,18 @@ links = Table(
     # Visits counted by another shortener before the link moved here (balise import): shown
     # apart from the clicks Balise counts, never added to them.
     Column("imported_clicks", Integer, nullable=False, server_default="0"),
+    # Link controls (links/controls.py): UTM added to the target, the short URL's query passed
+    # on, where readers go once the link is over, when it opens, a password, targeting rules.
+    Column("utm_source", String(255), nullable=True),
+    Column("utm_medium", String(255), nullable=True),
+    Column("utm_campaign", String(255), nullable=True),
+    Column("utm_term", String(255), nullable=True),
+    Column("utm_content", String(255), nullable=True),
+    Column("forward_query", Boolean, nullable=False, server_default=false()),
+    Column("fallback_url", Text, nullable=True),
+    Column("valid_from", UTCDateTime, nullable=True),
+    Column("password_hash", String(255), nullable=True),
+    Column("rules", JSON, nullable=True),
     # Bumped on every change so caches of rendered pages can tell they are stale.
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", UTCDateTime, nullable=False),

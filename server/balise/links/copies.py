@@ -31,6 +31,7 @@ NOT_COPIED = frozenset(
         "share_secret",
         "api_key_id",
         "user_id",
+        "imported_clicks",  # visits another shortener counted: the copy has none
     }
 )
 

@@ -21,6 +21,7 @@ from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import link_tags, links
 from balise.errors import BadRequest, NotFound, SlugTaken, ValidationFailed
 from balise.integrations import outbox
+from balise.links import controls
 from balise.links.hosts import OwnServer
 from balise.links.urls import clean_target, url_key
 from balise.values import INT_MAX, text_problem
@@ -94,6 +95,21 @@ class Link:
     redirect_mode: str = "interstitial"
     redirect_status: int = 302
     imported_clicks: int = 0  # visits counted by another shortener (balise import), apart
+    # Link controls (controls.py); rules are stored with their URLs cleaned.
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    forward_query: bool = False
+    fallback_url: str | None = None
+    valid_from: datetime | None = None
+    password_hash: str | None = field(default=None, repr=False)
+    rules: tuple[dict[str, Any], ...] | None = None
+
+    @property
+    def password_protected(self) -> bool:
+        return self.password_hash is not None
 
     @property
     def direct(self) -> bool:
@@ -101,11 +117,15 @@ class Link:
         return self.redirect_mode == "direct"
 
     def state(self, now: datetime | None = None) -> str:
-        """`active`, `disabled` or `expired` (max_clicks is enforced by the click counter)."""
+        """`active`, `disabled`, `expired` or `scheduled` (before valid_from); max_clicks is
+        enforced by the click counter."""
         if self.disabled:
             return "disabled"
-        if self.expires_at is not None and self.expires_at <= (now or utcnow()):
+        now = now or utcnow()
+        if self.expires_at is not None and self.expires_at <= now:
             return "expired"
+        if self.valid_from is not None and self.valid_from > now:
+            return "scheduled"
         return "active"
 
 
@@ -139,7 +159,10 @@ def random_slug() -> str:
     return "".join(secrets.choice(SLUG_ALPHABET) for _ in range(RANDOM_SLUG_LENGTH))
 
 
-def _check_fields(values: Mapping[str, Any]) -> None:
+def _check_fields(
+    values: Mapping[str, Any], base_url: OwnServer | str, current: Link | None = None
+) -> dict[str, Any]:
+    """Every field error at once (ValidationFailed), else the control columns to store."""
     errors = []
     delay = values.get("redirect_delay")
     if delay is not None and not 0 <= delay <= MAX_REDIRECT_DELAY:
@@ -156,8 +179,17 @@ def _check_fields(values: Mapping[str, Any]) -> None:
         if flag in values and values[flag] is None:
             errors.append({"field": flag, "message": "must be true or false"})
     errors.extend(_text_errors(values))
+    control_row, control_errors = controls.check(values, base_url)
+    errors.extend(control_errors)
+    # An update is checked against the link's own dates for the fields it does not send.
+    start, end = values.get("valid_from"), values.get("expires_at")
+    if current is not None:
+        start = start if "valid_from" in values else current.valid_from
+        end = end if "expires_at" in values else current.expires_at
+    errors.extend(controls.window_errors(start, end))
     if errors:
         raise ValidationFailed(errors)
+    return control_row
 
 
 def _redirect_errors(values: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -200,16 +232,17 @@ def create_link(
     """Insert a link; a random slug is drawn (and redrawn on collision) when none is given.
 
     `base_url` is this server (or its base URL): targets that lead back to it are refused."""
-    _check_fields(values)
+    control_row = _check_fields(values, base_url)
     if "url" not in values:
         raise ValidationFailed.field("url", "is required")
-    row = _row_values(values, base_url)
+    row = _row_values(values, base_url) | control_row
     now = utcnow()
     row.update(created_at=now, updated_at=now, version=1, api_key_id=api_key_id, user_id=user_id)
     row.setdefault("disabled", False)
     row.setdefault("reading_delay", False)
     row.setdefault("redirect_mode", "interstitial")
     row.setdefault("redirect_status", 302)
+    row.setdefault("forward_query", False)
     custom = values.get("slug")
     for _attempt in range(8):
         slug = validate_slug(custom) if custom is not None else random_slug()
@@ -270,6 +303,12 @@ def _to_link(row: Any, tags: tuple[str, ...]) -> Link:
         redirect_mode=m["redirect_mode"],
         redirect_status=m["redirect_status"],
         imported_clicks=m["imported_clicks"],
+        **{name: m[name] for name in controls.UTM_FIELDS},
+        forward_query=bool(m["forward_query"]),
+        fallback_url=m["fallback_url"],
+        valid_from=m["valid_from"],
+        password_hash=m["password_hash"],
+        rules=tuple(m["rules"]) if m["rules"] else None,
     )
 
 
@@ -400,8 +439,8 @@ def update_link(
 ) -> Link:
     """Apply `changes` (any EDITABLE field, or `slug`; None clears optional ones), bump the
     version."""
-    _check_fields(changes)
-    row = _row_values(changes, base_url)
+    control_row = _check_fields(changes, base_url, link)
+    row = _row_values(changes, base_url) | control_row
     if "url" in changes and changes["url"] is None:
         raise ValidationFailed.field("url", "cannot be removed")
     if "slug" in changes:

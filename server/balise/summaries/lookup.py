@@ -3,7 +3,8 @@
 A short URL matches in any form (with or without scheme, trailing slash, the `+` preview
 suffix, any case of host); an article URL matches after urls.normalise (tracking parameters,
 fragment, default port, parameter order). Many URLs are answered in one query, and disabled,
-expired or exhausted (max_clicks reached) links are never answered. A link without a summary
+expired or exhausted (max_clicks reached) links are never answered, nor password-protected
+links and links before their valid_from. A link without a summary
 is answered with its target page's own card (cards.py: title and description, fetched for its
 current target) when it has one; a stored summary always wins. Preview views are counted by
 analytics/previews.py.
@@ -157,6 +158,9 @@ def _query(slug_keys: set[str], url_keys: set[str], now: datetime) -> Select[Any
             links.c.disabled == false(),
             or_(links.c.expires_at.is_(None), links.c.expires_at > now),
             or_(links.c.max_clicks.is_(None), links.c.max_clicks > _served_clicks()),
+            # Never a password-protected link (its target is the secret) nor one not open yet.
+            links.c.password_hash.is_(None),
+            or_(links.c.valid_from.is_(None), links.c.valid_from <= now),
         )
     )
 

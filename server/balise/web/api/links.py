@@ -20,6 +20,7 @@ from balise.web.api.schemas import (
     LinkPatch,
     ProblemOut,
 )
+from balise.web.api.schemas.controls import controls_out
 from balise.web.context import state, transaction
 from balise.web.summary_view import summary_out
 
@@ -54,6 +55,7 @@ def link_out(link: links.Link, conn: Connection) -> dict[str, Any]:
         "imported_clicks": link.imported_clicks,
         "created_at": link.created_at,
         "updated_at": link.updated_at,
+        **controls_out(link),
     }
 
 

@@ -20,6 +20,7 @@ from balise.links.hosts import OwnServer
 from balise.links.store import Link, validate_slug
 from balise.links.urls import clean_target
 from balise.web.api.schemas import LinkCreate, LinkPatch
+from balise.web.dashboard import controls
 from balise.web.dashboard.i18n import field_message, pydantic_message
 
 Errors = dict[str, str]
@@ -41,7 +42,8 @@ LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 def blank_form() -> dict[str, Any]:
     defaults = {"redirect_mode": "interstitial", "redirect_status": "302"}
-    return {name: "" for name in TEXT_FIELDS} | dict.fromkeys(FLAGS, False) | defaults
+    form = {name: "" for name in TEXT_FIELDS} | dict.fromkeys(FLAGS, False) | defaults
+    return form | controls.blank()
 
 
 def form_from_link(link: Link, tz: ZoneInfo) -> dict[str, Any]:
@@ -60,7 +62,7 @@ def form_from_link(link: Link, tz: ZoneInfo) -> dict[str, Any]:
         "disabled": link.disabled,
         "redirect_mode": link.redirect_mode,
         "redirect_status": str(link.redirect_status),
-    }
+    } | controls.from_link(link, tz)
 
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
@@ -69,6 +71,7 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 def read_form(form: MultiDict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
     data.update({flag: form.get(flag) == "1" for flag in FLAGS})
+    data.update(controls.read(form))
     # "example.org/article" is what people paste from an address bar: it means https://.
     url = data["url"]
     if url and not _SCHEME.match(url) and not url.startswith(("/", "\\")):
@@ -97,6 +100,9 @@ def _values(data: dict[str, Any], tz: ZoneInfo) -> tuple[dict[str, Any], Errors]
             errors["expires_at"] = _("Enter a valid date and time")
     if data["slug"]:
         values["slug"] = data["slug"]
+    control_values, control_errors = controls.values(data, tz)
+    values.update(control_values)
+    errors.update(control_errors)
     return values, errors
 
 
@@ -145,7 +151,7 @@ def domain_errors(exc: Problem) -> Errors:
         found: Errors = {}
         for error in exc.errors:
             found.setdefault(error["field"], field_message(error["message"]))
-        return found
+        return controls.fold(found)
     if isinstance(exc, SlugTaken):
         return {"slug": field_message(exc.detail)}
     raise exc

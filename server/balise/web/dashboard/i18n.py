@@ -68,6 +68,17 @@ FIELD_ERRORS = (
     N_("must be an e-mail address"),
     N_("must be 1 to 100 characters"),
     N_("An API key named '%(name)s' already exists."),
+    # Link controls (links/controls.py).
+    N_("must be before expires_at"),
+    N_("needs at least one condition"),
+    N_("must be a language tag such as fr"),
+    N_("must be two capital letters (FR)"),
+    N_("must hold at most %(n)d rules"),
+    N_("must be an object of at most %(n)d names"),
+    N_("unknown field '%(name)s'"),
+    N_("must be an object"),
+    N_("must be a list"),
+    N_("names must not be empty"),
 )
 _PLACEHOLDER = re.compile(r"%\((\w+)\)([sd])")
 

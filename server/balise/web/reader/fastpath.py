@@ -22,10 +22,12 @@ from werkzeug.http import parse_accept_header
 
 from balise.db.outage import DatabaseStatus
 from balise.errors import Problem
+from balise.links import controls
 from balise.links.cache import LinkCache
 from balise.links.invalidation import Invalidator
 from balise.links.store import RESERVED_SLUGS, possible_slug
 from balise.web.i18n import DEFAULT_LANG, LANGS
+from balise.web.reader.gate import request_facts
 from balise.web.reader.page import ReaderEntry, load_entry
 from balise.web.reader.track import Tracker
 
@@ -87,14 +89,24 @@ class Reader:
         arrive at the target without having been counted.
         """
         hit = self.tracker.observe(entry.link, environ)
+        target = self.target(entry, environ)
         if entry.link.direct:  # a redirect: counted the same, no page, no beacon to confirm
             self.tracker.record(hit)
-            return entry.redirect_headers, b""
-        page = entry.page(self.app, entry.lang or _negotiate(environ))
+            headers = entry.redirect_headers if target is None else entry.redirect_to(target)
+            return headers, b""
+        page = entry.page(self.app, entry.lang or _negotiate(environ), target)
         body = page.body(self.tracker.token(hit))
         self.tracker.record(hit)
         headers = [*page.headers, ("Content-Length", str(len(body)))]
         return headers, (b"" if environ["REQUEST_METHOD"] == "HEAD" else body)
+
+    def target(self, entry: ReaderEntry, environ: WSGIEnvironment) -> str | None:
+        """This reader's target when the link's rules or forwarded query make it depend on the
+        request (links/controls.py); None: the entry's static target."""
+        if not controls.varies(entry.link):
+            return None
+        facts = request_facts(environ, self.tracker.recorder.countries)
+        return controls.choose_target(entry.link, facts)
 
 
 def _negotiate(environ: WSGIEnvironment) -> str:
@@ -119,7 +131,7 @@ class ReaderPath:
             if key and key not in RESERVED_SLUGS and self.reader.cache.peek(key) is not None:
                 try:
                     entry = self.reader.entry(key)
-                    if entry is not None and entry.active():
+                    if entry is not None and entry.lean():
                         headers, body = self.reader.serve(entry, environ)
                         start_response(entry.status_line, headers)
                         return [body]

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from flask_babel import force_locale
 
+from balise.links import controls
 from balise.links import store as links
 from balise.summaries import cards
 from balise.summaries import store as summaries
@@ -40,6 +41,9 @@ DIRECT_HEADERS = (
     ("Referrer-Policy", "strict-origin"),
     ("Content-Length", "0"),
 )
+# Pages kept per entry: one per language and target chosen (rules, forwarded queries). Beyond
+# it pages are rendered for the request and not kept, so readers' queries cannot fill memory.
+MAX_PAGES = 32
 # Stands for the token while rendering; random so no summary text can contain it.
 _TOKEN_MARK = "balise-token-" + secrets.token_hex(12)
 
@@ -62,11 +66,20 @@ class ReaderEntry:
     summary: summaries.Summary | None
     delay: int
     card: cards.Card | None = None  # the target page's own card, when there is no summary
-    _pages: dict[str, Rendered] = field(default_factory=dict, repr=False)
+    _pages: dict[tuple[str, str], Rendered] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def active(self, now: datetime | None = None) -> bool:
         return self.link.state(now) == "active"
+
+    def lean(self) -> bool:
+        """Whether the lean path may serve it: active, and no password to ask for first."""
+        return not self.link.password_protected and self.active()
+
+    @cached_property
+    def static_target(self) -> str:
+        """The target with the link's UTM values: every reader's, unless the link varies."""
+        return controls.choose_target(self.link, None)
 
     @property
     def lang(self) -> str | None:
@@ -84,14 +97,20 @@ class ReaderEntry:
     @cached_property
     def redirect_headers(self) -> list[tuple[str, str]]:
         """A direct link's headers: Location (the cleaned target is ASCII) and no caching."""
-        return [("Location", self.link.url), *DIRECT_HEADERS]
+        return self.redirect_to(self.static_target)
 
-    def page(self, app: Flask, lang: str) -> Rendered:
-        page = self._pages.get(lang)
+    @staticmethod
+    def redirect_to(target: str) -> list[tuple[str, str]]:
+        return [("Location", target), *DIRECT_HEADERS]
+
+    def page(self, app: Flask, lang: str, target: str | None = None) -> Rendered:
+        key = (lang, target or self.static_target)
+        page = self._pages.get(key)
         if page is None:
             with self._lock:
-                page = self._pages.get(lang) or render(app, self, lang)
-                self._pages[lang] = page
+                page = self._pages.get(key) or render(app, self, lang, key[1])
+                if len(self._pages) < MAX_PAGES:
+                    self._pages[key] = page
         return page
 
 
@@ -126,7 +145,7 @@ def load_entry(app: Flask, slug: str) -> ReaderEntry | None:
     return ReaderEntry(link, summary, delay, card if card and card.ok else None)
 
 
-def render(app: Flask, entry: ReaderEntry, lang: str) -> Rendered:
+def render(app: Flask, entry: ReaderEntry, lang: str, target: str) -> Rendered:
     from balise.web.context import state
 
     link, summary = entry.link, entry.summary
@@ -136,7 +155,8 @@ def render(app: Flask, entry: ReaderEntry, lang: str) -> Rendered:
         html = app.jinja_env.get_template("reader/reader.html").render(
             lang=lang,
             link=link,
-            host=urlsplit(link.url).hostname,
+            target=target,
+            host=urlsplit(target).hostname,
             short_url=short_url,
             delay=entry.delay,
             beacon_token=_TOKEN_MARK,

@@ -12,10 +12,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import force_locale
+from werkzeug.exceptions import MethodNotAllowed
 
 from balise.errors import Gone, NotFound
 from balise.web.context import state
 from balise.web.i18n import negotiate
+from balise.web.reader import gate
 from balise.web.reader.assets import page_csp
 from balise.web.reader.fastpath import Reader
 from balise.web.reader.page import READER_HEADERS, ReaderEntry
@@ -29,34 +31,55 @@ def _reader() -> Reader:
     return state().services["reader"]  # type: ignore[no-any-return]
 
 
-def resolve(slug: str) -> ReaderEntry:
-    """The active link for `slug`; 404 when unknown, 410 when disabled or expired."""
+def find(slug: str) -> ReaderEntry:
+    """The entry for `slug`, whatever its state; 404 when unknown."""
     entry = _reader().entry(slug)
     if entry is None:
         raise NotFound(f"No link with the slug '{slug}'.")
-    if not entry.active():
-        state = entry.link.state()
-        raise Gone(f"The link '{slug}' is {state}.", reason=state)
     return entry
 
 
-@bp.route("/<slug>", methods=["GET", "HEAD"])
+def check_active(entry: ReaderEntry) -> ReaderEntry:
+    """The entry when active; 410 when disabled or expired (scheduled: see gate.not_yet)."""
+    if not entry.active():
+        state = entry.link.state()
+        raise Gone(f"The link '{entry.link.slug}' is {state}.", reason=state)
+    return entry
+
+
+@bp.route("/<slug>", methods=["GET", "HEAD", "POST"])
 def reader(slug: str) -> Response:
-    if slug.endswith("+"):
+    if slug.endswith("+") and request.method != "POST":
         return preview(slug[:-1])
+    entry = None
     try:
-        entry = resolve(slug)
+        entry = find(slug)
+        if entry.link.state() == "scheduled":
+            return gate.not_yet(entry)
+        check_active(entry)
+        if entry.link.password_protected:  # POST carries the password; never the lean path
+            return gate.password_gate(entry, _reader())
+        if request.method == "POST":
+            raise MethodNotAllowed(valid_methods=["GET", "HEAD"])
         headers, body = _reader().serve(entry, request.environ)
     except (NotFound, Gone) as problem:
-        tracker().count_refused(request.environ, problem.status)
+        elsewhere = gate.fallback(entry.link) if entry and isinstance(problem, Gone) else None
+        tracker().count_refused(request.environ, 302 if elsewhere else problem.status)
+        if elsewhere is not None:  # disabled, expired or used up: the fallback, no click
+            return elsewhere
         raise
     return Response(body, status=entry.status_line, headers=headers)
 
 
 def preview(slug: str) -> Response:
     """The `+` page: where the link leads and its summary, no redirect, no click."""
-    entry = resolve(slug)
+    entry = find(slug)
+    if entry.link.state() == "scheduled":
+        return gate.not_yet(entry)
+    check_active(entry)
     tracker().check_limit(entry.link)
+    if entry.link.password_protected:  # the preview would show the target: ask first
+        return gate.password_gate(entry, _reader())
     link, summary = entry.link, entry.summary
     lang = negotiate(request, entry.lang)
     short_url = state().short_url(link.slug)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from balise.web.api.schemas.controls import ControlFields, ControlsOut
 from balise.web.api.schemas.summaries import SummaryIn, SummaryOut
 from balise.web.api.schemas.types import DbInt, Instant, Text
 
@@ -28,7 +29,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class LinkFields(Strict):
+class LinkFields(ControlFields):
     title: Annotated[Text, StringConstraints(max_length=300)] | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
     lang: Lang | None = None
@@ -73,7 +74,7 @@ class LinkPatch(LinkFields):
     )
 
 
-class LinkOut(BaseModel):
+class LinkOut(ControlsOut):
     slug: str
     short_url: str
     preview_url: str
