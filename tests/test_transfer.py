@@ -173,7 +173,7 @@ def test_each_refused_record_is_reported_with_its_line_and_the_rest_imported(db,
         {"slug": "delay", "url": "https://example.org/2", "redirect_delay": 99},
         {"slug": "nosum", "url": "https://example.org/3", "summary": {"title": "No teaser"}},
         {"url": "https://example.org/no-slug"},
-        {"slug": "good2", "url": "https://example.org/4", "rules": [], "state": "active"},
+        {"slug": "good2", "url": "https://example.org/4", "rules": [], "colour": "red", "state": "active"},
     ]
     path.write_text(
         "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n",
@@ -188,7 +188,7 @@ def test_each_refused_record_is_reported_with_its_line_and_the_rest_imported(db,
     assert "line 5 (delay): failed: redirect_delay:" in err
     assert "line 6 (nosum): failed: summary.teaser:" in err
     assert "line 7: failed: slug: is required" in err
-    assert "ignored: rules, state" in err
+    assert "ignored: colour, state" in err
     assert "5 refused: line 2, line 3, line 5, line 6, line 7" in err
     assert "2 imported, 0 updated, 1 skipped, 5 failed" in result.stdout
     with db.connect() as conn:
