@@ -216,3 +216,20 @@ def test_a_scheduled_link_reads_scheduled(app):
         with force_locale("en"):
             assert label("state", "scheduled") == "Scheduled"
             assert label("state", "exhausted") == "Used up"
+
+
+def test_a_file_beyond_the_body_limit_gets_a_localised_page(settings, make_user):
+    from balise import create_app
+
+    app = create_app(settings | {"MAX_BODY_BYTES": 4096})
+    try:
+        editor = DashboardClient(app.test_client())
+        make_user("editor@example.org", "editor")
+        editor.login("editor@example.org")
+        content = b"url\n" + b"https://example.org/a-rather-long-path\n" * 200
+        r = upload(editor, content)
+        assert r.status_code == 413
+        html = r.get_data(as_text=True)
+        assert "Fichier trop volumineux" in html and "4\u202f096" in html
+    finally:
+        app.extensions["balise"].shutdown()

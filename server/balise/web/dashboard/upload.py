@@ -20,11 +20,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import request
+from flask import current_app, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import Connection, select
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
 
 from balise.db.tables import links as links_table
 from balise.errors import BadRequest, SlugTaken
@@ -33,7 +36,7 @@ from balise.links import store as links
 from balise.web.context import state, transaction
 from balise.web.dashboard import forms
 from balise.web.dashboard.blueprint import bp, render, require, user
-from balise.web.dashboard.i18n import field_message
+from balise.web.dashboard.i18n import field_message, integer
 from balise.web.dashboard.timezones import viewer_tz
 
 COLUMNS = (
@@ -225,3 +228,16 @@ def _confirm(rows: list[Row], tz: ZoneInfo) -> Any:
     created = sum(1 for row in rows if row.link is not None)
     message = ngettext("%(num)s link created.", "%(num)s links created.", created)
     return render("upload.html", step="result", rows=rows, created=created, message=message)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_exc: RequestEntityTooLarge) -> Response:
+    """A file (or form) beyond BALISE_MAX_BODY_BYTES: said in the page's language."""
+    limit = int(current_app.config["BALISE"]["MAX_BODY_BYTES"])
+    text = _(
+        "The file is larger than this server accepts (%(size)s bytes). Split it, or ask an "
+        "administrator to raise BALISE_MAX_BODY_BYTES.",
+        size=integer(limit, str(get_locale())),
+    )
+    html, status = render("error.html", 413, title=_("File too large"), text=text)
+    return Response(html, status=status, mimetype="text/html")
