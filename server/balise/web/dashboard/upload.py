@@ -21,9 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import Connection, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
