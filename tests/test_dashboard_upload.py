@@ -120,8 +120,16 @@ def test_import_needs_the_editor_role_and_a_csrf_token(viewer, client):
 
 
 def test_an_altered_confirmation_is_a_400_page(editor):
-    r = editor.post("/dashboard/import", {"confirm": "1", "rows": "not json"})
-    assert r.status_code == 400
+    altered = [
+        "not json",
+        "[]",
+        '{"columns": ["url", "colour"], "rows": [[2, "https://a.example", "red"]]}',
+        '{"columns": ["url"], "rows": [[2, "https://a.example", "extra"]]}',
+        '{"columns": ["url"], "rows": []}',
+    ]
+    for rows in altered:
+        r = editor.post("/dashboard/import", {"confirm": "1", "rows": rows})
+        assert r.status_code == 400, rows
 
 
 def test_csrf_is_checked_on_the_import(editor):

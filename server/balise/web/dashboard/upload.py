@@ -166,14 +166,26 @@ def check_rows(conn: Connection, rows: list[Row], tz: ZoneInfo) -> None:
         seen.add(slug.lower())
 
 
+def carry(rows: list[Row]) -> str:
+    """The rows for the confirm form, compact (the column names once): a file near the body
+    limit must still fit in the confirmation."""
+    names = [name for name in COLUMNS if any(name in row.cells for row in rows)]
+    table = [[row.line, *(row.cells.get(name, "") for name in names)] for row in rows]
+    return json.dumps({"columns": names, "rows": table}, ensure_ascii=False, separators=(",", ":"))
+
+
 def _rows_from_form() -> list[Row]:
-    """The rows the preview carried into its confirm form."""
+    """The rows the preview carried into its confirm form (carry())."""
     try:
         carried = json.loads(request.form.get("rows", ""))
+        names = [str(name) for name in carried["columns"] if name in COLUMNS]
+        if len(names) != len(carried["columns"]):
+            raise ValueError(carried["columns"])
         rows = [
-            Row(int(line), {str(k): str(v) for k, v in cells.items()}) for line, cells in carried
+            Row(int(line), dict(zip(names, map(str, cells), strict=True)))
+            for line, *cells in carried["rows"]
         ]
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, KeyError):
         raise BadRequest("The confirmation form was altered: upload the file again.") from None
     if not 0 < len(rows) <= bulk.MAX_ITEMS:
         raise BadRequest("The confirmation form was altered: upload the file again.")
@@ -202,13 +214,12 @@ def upload_links() -> Any:
     with transaction() as conn:
         check_rows(conn, rows, tz)
     valid = sum(1 for row in rows if not row.errors)
-    carried = json.dumps([[row.line, row.cells] for row in rows], ensure_ascii=False)
     return render(
         "upload.html",
         step="preview",
         rows=rows,
         valid=valid,
-        carried=carried,
+        carried=carry(rows),
         filename=chosen.filename,
         columns=[name for name in COLUMNS if any(name in row.cells for row in rows)],
     )
