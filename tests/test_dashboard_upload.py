@@ -120,8 +120,16 @@ def test_import_needs_the_editor_role_and_a_csrf_token(viewer, client):
 
 
 def test_an_altered_confirmation_is_a_400_page(editor):
-    r = editor.post("/dashboard/import", {"confirm": "1", "rows": "not json"})
-    assert r.status_code == 400
+    altered = [
+        "not json",
+        "[]",
+        '{"columns": ["url", "colour"], "rows": [[2, "https://a.example", "red"]]}',
+        '{"columns": ["url"], "rows": [[2, "https://a.example", "extra"]]}',
+        '{"columns": ["url"], "rows": []}',
+    ]
+    for rows in altered:
+        r = editor.post("/dashboard/import", {"confirm": "1", "rows": rows})
+        assert r.status_code == 400, rows
 
 
 def test_csrf_is_checked_on_the_import(editor):
@@ -216,3 +224,20 @@ def test_a_scheduled_link_reads_scheduled(app):
         with force_locale("en"):
             assert label("state", "scheduled") == "Scheduled"
             assert label("state", "exhausted") == "Used up"
+
+
+def test_a_file_beyond_the_body_limit_gets_a_localised_page(settings, make_user):
+    from balise import create_app
+
+    app = create_app(settings | {"MAX_BODY_BYTES": 4096})
+    try:
+        editor = DashboardClient(app.test_client())
+        make_user("editor@example.org", "editor")
+        editor.login("editor@example.org")
+        content = b"url\n" + b"https://example.org/a-rather-long-path\n" * 200
+        r = upload(editor, content)
+        assert r.status_code == 413
+        html = r.get_data(as_text=True)
+        assert "Fichier trop volumineux" in html and "4\u202f096" in html
+    finally:
+        app.extensions["balise"].shutdown()

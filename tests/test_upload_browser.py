@@ -6,10 +6,12 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from tests.dashboard_live import LiveServer, artifacts_dir, live_server
+from tests.test_a11y_browser import AXE, _violations
 from tests.test_dashboard_browser import PASSWORD, browser, sign_in  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
@@ -32,12 +34,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
-def test_a_csv_file_is_checked_then_its_valid_rows_become_links(browser, server, tmp_path):  # noqa: F811
-    context, page = sign_in(browser, server, EMAIL)
+def axe(page: Any) -> list[str]:
+    """Serious or critical axe-core violations of the page (none checked without axe-core)."""
+    return _violations(page) if AXE.exists() else []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_csv_file_is_checked_then_its_valid_rows_become_links(browser, server, tmp_path, scheme):  # noqa: F811
+    # bypass_csp: axe-core is injected for the audit, as tests/test_a11y_browser.py does.
+    context, page = sign_in(browser, server, EMAIL, color_scheme=scheme, bypass_csp=True)
+    # Each run imports its own slugs.
+    csv_text = CSV.replace("-26;", f"-{scheme};")
     page.click("text=Importer un CSV")
     page.wait_for_url("**/dashboard/import")
     csv_file = tmp_path / "campagne.csv"
-    csv_file.write_text(CSV, encoding="utf-8")
+    csv_file.write_text(csv_text, encoding="utf-8")
     page.set_input_files("#f-file", str(csv_file))
     page.click("main button[type=submit]")
     page.wait_for_selector("#preview")
@@ -47,7 +58,8 @@ def test_a_csv_file_is_checked_then_its_valid_rows_become_links(browser, server,
     assert refused.get_attribute("data-line") == "3"
     assert "Doit être une URL complète en http:// ou https://" in refused.inner_text()
     assert page.locator("tr.valid").count() == 2
-    page.screenshot(path=str(artifacts_dir() / "import-preview.png"), full_page=True)
+    assert axe(page) == []
+    page.screenshot(path=str(artifacts_dir() / f"import-preview-{scheme}.png"), full_page=True)
 
     page.click("text=Créer 2 liens")
     page.wait_for_selector("#result")
@@ -55,15 +67,17 @@ def test_a_csv_file_is_checked_then_its_valid_rows_become_links(browser, server,
     assert page.locator("tr.created").count() == 2
     skipped = page.locator("tr.skipped")
     assert skipped.count() == 1 and "Ignorée" in skipped.inner_text()
-    page.screenshot(path=str(artifacts_dir() / "import-result.png"), full_page=True)
+    assert axe(page) == []
+    page.screenshot(path=str(artifacts_dir() / f"import-result-{scheme}.png"), full_page=True)
 
     page.click("text=Voir les liens")
     page.wait_for_url("**/dashboard/links")
     listing = page.locator("main table").inner_text()
-    assert "Soldes de printemps" in listing and "Soldes d'été" in listing
+    assert f"printemps-{scheme}" in listing and f"ete-{scheme}" in listing
     assert "Cible refusée" not in listing
     # The links answer readers, on this real server.
-    with urllib.request.urlopen(server.url + "/printemps-26+", timeout=10) as answer:  # noqa: S310
+    preview = f"{server.url}/printemps-{scheme}+"
+    with urllib.request.urlopen(preview, timeout=10) as answer:  # noqa: S310
         assert "https://example.org/printemps" in answer.read().decode()
     context.close()
 

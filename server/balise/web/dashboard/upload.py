@@ -20,11 +20,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import request
+from flask import current_app, request
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import Connection, select
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
 
 from balise.db.tables import links as links_table
 from balise.errors import BadRequest, SlugTaken
@@ -33,7 +35,7 @@ from balise.links import store as links
 from balise.web.context import state, transaction
 from balise.web.dashboard import forms
 from balise.web.dashboard.blueprint import bp, render, require, user
-from balise.web.dashboard.i18n import field_message
+from balise.web.dashboard.i18n import field_message, integer
 from balise.web.dashboard.timezones import viewer_tz
 
 COLUMNS = (
@@ -164,14 +166,26 @@ def check_rows(conn: Connection, rows: list[Row], tz: ZoneInfo) -> None:
         seen.add(slug.lower())
 
 
+def carry(rows: list[Row]) -> str:
+    """The rows for the confirm form, compact (the column names once): a file near the body
+    limit must still fit in the confirmation."""
+    names = [name for name in COLUMNS if any(name in row.cells for row in rows)]
+    table = [[row.line, *(row.cells.get(name, "") for name in names)] for row in rows]
+    return json.dumps({"columns": names, "rows": table}, ensure_ascii=False, separators=(",", ":"))
+
+
 def _rows_from_form() -> list[Row]:
-    """The rows the preview carried into its confirm form."""
+    """The rows the preview carried into its confirm form (carry())."""
     try:
         carried = json.loads(request.form.get("rows", ""))
+        names = [str(name) for name in carried["columns"] if name in COLUMNS]
+        if len(names) != len(carried["columns"]):
+            raise ValueError(carried["columns"])
         rows = [
-            Row(int(line), {str(k): str(v) for k, v in cells.items()}) for line, cells in carried
+            Row(int(line), dict(zip(names, map(str, cells), strict=True)))
+            for line, *cells in carried["rows"]
         ]
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, KeyError):
         raise BadRequest("The confirmation form was altered: upload the file again.") from None
     if not 0 < len(rows) <= bulk.MAX_ITEMS:
         raise BadRequest("The confirmation form was altered: upload the file again.")
@@ -200,13 +214,12 @@ def upload_links() -> Any:
     with transaction() as conn:
         check_rows(conn, rows, tz)
     valid = sum(1 for row in rows if not row.errors)
-    carried = json.dumps([[row.line, row.cells] for row in rows], ensure_ascii=False)
     return render(
         "upload.html",
         step="preview",
         rows=rows,
         valid=valid,
-        carried=carried,
+        carried=carry(rows),
         filename=chosen.filename,
         columns=[name for name in COLUMNS if any(name in row.cells for row in rows)],
     )
@@ -225,3 +238,16 @@ def _confirm(rows: list[Row], tz: ZoneInfo) -> Any:
     created = sum(1 for row in rows if row.link is not None)
     message = ngettext("%(num)s link created.", "%(num)s links created.", created)
     return render("upload.html", step="result", rows=rows, created=created, message=message)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_exc: RequestEntityTooLarge) -> Response:
+    """A file (or form) beyond BALISE_MAX_BODY_BYTES: said in the page's language."""
+    limit = int(current_app.config["BALISE"]["MAX_BODY_BYTES"])
+    text = _(
+        "The file is larger than this server accepts (%(size)s bytes). Split it, or ask an "
+        "administrator to raise BALISE_MAX_BODY_BYTES.",
+        size=integer(limit, str(get_locale())),
+    )
+    html, status = render("error.html", 413, title=_("File too large"), text=text)
+    return Response(html, status=status, mimetype="text/html")
