@@ -367,9 +367,11 @@ def test_migration_0009_adds_and_removes_the_control_columns_keeping_links(
     }
     try:
         upgrade(engine, "0008_imported")
+        now = datetime.now(timezone.utc)
         with engine.begin() as conn:
             conn.execute(
                 links.insert().values(
+                    id=1,
                     slug="kept",
                     slug_key="kept",
                     url="https://a.example/",
@@ -377,14 +379,19 @@ def test_migration_0009_adds_and_removes_the_control_columns_keeping_links(
                     reading_delay=False,
                     disabled=False,
                     version=1,
-                    created_at=datetime.now(timezone.utc),
-                    updated_at=datetime.now(timezone.utc),
+                    created_at=now,
+                    updated_at=now,
                 )  # fmt: skip
+            )
+            conn.execute(
+                clicks.insert(),
+                [{"uid": f"u{i}", "link_id": 1, "ts": now, "dnt": False} for i in range(3)],
             )
         upgrade(engine)
         assert current(engine) == head()
         assert columns <= {c["name"] for c in inspect(engine).get_columns("links")}
         with engine.begin() as conn:
+            assert len(conn.execute(select(clicks.c.uid)).all()) == 3
             kept = store.get_link_by_slug(conn, "kept")
             assert kept.forward_query is False and kept.rules is None and kept.state() == "active"
             store.update_link(
@@ -399,6 +406,8 @@ def test_migration_0009_adds_and_removes_the_control_columns_keeping_links(
         assert not columns & {c["name"] for c in inspect(engine).get_columns("links")}
         with engine.connect() as conn:
             assert conn.execute(select(links.c.url).where(links.c.slug == "kept")).scalar_one()
+            # No table was copied and dropped: rows referring to links are all still there.
+            assert len(conn.execute(select(clicks.c.uid)).all()) == 3
         upgrade(engine)
         assert current(engine) == head()
     finally:

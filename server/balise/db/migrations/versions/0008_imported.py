@@ -18,13 +18,13 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ADD/DROP COLUMN, never batch mode: on SQLite a batch copy drops the links table, and
+# with foreign keys on that drop deletes every click (DROP COLUMN needs SQLite 3.35 or later).
 def upgrade() -> None:
-    with op.batch_alter_table("links") as batch:
-        batch.add_column(
-            sa.Column("imported_clicks", sa.Integer(), nullable=False, server_default="0")
-        )
+    op.add_column(
+        "links", sa.Column("imported_clicks", sa.Integer(), nullable=False, server_default="0")
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("links") as batch:
-        batch.drop_column("imported_clicks")
+    op.drop_column("links", "imported_clicks")

@@ -21,21 +21,23 @@ UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("links") as batch:
-        for name in UTM:
-            batch.add_column(sa.Column(name, sa.String(length=255), nullable=True))
-        batch.add_column(
-            sa.Column("forward_query", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch.add_column(sa.Column("fallback_url", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("valid_from", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("password_hash", sa.String(length=255), nullable=True))
-        batch.add_column(sa.Column("rules", sa.JSON(), nullable=True))
+    # Plain ADD COLUMN, not batch mode: on SQLite a batch copy drops the links table, and with
+    # foreign keys on that deletes every row referring to it (clicks, counters, summaries).
+    for name in UTM:
+        op.add_column("links", sa.Column(name, sa.String(length=255), nullable=True))
+    op.add_column(
+        "links",
+        sa.Column("forward_query", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column("links", sa.Column("fallback_url", sa.Text(), nullable=True))
+    op.add_column("links", sa.Column("valid_from", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("links", sa.Column("password_hash", sa.String(length=255), nullable=True))
+    op.add_column("links", sa.Column("rules", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("links") as batch:
-        for name in ("rules", "password_hash", "valid_from", "fallback_url", "forward_query"):
-            batch.drop_column(name)
-        for name in reversed(UTM):
-            batch.drop_column(name)
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later), for the same reason.
+    for name in ("rules", "password_hash", "valid_from", "fallback_url", "forward_query"):
+        op.drop_column("links", name)
+    for name in reversed(UTM):
+        op.drop_column("links", name)
