@@ -114,6 +114,29 @@ def test_export_then_import_into_an_empty_server_gives_the_same_links(db, tmp_pa
     assert not {"id", "share_secret", "slug_key", "url_key", "version"} & set(full)
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_protected_link_never_comes_back_open(db, tmp_path, fmt):
+    with db.begin() as conn:
+        store.create_link(
+            conn,
+            {"url": "https://example.org/secret", "slug": "locked", "password": "s3cret pass"},
+            base_url=BASE_URL,
+        )
+    path = tmp_path / f"links.{fmt}"
+    assert cli(url_of(db), "export", str(path)).exit_code == 0
+    text_out = path.read_text(encoding="utf-8")
+    assert "argon2" not in text_out and "s3cret" not in text_out
+    wipe(db)
+
+    result = cli(url_of(db), "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "(locked): imported: disabled: it had a password" in result.stderr
+    with db.connect() as conn:
+        link = store.get_link_by_slug(conn, "locked")
+    assert link.disabled and not link.password_protected
+    assert link.state() == "disabled"
+
+
 def test_csv_cells_a_spreadsheet_would_run_are_escaped(db, tmp_path):
     seed(db)
     text = cli(url_of(db), "export", "--format", "csv", "--with-summaries").stdout
@@ -173,7 +196,13 @@ def test_each_refused_record_is_reported_with_its_line_and_the_rest_imported(db,
         {"slug": "delay", "url": "https://example.org/2", "redirect_delay": 99},
         {"slug": "nosum", "url": "https://example.org/3", "summary": {"title": "No teaser"}},
         {"url": "https://example.org/no-slug"},
-        {"slug": "good2", "url": "https://example.org/4", "rules": [], "colour": "red", "state": "active"},
+        {
+            "slug": "good2",
+            "url": "https://example.org/4",
+            "rules": [],
+            "colour": "red",
+            "state": "active",
+        },
     ]
     path.write_text(
         "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n",

@@ -240,7 +240,7 @@ class _Writer:
         self.invalidator.changed(changed)
         for result in report.results:
             self.totals[result.status] = self.totals.get(result.status, 0) + 1
-            if result.status in ("failed", "skipped"):
+            if result.status in ("failed", "skipped") or result.message:
                 slug = f" ({result.slug})" if result.slug else ""
                 click.echo(f"{result.where}{slug}: {result.status}: {result.message}", err=True)
             if result.status == "failed":

@@ -49,6 +49,11 @@ class Rules:
     saved_by: str = "import"
 
 
+LOCKED_NOTE = (
+    "disabled: it had a password, which exports never hold; give it a new one, then enable it"
+)
+
+
 @dataclass(frozen=True)
 class Result:
     where: str
@@ -97,6 +102,7 @@ def _import_one(
         return Result(record.where, slug, "skipped", "a link with this slug exists")
     values = dict(record.values)
     summary_in = values.pop("summary", None)
+    protected = values.pop("password_protected", False) in (True, "true", "True", "1", 1)
     restored_in = {name: values.pop(name) for name in RESTORED if name in values}
     ignored.update(name for name in values if name not in rules.accepted)
     try:
@@ -104,6 +110,11 @@ def _import_one(
         restored = _restored(restored_in, "")
         summary, summary_dates = _summary(summary_in, rules, clean.get("lang"))
         existing = store.get_link_by_slug(conn, slug) if slug.lower() in taken else None
+        # Exports never hold passwords: a protected link without a new one must not open.
+        locked = protected and not clean.get("password")
+        locked = locked and (existing is None or not existing.password_protected)
+        if locked:
+            clean["disabled"] = True
         if existing is not None:
             changes = {k: v for k, v in clean.items() if k != "slug"}
             link = store.update_link(conn, existing, changes, base_url=rules.base_url)
@@ -124,7 +135,8 @@ def _import_one(
             conn.execute(
                 update(summaries).where(summaries.c.link_id == link.id).values(**summary_dates)
             )
-    return Result(record.where, link.slug, "updated" if existing else "imported")
+    note = LOCKED_NOTE if locked else ""
+    return Result(record.where, link.slug, "updated" if existing else "imported", note)
 
 
 def _summary(

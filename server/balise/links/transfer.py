@@ -54,13 +54,15 @@ def link_fields() -> list[str]:
     """The exported fields of a link, in order: slug, the table's other columns, tags."""
     names = [c.name for c in links.columns if c.name not in EXCLUDED and "secret" not in c.name]
     names.remove("slug")
-    return ["slug", *names, "tags"]
+    # A password is never exported (not even hashed): the file says which links had one, and
+    # importing such a link without a new password leaves it disabled (importing.py).
+    return ["slug", *names, "password_protected", "tags"]
 
 
 def json_fields() -> frozenset[str]:
     """Fields whose CSV cells hold JSON: the columns whose values are not text or dates
     (numbers, booleans, JSON columns), and tags."""
-    found = {"tags"}
+    found = {"tags", "password_protected"}
     for column in links.columns:
         kind_of = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
         try:
@@ -84,7 +86,7 @@ def csv_header(with_summaries: bool) -> list[str]:
 def records(conn: Connection, *, with_summaries: bool) -> Iterator[dict[str, Any]]:
     """Every link as a dict of its exported fields, oldest first, BATCH rows per query (so a
     large export holds neither every row in memory nor one long-running cursor)."""
-    fields = [name for name in link_fields() if name != "tags"]
+    fields = [name for name in link_fields() if name not in ("tags", "password_protected")]
     last = 0
     while True:
         rows = conn.execute(
@@ -103,6 +105,7 @@ def records(conn: Connection, *, with_summaries: bool) -> Iterator[dict[str, Any
             found = {s.link_id: s._mapping for s in conn.execute(query)}
         for row in rows:
             record = {name: row._mapping[name] for name in fields}
+            record["password_protected"] = row.password_hash is not None
             record["tags"] = tags[row.id]
             if with_summaries:
                 summary = found.get(row.id)
