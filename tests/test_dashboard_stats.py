@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import insert
 
 from balise.accounts import shares
+from balise.analytics.clicks import count_visitors
 from balise.analytics.rollups import add_clicks
+from balise.analytics.visitors import day_of
 from balise.db.counters import increment_hourly
 from balise.db.tables import clicks
 from balise.links import store as links
@@ -47,6 +49,13 @@ def seed(db, link, *, hours_ago=(1, 2, 26), people=3) -> None:
         conn.execute(insert(clicks), rows)
         increment_hourly(conn, counts)
         add_clicks(conn, [{**r, "confirmed": int(r["confirmed_at"] is not None)} for r in rows])
+        count_visitors(  # as the batch writer does: daily visitors, counted per day
+            conn,
+            [
+                {"link_id": r["link_id"], "day": day_of(r["ts"]), "visitor_hash": r["visitor_hash"]}
+                for r in rows
+            ],
+        )
 
 
 def total(html: str, label: str) -> int:

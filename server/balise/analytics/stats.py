@@ -10,12 +10,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select
 
+from balise.analytics import reads
 from balise.analytics.filters import NO_FILTERS, Filters
 from balise.analytics.periods import Period, make_period
 from balise.analytics.uniques import add_unique_visitors, for_link, utc
-from balise.db.tables import click_rollups, hourly_counts, links
+from balise.db.tables import (
+    click_rollups,
+    hourly_counts,
+    link_values,
+    links,
+    period_counts,
+    site_combos,
+    site_counts,
+    site_values,
+)
 
 COUNTERS = ("clicks", "confirmed", "bots", "prefetches", "preview_views")
 TOTALS = ("clicks", "confirmed", "unique_visitors", "bots", "prefetches", "preview_views")
@@ -96,12 +106,17 @@ def counts(
     """Totals and one point per bucket. Under a filter on dimensions, counters without
     dimensions (bots, prefetches, preview views) are None: no filter can apply to them."""
     series: list[dict[str, Any]] = [dict.fromkeys(TOTALS, 0) for _ in period.starts]
-    if filters.dims:
+    if filters.dims and (link_id is not None or filters.tags):
         _add_rollups(conn, period, link_id, filters, series)
+    elif filters.dims:
+        reads.series(conn, period, _combos(filters), ("clicks", "confirmed"), series)
+    elif link_id is None and not filters.tags:
+        reads.series(conn, period, _site_counts, COUNTERS, series)
+    else:
+        reads.series(conn, period, _link_counts(link_id, filters), COUNTERS, series)
+    if filters.dims:
         for point in series:
             point.update(dict.fromkeys(UNFILTERABLE))
-    else:
-        _add_counters(conn, period, link_id, filters, series)
     uniques = add_unique_visitors(conn, period, link_id, kept_since, series, filters)
     totals = {
         name: None if series and series[0][name] is None else sum(p[name] for p in series)
@@ -164,6 +179,51 @@ def _into_series(
                 series[i][name] += int(getattr(row, name) or 0)
 
 
+def _site_counts(level: str) -> tuple[Any, Any, Any]:
+    return site_counts, site_counts.c.start, site_counts.c.level == level
+
+
+def _link_counts(link_id: int | None, filters: Filters) -> reads.Source:
+    def source(level: str) -> tuple[Any, Any, Any]:
+        if level == "h":
+            h = hourly_counts
+            return h, h.c.hour, and_(for_link(h.c.link_id, link_id), filters.links(h.c.link_id))
+        p = period_counts
+        where = and_(p.c.level == level, for_link(p.c.link_id, link_id), filters.links(p.c.link_id))
+        return p, p.c.start, where
+
+    return source
+
+
+def _combos(filters: Filters) -> reads.Source:
+    def source(level: str) -> tuple[Any, Any, Any]:
+        c = site_combos.c
+        dims = [c[d].in_([v or "" for v in values]) for d, values in filters.dims]
+        return site_combos, c.start, and_(c.level == level, *dims)
+
+    return source
+
+
+def _values(dim: str, link_id: int | None, filters: Filters) -> reads.Source:
+    def source(level: str) -> tuple[Any, Any, Any]:
+        if level == "h":
+            r = click_rollups
+            return r, r.c.hour, and_(for_link(r.c.link_id, link_id), filters.rollups())
+        if link_id is None and not filters.tags:
+            s = site_values
+            return s, s.c.start, and_(s.c.dim == dim, s.c.level == level)
+        v = link_values
+        where = and_(
+            v.c.dim == dim,
+            v.c.level == level,
+            for_link(v.c.link_id, link_id),
+            filters.links(v.c.link_id),
+        )
+        return v, v.c.start, where
+
+    return source
+
+
 def top_values(
     conn: Connection,
     column: Any,
@@ -174,6 +234,14 @@ def top_values(
 ) -> list[dict[str, Any]]:
     """The most frequent values of a dimension over the period, most clicks first, from the
     rollups. Clicks without the value count in a row of their own (`value` None)."""
+    dim = column.name
+    if filters.dims and link_id is None and not filters.tags:
+        source = _combos(filters)
+        return reads.top_values(conn, period, source, lambda t: t.c[dim], limit)
+    if not filters.dims:
+        source = _values(dim, link_id, filters)
+        pick = lambda t: t.c[dim] if t is click_rollups else t.c.value  # noqa: E731
+        return reads.top_values(conn, period, source, pick, limit)
     count = func.sum(click_rollups.c.clicks).label("n")
     query = (
         select(column, count)
@@ -191,6 +259,27 @@ def top_links(
     conn: Connection, period: Period, limit: int, filters: Filters = NO_FILTERS
 ) -> list[dict[str, Any]]:
     """The most clicked links: summed per link id first, so only `limit` rows meet `links`."""
+    if not filters.dims:
+        sorted_source = _link_counts(None, filters)
+        hours = reads.hours_of_links(filters.links(hourly_counts.c.link_id))
+        return reads.top_links(conn, period, sorted_source, hours, limit)
+    if len(filters.dims) == 1 and not filters.tags:
+        dim, values = filters.dims[0]
+
+        def by_value(level: str) -> tuple[Any, Any, Any]:
+            v = link_values.c
+            kept = v.value.in_([x or "" for x in values])
+            return link_values, v.start, and_(v.dim == dim, v.level == level, kept)
+
+        def hours(ranges: list[Any]) -> Any:
+            r = click_rollups.c
+            return (
+                select(r.link_id, func.sum(r.clicks))
+                .where(filters.rollups(), reads.ranges_where(r.hour, ranges))
+                .group_by(r.link_id)
+            )
+
+        return reads.top_links(conn, period, by_value, hours, limit, values=len(values))
     table = click_rollups if filters.dims else hourly_counts
     total = func.sum(table.c.clicks).label("n")
     per_link = (

@@ -1,0 +1,206 @@
+"""Reading the rollup pyramid (db/rollup_tables.py): sums over a period's pieces of whole UTC
+hours, days and months, and top links by a threshold algorithm. Reads only; stats.py decides
+which rows answer which question.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, union_all
+
+from balise.analytics.periods import Period
+from balise.db.pyramid import merged, pieces
+from balise.db.tables import hourly_counts, links, site_counts
+
+UTC = timezone.utc
+# level -> (table, its start column, condition) or None when the level cannot answer
+Source = Callable[[str], tuple[Any, Any, ColumnElement[bool]]]
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def bucket_pieces(period: Period) -> list[tuple[str, datetime, datetime]]:
+    """Pieces of every bucket of the period: each row they cover falls in one bucket."""
+    ends = [*period.starts[1:], period.end]
+    return [p for start, end in zip(period.starts, ends, strict=True) for p in pieces(start, end)]
+
+
+def ranges_where(column: Any, ranges: list[tuple[datetime, datetime]]) -> ColumnElement[bool]:
+    return or_(*(and_(column >= a, column < b) for a, b in ranges))
+
+
+def series(
+    conn: Connection,
+    period: Period,
+    source: Source,
+    names: tuple[str, ...],
+    into: list[dict[str, Any]],
+) -> None:
+    """Add the sums of `names` per bucket into `into` (one dict per bucket)."""
+    for level, ranges in merged(bucket_pieces(period)).items():
+        table, start, where = source(level)
+        query = select(start, *(func.sum(table.c[n]).label(n) for n in names))
+        query = query.where(where, ranges_where(start, ranges)).group_by(start)
+        for row in conn.execute(query):
+            i = period.index(utc(row[0]))
+            if i is not None:
+                for name in names:
+                    into[i][name] += int(row._mapping[name] or 0)
+
+
+def top_values(
+    conn: Connection, period: Period, source: Source, value: Callable[[Any], Any], limit: int
+) -> list[dict[str, Any]]:
+    """The most clicked values over the period: `value(table)` is the column to group."""
+    parts = []
+    for level, ranges in merged(pieces(period.start, period.end)).items():
+        table, start, where = source(level)
+        parts.append(
+            select(value(table).label("value"), table.c.clicks.label("n")).where(
+                where, ranges_where(start, ranges)
+            )
+        )
+    if not parts:
+        return []
+    both = union_all(*parts).subquery()
+    n = func.sum(both.c.n).label("n")
+    query = (
+        select(both.c.value, n)
+        .group_by(both.c.value)
+        .having(n > 0)
+        .order_by(n.desc(), both.c.value)
+        .limit(limit)
+    )
+    return [{"value": v or None, "clicks": int(c)} for v, c in conn.execute(query)]
+
+
+def top_links(
+    conn: Connection,
+    period: Period,
+    sorted_source: Source,
+    hour_source: Callable[[list[tuple[datetime, datetime]]], Any],
+    limit: int,
+    values: int = 1,
+) -> list[dict[str, Any]]:
+    """The most clicked links, exactly, without summing every link's rows (TPUT, Cao and Wang
+    2004). Each day or month of the period is a list of per-link rows sorted by clicks
+    (`sorted_source`; a link may have `values` rows per list); hours are summed whole
+    (`hour_source(ranges)` -> select of link_id, n). 1: the top rows of each list give lower
+    bounds and their k-th best, tau; 2: every row of list i at or above tau * w_i / values
+    (w: the list's share of the clicks) is read: a link never met there has fewer than tau
+    clicks in all; 3: the candidates' exact sums."""
+    parts = merged(pieces(period.start, period.end))
+    lists = [
+        (lv, when)
+        for lv in ("d", "m")
+        for a, b in parts.get(lv, [])
+        for when in _starts(conn, lv, a, b)
+    ]
+    known: dict[int, int] = {}
+    if "h" in parts:
+        for link_id, n in conn.execute(hour_source(parts["h"])):
+            known[int(link_id)] = int(n or 0)
+    if lists:
+        sizes = _list_sizes(conn, lists)
+        lists = [key for key in lists if sizes.get(key)]
+    if lists:
+        lower: dict[int, int] = dict(known)
+        for link_id, n in _rows(conn, sorted_source, lists, lambda key: None, limit):
+            lower[link_id] = lower.get(link_id, 0) + n
+        best = sorted(lower.values(), reverse=True)
+        tau = best[limit - 1] if len(best) >= limit else 0
+        whole = sum(sizes[key] for key in lists)
+        floor = {key: max(1, math.ceil(tau * sizes[key] / whole / values)) for key in lists}
+        seen = {link_id for link_id, _ in _rows(conn, sorted_source, lists, floor.get, None)}
+        candidates = sorted(seen | set(known))
+        exact = dict.fromkeys(candidates, 0)
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start : start + 500]
+            for lv, ranges in parts.items():
+                if lv == "h":
+                    continue
+                table, column, where = sorted_source(lv)
+                query = (
+                    select(table.c.link_id, func.sum(table.c.clicks))
+                    .where(where, ranges_where(column, ranges), table.c.link_id.in_(chunk))
+                    .group_by(table.c.link_id)
+                )
+                for link_id, n in conn.execute(query):
+                    exact[int(link_id)] += int(n or 0)
+        for link_id, n in known.items():
+            exact[link_id] += n
+        known = exact
+    ranked = sorted(((n, i) for i, n in known.items() if n > 0), reverse=True)
+    if not ranked:
+        return []
+    cut = ranked[min(limit, len(ranked)) - 1][0]
+    chosen = {i: n for n, i in ranked if n >= cut}
+    found = conn.execute(
+        select(links.c.id, links.c.slug, links.c.title).where(links.c.id.in_(sorted(chosen)))
+    )
+    rows = sorted(
+        ((chosen[i], slug, title) for i, slug, title in found), key=lambda r: (-r[0], r[1])
+    )
+    return [{"value": slug, "title": title, "clicks": n} for n, slug, title in rows[:limit]]
+
+
+def _starts(conn: Connection, level: str, first: datetime, stop: datetime) -> list[datetime]:
+    query = select(site_counts.c.start).where(
+        site_counts.c.level == level, site_counts.c.start >= first, site_counts.c.start < stop
+    )
+    return sorted(utc(s) for s in conn.execute(query).scalars())
+
+
+def _list_sizes(
+    conn: Connection, lists: list[tuple[str, datetime]]
+) -> dict[tuple[str, datetime], int]:
+    s = site_counts.c
+    where = or_(*(and_(s.level == lv, s.start == when) for lv, when in lists))
+    return {
+        (lv, utc(when)): int(n)
+        for lv, when, n in conn.execute(select(s.level, s.start, s.clicks).where(where))
+    }
+
+
+def _rows(
+    conn: Connection,
+    source: Source,
+    lists: list[tuple[str, datetime]],
+    floor: Callable[[tuple[str, datetime]], int | None],
+    limit: int | None,
+) -> list[tuple[int, int]]:
+    """Rows (link_id, clicks) of each list: its `limit` best, or those at or above its floor."""
+    found: list[tuple[int, int]] = []
+    for start in range(0, len(lists), 200):
+        parts = []
+        for key in lists[start : start + 200]:
+            table, column, where = source(key[0])
+            query = select(table.c.link_id, table.c.clicks).where(where, column == key[1])
+            least = floor(key)
+            if least is not None:
+                query = query.where(table.c.clicks >= least)
+            if limit is not None:
+                query = query.order_by(table.c.clicks.desc()).limit(limit)
+            parts.append(select(query.subquery()))
+        found += [(int(i), int(n)) for i, n in conn.execute(union_all(*parts))]
+    return found
+
+
+def hours_of_links(where: ColumnElement[bool]) -> Callable[[list[tuple[datetime, datetime]]], Any]:
+    """Clicks per link over ranges of hours, from the hourly counters."""
+
+    def query(ranges: list[tuple[datetime, datetime]]) -> Any:
+        h = hourly_counts.c
+        return (
+            select(h.link_id, func.sum(h.clicks))
+            .where(where, ranges_where(h.hour, ranges))
+            .group_by(h.link_id)
+        )
+
+    return query
