@@ -145,6 +145,7 @@ def big_pages() -> list[tuple[str, str]]:
         ("API one link, 30 d", f"/api/v1/links/s000001/stats?from={month}"),
         ("API one link, 12 m", f"/api/v1/links/s000001/stats?from={year}&interval=week"),
         ("API filtered, 12 m", filtered),
+        ("API filtered t.co, 12 m", f"/api/v1/stats?from={year}&interval=week&referrer=t.co"),
         ("API campaign, 12 m", f"/api/v1/stats?from={year}&interval=week&utm_campaign=launch"),
         ("page all links, 12 m", "/dashboard/stats?range=12m"),
         ("page one link, 30 d", "/dashboard/links/s000001/stats?range=30d"),

@@ -64,8 +64,11 @@ def add_periods(
     site: dict[tuple[str, datetime], dict[str, int]] = {}
     for item in site_items:
         for level in ("h", "d", "m"):
-            key = (level, bucket(item["hour"], level))  # type: ignore[arg-type]
-            _add(site.setdefault(key, dict.fromkeys(names, 0)), item, names)
+            # Visitors are kept per day (a visitor hash lives one UTC day), not per hour.
+            added = COUNTERS if level == "h" else names
+            if any(item.get(name) for name in added):
+                key = (level, bucket(item["hour"], level))  # type: ignore[arg-type]
+                _add(site.setdefault(key, dict.fromkeys(names, 0)), item, added)
     if per_link:
         rows = [
             {"link_id": k[0], "level": k[1], "start": k[2], **v}
