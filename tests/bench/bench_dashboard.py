@@ -177,6 +177,7 @@ def main() -> None:
     parser.add_argument("--links", type=int, default=100_000)
     parser.add_argument("--clicks", type=int, default=10_000_000)
     parser.add_argument("--calls", type=int, default=9, help="measured calls per request")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (--big)")
     args = parser.parse_args()
     if args.big:
         return main_big(args)
@@ -198,22 +199,24 @@ def main() -> None:
 
 
 def main_big(args: argparse.Namespace) -> None:
-    targets: list[tuple[str, str, Any]] = [
-        ("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", None)
-    ]
+    targets: list[tuple[str, str, Any]] = []
+    if not args.no_sqlite:
+        targets.append(("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", None))
     if args.postgres:
         targets.append(("postgresql", *scratch_database(args.postgres, "balise_bench")))
     print(f"{args.links:,} links, {args.clicks:,} clicks over 13 months")
     for name, url, cleanup in targets:
         try:
             took = populate_big(url, args.links, args.clicks)
-            print(f"\n{name}: data written in {took:.0f} s")
+            print(f"\n{name}: data written in {took:.0f} s", flush=True)
             print(f"{'':<{len(name) + 2}}{'request':<26}{'median ms':>10}{'p95 ms':>9}")
             for label, (median, p95) in measure(url, big_pages(), calls=args.calls).items():
-                print(f"{'':<{len(name) + 2}}{label:<26}{median:>10.1f}{p95:>9.1f}")
+                print(f"{'':<{len(name) + 2}}{label:<26}{median:>10.1f}{p95:>9.1f}", flush=True)
         finally:
             if cleanup:
                 cleanup()
+            elif url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

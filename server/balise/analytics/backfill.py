@@ -8,11 +8,12 @@ Raw clicks are not needed: what retention purged is still counted.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, literal, select, update
+from sqlalchemy import Connection, bindparam, func, literal, select, union_all, update
 
 from balise.analytics.rollups import DIMENSIONS
 from balise.db.pyramid import bucket
@@ -75,11 +76,8 @@ def fill(conn: Connection, batch: int = 20_000) -> None:
             query = query.group_by(start, r[dim]).having(n > 0)
             names = ["dim", "level", "start", "value", "clicks"]
             conn.execute(site_values.insert().from_select(names, query))
-            if level != "h":
-                query = select(r.link_id, literal(dim), literal(level), start, r[dim], n)
-                query = query.group_by(r.link_id, start, r[dim]).having(n > 0)
-                names = ["link_id", "dim", "level", "start", "value", "clicks"]
-                conn.execute(link_values.insert().from_select(names, query))
+        if level != "h":
+            _fill_link_values(conn, level, batch)
     _fill_visitors(conn, batch)
     # Today's and yesterday's visitors across links, so they are not counted again.
     recent = select(daily_visitors.c.day, daily_visitors.c.visitor_hash).distinct()
@@ -88,6 +86,43 @@ def fill(conn: Connection, batch: int = 20_000) -> None:
     )
     conn.execute(site_visitors.delete())
     conn.execute(site_visitors.insert().from_select(["day", "visitor_hash"], recent))
+
+
+def _fill_link_values(conn: Connection, level: str, batch: int) -> None:
+    """Each link's day or month rows of counts per dimension value, streamed in key order."""
+    r = click_rollups.c
+    start = truncated(conn, r.hour, level).label("start")
+    parts = []
+    for dim in DIMENSIONS:
+        n = func.sum(r.clicks)
+        query = select(
+            r.link_id, start, literal(dim).label("dim"), r[dim].label("value"), n.label("n")
+        )
+        parts.append(query.group_by(r.link_id, start, r[dim]).having(n > 0))
+    both = union_all(*parts).subquery()
+    ordered = select(both).order_by(both.c.link_id, both.c.start)
+    rows: list[dict[str, Any]] = []
+    key: tuple[int, Any] | None = None
+    counts: dict[str, dict[str, int]] = {}
+
+    def keep() -> None:
+        if key is not None:
+            when = key[1] if isinstance(key[1], datetime) else datetime.fromisoformat(key[1])
+            when = when.replace(tzinfo=UTC) if when.tzinfo is None else when
+            text = json.dumps(counts, separators=(",", ":"))
+            rows.append({"link_id": key[0], "level": level, "start": when, "counts": text})
+
+    for link_id, when, dim, value, n in conn.execute(ordered.execution_options(yield_per=batch)):
+        if (link_id, when) != key:
+            keep()
+            key, counts = (link_id, when), {}
+            if len(rows) >= batch:
+                conn.execute(link_values.insert(), rows)
+                rows = []
+        counts.setdefault(dim, {})[value] = int(n)
+    keep()
+    if rows:
+        conn.execute(link_values.insert(), rows)
 
 
 def _fill_visitors(conn: Connection, batch: int) -> None:

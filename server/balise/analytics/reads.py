@@ -5,7 +5,9 @@ which rows answer which question.
 
 from __future__ import annotations
 
+import json
 import math
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -13,8 +15,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, union_all
 
 from balise.analytics.periods import Period
+from balise.analytics.rollups import DIMENSIONS
 from balise.db.pyramid import merged, pieces
-from balise.db.tables import hourly_counts, links, site_counts
+from balise.db.tables import click_rollups, hourly_counts, link_values, links, site_counts
 
 UTC = timezone.utc
 # level -> (table, its start column, condition) or None when the level cannot answer
@@ -80,6 +83,36 @@ def top_values(
     return [{"value": v or None, "clicks": int(c)} for v, c in conn.execute(query)]
 
 
+def link_value_counts(
+    conn: Connection, period: Period, links_where: Callable[[Any], ColumnElement[bool]]
+) -> dict[str, Counter[str]]:
+    """Clicks per value of every dimension over the period for the links `links_where` keeps:
+    their day and month rows of counts, and click_rollups for the hours."""
+    found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
+    for level, ranges in merged(pieces(period.start, period.end)).items():
+        if level == "h":
+            r = click_rollups.c
+            query = select(*(r[d] for d in DIMENSIONS), r.clicks)
+            query = query.where(links_where(r.link_id), ranges_where(r.hour, ranges))
+            for row in conn.execute(query):
+                for i, dim in enumerate(DIMENSIONS):
+                    found[dim][row[i]] += row.clicks
+            continue
+        v = link_values.c
+        query = select(v.counts).where(
+            links_where(v.link_id), v.level == level, ranges_where(v.start, ranges)
+        )
+        for (text,) in conn.execute(query):
+            for dim, values in json.loads(text).items():
+                found[dim].update(values)
+    return found
+
+
+def ranked(counts: Counter[str], limit: int) -> list[dict[str, Any]]:
+    best = sorted(((-n, value) for value, n in counts.items() if n > 0))[:limit]
+    return [{"value": value or None, "clicks": -n} for n, value in best]
+
+
 def top_links(
     conn: Connection,
     period: Period,
@@ -88,6 +121,20 @@ def top_links(
     limit: int,
     values: int = 1,
 ) -> list[dict[str, Any]]:
+    """The most clicked links with their slugs and titles (see top_link_ids)."""
+    return with_slugs(
+        conn, top_link_ids(conn, period, sorted_source, hour_source, limit, values), limit
+    )
+
+
+def top_link_ids(
+    conn: Connection,
+    period: Period,
+    sorted_source: Source,
+    hour_source: Callable[[list[tuple[datetime, datetime]]], Any],
+    limit: int,
+    values: int = 1,
+) -> dict[int, int]:
     """The most clicked links, exactly, without summing every link's rows (TPUT, Cao and Wang
     2004). Each day or month of the period is a list of per-link rows sorted by clicks
     (`sorted_source`; a link may have `values` rows per list); hours are summed whole
@@ -136,11 +183,21 @@ def top_links(
         for link_id, n in known.items():
             exact[link_id] += n
         known = exact
-    ranked = sorted(((n, i) for i, n in known.items() if n > 0), reverse=True)
+    return best_of(known, limit)
+
+
+def best_of(counts: dict[int, int], limit: int) -> dict[int, int]:
+    """The `limit` links with most clicks, and every link tied with the last of them."""
+    ranked = sorted((n for n in counts.values() if n > 0), reverse=True)
     if not ranked:
+        return {}
+    cut = ranked[min(limit, len(ranked)) - 1]
+    return {i: n for i, n in counts.items() if n >= cut}
+
+
+def with_slugs(conn: Connection, chosen: dict[int, int], limit: int) -> list[dict[str, Any]]:
+    if not chosen:
         return []
-    cut = ranked[min(limit, len(ranked)) - 1][0]
-    chosen = {i: n for n, i in ranked if n >= cut}
     found = conn.execute(
         select(links.c.id, links.c.slug, links.c.title).where(links.c.id.in_(sorted(chosen)))
     )
@@ -148,6 +205,26 @@ def top_links(
         ((chosen[i], slug, title) for i, slug, title in found), key=lambda r: (-r[0], r[1])
     )
     return [{"value": slug, "title": title, "clicks": n} for n, slug, title in rows[:limit]]
+
+
+def top_links_filtered(
+    conn: Connection,
+    unfiltered: Callable[[int], dict[int, int]],
+    filtered: Callable[[list[int]], dict[int, int]],
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The most clicked links under a filter: a link's filtered clicks are at most its clicks,
+    so the links are read by clicks (`unfiltered(n)`: the n best, ties included), and their
+    filtered clicks (`filtered(ids)`), until the limit-th best filtered count reaches the
+    clicks of the links not read yet (fewer than the least read)."""
+    wanted = limit * 4
+    while True:
+        best = unfiltered(wanted)
+        chosen = best_of(filtered(sorted(best)), limit)
+        bound = min(best.values(), default=0)
+        if (len(chosen) >= limit and min(chosen.values()) >= bound) or len(best) < wanted:
+            return with_slugs(conn, chosen, limit)
+        wanted *= 4
 
 
 def _starts(conn: Connection, level: str, first: datetime, stop: datetime) -> list[datetime]:

@@ -13,11 +13,12 @@ site-wide rows; `fill_from_clicks` rebuilds click_rollups and backfill.py the py
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select, tuple_, update
 
 from balise.db.counters import add_periods, hour_of
 from balise.db.dialect import insert
@@ -73,7 +74,7 @@ def add_clicks(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
 def add_to_pyramid(conn: Connection, rows: list[dict[str, Any]], sign: int = 1) -> None:
     """Add click_rollups-shaped rows (link_id, hour, combo, DIMENSIONS, clicks, confirmed) to
     link_values, site_values and site_combos; `sign` -1 takes them off."""
-    per_link: dict[tuple[int, str, str, datetime, str], int] = {}
+    per_link: dict[tuple[int, str, datetime], dict[str, dict[str, int]]] = {}
     site: dict[tuple[str, str, datetime, str], int] = {}
     combos: dict[tuple[str, datetime, str], dict[str, Any]] = {}
     for row in rows:
@@ -92,14 +93,11 @@ def add_to_pyramid(conn: Connection, rows: list[dict[str, Any]], sign: int = 1) 
                 site_key = (dim, level, start, row[dim])
                 site[site_key] = site.get(site_key, 0) + clicks
                 if level != "h" and row.get("link_id") is not None:
-                    link_key = (int(row["link_id"]), dim, level, start, row[dim])
-                    per_link[link_key] = per_link.get(link_key, 0) + clicks
+                    counts = per_link.setdefault((int(row["link_id"]), level, start), {})
+                    values = counts.setdefault(dim, {})
+                    values[row[dim]] = values.get(row[dim], 0) + clicks
     if per_link:
-        keys = ["link_id", "dim", "level", "start", "value"]
-        found_rows = [
-            {**dict(zip(keys, k, strict=True)), "clicks": n} for k, n in sorted(per_link.items())
-        ]
-        upsert(conn, link_values, keys, ["clicks"], found_rows)
+        add_link_values(conn, per_link)
     if site:
         keys = ["dim", "level", "start", "value"]
         found_rows = [
@@ -110,6 +108,48 @@ def add_to_pyramid(conn: Connection, rows: list[dict[str, Any]], sign: int = 1) 
         {"level": k[0], "start": k[1], "combo": k[2], **v} for k, v in sorted(combos.items())
     ]
     upsert(conn, site_combos, ["level", "start", "combo"], _COUNTS, combo_rows)
+
+
+def add_link_values(
+    conn: Connection, added: dict[tuple[int, str, datetime], dict[str, dict[str, int]]]
+) -> None:
+    """Merge counts into the links' day and month rows: make the missing rows, lock them all
+    (key order, so writers on several instances never deadlock), add, write back."""
+    keys = sorted(added)
+    v = link_values.c
+    for first in range(0, len(keys), 500):
+        part = keys[first : first + 500]
+        new = [{"link_id": k[0], "level": k[1], "start": k[2], "counts": "{}"} for k in part]
+        conn.execute(insert(conn, link_values).on_conflict_do_nothing(), new)
+        stored = conn.execute(
+            select(v.link_id, v.level, v.start, v.counts)
+            .where(tuple_(v.link_id, v.level, v.start).in_(part))
+            .order_by(v.link_id, v.level, v.start)
+            .with_for_update()
+        )
+        rows = []
+        for link_id, level, start, text in stored:
+            counts = json.loads(text)
+            for dim, values in added[(link_id, level, utc(start))].items():
+                kept = counts.setdefault(dim, {})
+                for value, n in values.items():
+                    kept[value] = kept.get(value, 0) + n
+            rows.append({"k_link": link_id, "k_level": level, "k_start": start,
+                         "counts": json.dumps(counts, separators=(",", ":"))})  # fmt: skip
+        conn.execute(
+            update(link_values)
+            .where(
+                v.link_id == bindparam("k_link"),
+                v.level == bindparam("k_level"),
+                v.start == bindparam("k_start"),
+            )
+            .values(counts=bindparam("counts")),
+            rows,
+        )
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def upsert(

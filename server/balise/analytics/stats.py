@@ -7,15 +7,17 @@ come from uniques.py, the CSV export from export.py. Reads only; clicks.py write
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, select, true
 
 from balise.analytics import reads
 from balise.analytics.filters import NO_FILTERS, Filters
 from balise.analytics.periods import Period, make_period
 from balise.analytics.uniques import add_unique_visitors, for_link, utc
+from balise.db.pyramid import merged, pieces
 from balise.db.tables import (
     click_rollups,
     hourly_counts,
@@ -59,10 +61,17 @@ def stats(
     `kept_since`: raw clicks before it may have been purged (None: all are kept).
     """
     totals, series = counts(conn, period, link_id, kept_since, filters)
-    top_lists: dict[str, Any] = {
-        name: top_values(conn, column, period, link_id, top, filters)
-        for name, column in TOP_COLUMNS.items()
-    }
+    if not filters.dims and (link_id is not None or filters.tags):
+        links_where = lambda c: and_(for_link(c, link_id), filters.links(c))  # noqa: E731
+        counted = reads.link_value_counts(conn, period, links_where)
+        top_lists: dict[str, Any] = {
+            name: reads.ranked(counted[column.name], top) for name, column in TOP_COLUMNS.items()
+        }
+    else:
+        top_lists = {
+            name: top_values(conn, column, period, link_id, top, filters)
+            for name, column in TOP_COLUMNS.items()
+        }
     if link_id is None:
         top_lists["links"] = top_links(conn, period, top, filters)
     found = {
@@ -204,22 +213,12 @@ def _combos(filters: Filters) -> reads.Source:
     return source
 
 
-def _values(dim: str, link_id: int | None, filters: Filters) -> reads.Source:
+def _values(dim: str) -> reads.Source:
     def source(level: str) -> tuple[Any, Any, Any]:
         if level == "h":
-            r = click_rollups
-            return r, r.c.hour, and_(for_link(r.c.link_id, link_id), filters.rollups())
-        if link_id is None and not filters.tags:
-            s = site_values
-            return s, s.c.start, and_(s.c.dim == dim, s.c.level == level)
-        v = link_values
-        where = and_(
-            v.c.dim == dim,
-            v.c.level == level,
-            for_link(v.c.link_id, link_id),
-            filters.links(v.c.link_id),
-        )
-        return v, v.c.start, where
+            return click_rollups, click_rollups.c.hour, true()
+        s = site_values
+        return s, s.c.start, and_(s.c.dim == dim, s.c.level == level)
 
     return source
 
@@ -238,8 +237,8 @@ def top_values(
     if filters.dims and link_id is None and not filters.tags:
         source = _combos(filters)
         return reads.top_values(conn, period, source, lambda t: t.c[dim], limit)
-    if not filters.dims:
-        source = _values(dim, link_id, filters)
+    if not filters.dims and link_id is None and not filters.tags:
+        source = _values(dim)
         pick = lambda t: t.c[dim] if t is click_rollups else t.c.value  # noqa: E731
         return reads.top_values(conn, period, source, pick, limit)
     count = func.sum(click_rollups.c.clicks).label("n")
@@ -265,21 +264,37 @@ def top_links(
         return reads.top_links(conn, period, sorted_source, hours, limit)
     if len(filters.dims) == 1 and not filters.tags:
         dim, values = filters.dims[0]
+        sorted_source = _link_counts(None, filters)
+        hours = reads.hours_of_links(filters.links(hourly_counts.c.link_id))
 
-        def by_value(level: str) -> tuple[Any, Any, Any]:
-            v = link_values.c
-            kept = v.value.in_([x or "" for x in values])
-            return link_values, v.start, and_(v.dim == dim, v.level == level, kept)
+        def unfiltered(n: int) -> dict[int, int]:
+            return reads.top_link_ids(conn, period, sorted_source, hours, n)
 
-        def hours(ranges: list[Any]) -> Any:
-            r = click_rollups.c
-            return (
-                select(r.link_id, func.sum(r.clicks))
-                .where(filters.rollups(), reads.ranges_where(r.hour, ranges))
-                .group_by(r.link_id)
-            )
+        def filtered(ids: list[int]) -> dict[int, int]:
+            kept = {v or "" for v in values}
+            found = dict.fromkeys(ids, 0)
+            for level, ranges in merged(pieces(period.start, period.end)).items():
+                if level == "h":
+                    r = click_rollups.c
+                    query = (
+                        select(r.link_id, func.sum(r.clicks))
+                        .where(r.link_id.in_(ids), filters.rollups())
+                        .where(reads.ranges_where(r.hour, ranges))
+                        .group_by(r.link_id)
+                    )
+                    for link_id, n in conn.execute(query):
+                        found[link_id] += int(n or 0)
+                    continue
+                v = link_values.c
+                query = select(v.link_id, v.counts).where(
+                    v.link_id.in_(ids), v.level == level, reads.ranges_where(v.start, ranges)
+                )
+                for link_id, text in conn.execute(query):
+                    per_value = json.loads(text).get(dim, {})
+                    found[link_id] += sum(n for value, n in per_value.items() if value in kept)
+            return found
 
-        return reads.top_links(conn, period, by_value, hours, limit, values=len(values))
+        return reads.top_links_filtered(conn, unfiltered, filtered, limit)
     table = click_rollups if filters.dims else hourly_counts
     total = func.sum(table.c.clicks).label("n")
     per_link = (

@@ -10,7 +10,7 @@ A value absent from a click is stored as '' (key columns cannot be NULL).
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
 
 from balise.db.columns import UTCDateTime, metadata
 
@@ -54,17 +54,16 @@ site_counts = Table(
     sqlite_with_rowid=False,
 )
 
-# A link's clicks per dimension value, UTC day and month.
+# A link's clicks per dimension value, UTC day and month: one row per day or month whose
+# `counts` is JSON {dimension: {value: clicks}}, merged by the writer (read, add, write back
+# under a row lock), so a click adds two rows whatever the number of dimensions.
 link_values = Table(
     "link_values",
     metadata,
     Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
-    Column("dim", String(16), primary_key=True),
     Column("level", String(1), primary_key=True),
     Column("start", UTCDateTime, primary_key=True),
-    Column("value", String(255), primary_key=True),
-    Column("clicks", Integer, nullable=False, default=0),
-    Index("ix_link_values_top", "dim", "value", "level", "start", "clicks", "link_id"),
+    Column("counts", Text, nullable=False),
     sqlite_with_rowid=False,
 )
 

@@ -77,23 +77,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("level", "start", name=op.f("pk_site_counts")),
         **plain,
     )
-    value = [sa.Column("value", sa.String(length=255), nullable=False), _int("clicks")]
     op.create_table(
         "link_values",
         *_link(),
-        sa.Column("dim", sa.String(length=16), nullable=False),
         *_when(),
-        *value,
+        sa.Column("counts", sa.Text(), nullable=False),
         _fk("link_values"),
-        sa.PrimaryKeyConstraint(
-            "link_id", "dim", "level", "start", "value", name=op.f("pk_link_values")
-        ),
+        sa.PrimaryKeyConstraint("link_id", "level", "start", name=op.f("pk_link_values")),
         **plain,
-    )
-    op.create_index(
-        "ix_link_values_top",
-        "link_values",
-        ["dim", "value", "level", "start", "clicks", "link_id"],
     )
     op.create_table(
         "site_values",
