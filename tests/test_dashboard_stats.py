@@ -82,6 +82,32 @@ def test_link_stats_show_totals_charts_and_top_lists(viewer, make_link, db):
     assert "par jour · Europe/Paris" in html
 
 
+def test_the_chart_overlays_the_previous_period_with_a_legend(viewer, make_link, db):
+    link = make_link(slug="promo", title="Promo")
+    seed(db, link)  # 9 clicks this week
+    seed(db, link, hours_ago=(24 * 9,), people=4)  # 4 clicks the week before
+    html = viewer.get("/dashboard/links/promo/stats?range=7d").get_data(as_text=True)
+    chart = html.split('<section class="card chart-card" aria-labelledby="h-chart-clicks">')[1]
+    chart = chart.split("</section>")[0]
+    legend = chart.split('<ul class="legend">')[1].split("</ul>")[0]
+    assert "Clics, période précédente" in legend  # the legend names the dashed line
+    assert "ligne pointillée" in chart  # and the chart's description says what it is
+    for svg in re.findall(r'<svg class="chart chart-(?:wide|narrow)".*?</svg>', chart, re.S):
+        found = re.search(
+            r'<path class="line s-previous" d="([^"]+)" data-label="([^"]+)"><title>', svg
+        )
+        assert found and found.group(2) == "Clics, période précédente"
+        heights = {float(y) for y in re.findall(r"[ML][\d.]+,([\d.]+)", found.group(1))}
+        assert len(heights) == 2  # flat at zero but for the one day with 4 clicks
+    table = chart.split('<table class="numbers">')[1].split("</table>")[0]
+    header = re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', table)
+    column = header.index("Clics, période précédente") - 1
+    rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", table, re.S)
+    cells = [re.findall(r'<td class="num">([^<]+)</td>', row)[column] for row in rows]
+    assert sorted(int(c) for c in cells)[-1] == 4 and sum(int(c) for c in cells) == 4
+    assert total(html, "Clics") == 9
+
+
 @pytest.mark.parametrize(
     ("query", "label", "rows"),
     [

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from balise.analytics import stats
 from balise.analytics.clicks import Confirmation, Hit
-from balise.analytics.filters import PARAMS, Filters
+from balise.analytics.filters import NO_FILTERS, PARAMS, Filters
 from balise.analytics.periods import make_period, zone
 from balise.db.tables import clicks, period_counts, site_combos, site_counts, site_values
 from balise.links import store
-from tests.test_rollups import AGENTS, COUNTRIES, REFERRERS, UTMS, write
+from tests.test_rollups import AGENTS, REFERRERS, UTMS, write
 
 UTC = timezone.utc
 START = datetime(2026, 1, 20, tzinfo=UTC)  # ten weeks: January, February and March
@@ -61,7 +61,7 @@ def uniques(kept) -> int:
     return len({(c.ts.date(), c.visitor_hash) for c in kept if c.visitor_hash})
 
 
-def check(conn, period, kept, link_id=None, filters=Filters(), top=3):
+def check(conn, period, kept, link_id=None, filters=NO_FILTERS, top=3):
     found = stats.stats(conn, period, link_id=link_id, top=100, filters=filters)
     assert found["totals"]["clicks"] == len(kept)
     assert found["totals"]["confirmed"] == sum(c.confirmed_at is not None for c in kept)

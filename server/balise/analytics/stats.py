@@ -54,9 +54,11 @@ def stats(
     top: int = 10,
     filters: Filters = NO_FILTERS,
     compare: bool = False,
+    previous_series: bool = False,
 ) -> dict[str, Any]:
     """Totals, series and top lists over `period`, for one link or (link_id None) all links,
-    counting only the clicks `filters` keeps; with `compare`, the previous period's totals.
+    counting only the clicks `filters` keeps; with `compare`, the previous period's totals
+    (and, with `previous_series`, its series).
 
     `kept_since`: raw clicks before it may have been purged (None: all are kept).
     """
@@ -88,8 +90,10 @@ def stats(
         found["previous"] = {
             "from": before.label(0),
             "to": before.end.astimezone(before.zone),
-            "totals": counts(conn, before, link_id, kept_since, filters)[0],
         }
+        found["previous"]["totals"], points = counts(conn, before, link_id, kept_since, filters)
+        if previous_series:  # the dashboard's chart overlays it; not in the API answer
+            found["previous"]["series"] = points
     return found
 
 
