@@ -102,7 +102,7 @@ def link_value_counts(
         query = select(v.counts).where(
             links_where(v.link_id), v.level == level, ranges_where(v.start, ranges)
         )
-        for (text,) in conn.execute(query):
+        for text in conn.execute(query).scalars():
             for dim, values in json.loads(text).items():
                 found[dim].update(values)
     return found

@@ -87,13 +87,15 @@ def stats(
     }
     if compare:
         before = previous(period)
-        found["previous"] = {
+        earlier, points = counts(conn, before, link_id, kept_since, filters)
+        shown: dict[str, Any] = {
             "from": before.label(0),
             "to": before.end.astimezone(before.zone),
+            "totals": earlier,
         }
-        found["previous"]["totals"], points = counts(conn, before, link_id, kept_since, filters)
         if previous_series:  # the dashboard's chart overlays it; not in the API answer
-            found["previous"]["series"] = points
+            shown["series"] = points
+        found["previous"] = shown
     return found
 
 

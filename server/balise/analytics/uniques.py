@@ -139,7 +139,7 @@ def _from_counters(
     def source(level: str) -> tuple[Any, Any, Any]:
         return table, table.c.start, and_(where, table.c.level == level)
 
-    whole = {lv: r for lv, r in merged(pieces(period.start, period.end)).items()}
+    whole = merged(pieces(period.start, period.end))
     total = 0
     for level, ranges in whole.items():
         if level == "h":
@@ -159,8 +159,10 @@ def _from_counters(
     hours = per_bucket.pop("h", None)
     for level, ranges in per_bucket.items():
         table_, start, cond = source(level)
-        query = select(start, func.sum(table_.c.visitors)).where(cond, ranges_where(start, ranges))
-        for when, n in conn.execute(query.group_by(start)):
+        per_start: Any = select(start, func.sum(table_.c.visitors))
+        per_start = per_start.where(cond, ranges_where(start, ranges)).group_by(start)
+        for row in conn.execute(per_start):
+            when, n = row[0], row[1]
             i = period.index(utc(when))
             if i is not None:
                 series[i]["unique_visitors"] += int(n or 0)

@@ -67,8 +67,8 @@ def add_periods(
             # Visitors are kept per day (a visitor hash lives one UTC day), not per hour.
             added = COUNTERS if level == "h" else names
             if any(item.get(name) for name in added):
-                key = (level, bucket(item["hour"], level))  # type: ignore[arg-type]
-                _add(site.setdefault(key, dict.fromkeys(names, 0)), item, added)
+                at = (level, bucket(item["hour"], level))  # type: ignore[arg-type]
+                _add(site.setdefault(at, dict.fromkeys(names, 0)), item, added)
     if per_link:
         rows = [
             {"link_id": k[0], "level": k[1], "start": k[2], **v}
