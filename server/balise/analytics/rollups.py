@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from balise.db.counters import add_periods, hour_of
 from balise.db.dialect import insert
@@ -113,29 +113,28 @@ def add_to_pyramid(conn: Connection, rows: list[dict[str, Any]], sign: int = 1) 
 def add_link_values(
     conn: Connection, added: dict[tuple[int, str, datetime], dict[str, dict[str, int]]]
 ) -> None:
-    """Merge counts into the links' day and month rows: make the missing rows, lock them all
-    (key order, so writers on several instances never deadlock), add, write back."""
+    """Merge counts into the links' day and month rows: lock the rows there are (key order),
+    make the missing ones and lock them, add, write back. Concurrent batches of several
+    instances already queue on the site-wide counter rows they both add to (site_counts)."""
     keys = sorted(added)
-    v = link_values.c
     for first in range(0, len(keys), 500):
         part = keys[first : first + 500]
-        new = [{"link_id": k[0], "level": k[1], "start": k[2], "counts": "{}"} for k in part]
-        conn.execute(insert(conn, link_values).on_conflict_do_nothing(), new)
-        stored = conn.execute(
-            select(v.link_id, v.level, v.start, v.counts)
-            .where(tuple_(v.link_id, v.level, v.start).in_(part))
-            .order_by(v.link_id, v.level, v.start)
-            .with_for_update()
-        )
+        stored = _locked(conn, part)
+        missing = [k for k in part if k not in stored]
+        if missing:
+            new = [{"link_id": k[0], "level": k[1], "start": k[2], "counts": "{}"} for k in missing]
+            conn.execute(insert(conn, link_values).on_conflict_do_nothing(), new)
+            stored.update(_locked(conn, missing))
         rows = []
-        for link_id, level, start, text in stored:
-            counts = json.loads(text)
-            for dim, values in added[(link_id, level, utc(start))].items():
+        for key in part:
+            counts = json.loads(stored[key])
+            for dim, values in added[key].items():
                 kept = counts.setdefault(dim, {})
                 for value, n in values.items():
                     kept[value] = kept.get(value, 0) + n
-            rows.append({"k_link": link_id, "k_level": level, "k_start": start,
+            rows.append({"k_link": key[0], "k_level": key[1], "k_start": key[2],
                          "counts": json.dumps(counts, separators=(",", ":"))})  # fmt: skip
+        v = link_values.c
         conn.execute(
             update(link_values)
             .where(
@@ -146,6 +145,26 @@ def add_link_values(
             .values(counts=bindparam("counts")),
             rows,
         )
+
+
+def _locked(conn: Connection, keys: list[tuple[int, str, datetime]]) -> dict[Any, str]:
+    """The stored counts of these keys, their rows locked (PostgreSQL) in key order."""
+    v = link_values.c
+    # Links, then the few days and months of the batch: the primary key's own order (a tuple
+    # IN would make SQLite scan); rows of other keys are skipped.
+    levels = [
+        and_(v.level == level, v.start.in_(sorted({k[2] for k in keys if k[1] == level})))
+        for level in sorted({k[1] for k in keys})
+    ]
+    found = conn.execute(
+        select(v.link_id, v.level, v.start, v.counts)
+        .where(v.link_id.in_(sorted({k[0] for k in keys})), or_(*levels))
+        .order_by(v.link_id, v.level, v.start)
+        .with_for_update()
+    )
+    wanted = set(keys)
+    by_key = ((link_id, level, utc(start), text) for link_id, level, start, text in found)
+    return {(i, lv, s): text for i, lv, s, text in by_key if (i, lv, s) in wanted}
 
 
 def utc(moment: datetime) -> datetime:
