@@ -1,7 +1,8 @@
 """Statistics: totals, a gap-free series and top lists for one link or all links.
 
-Counts come from the hourly counters and, under a filter on dimensions, from the click rollups
-(rollups.py); top lists always come from the rollups. Both outlive raw clicks. Unique visitors
+Everything comes from the rollups (rollups.py, read through reads.py): the time pyramid of
+counters, values and combinations, and the per-link hourly combinations (`click_rollups`)
+where a filter on dimensions meets one link or tags. All outlive raw clicks. Unique visitors
 come from uniques.py, the CSV export from export.py. Reads only; clicks.py writes.
 """
 
@@ -139,24 +140,6 @@ def counts(
     }
     totals["unique_visitors"] = uniques
     return totals, series
-
-
-def _add_counters(
-    conn: Connection,
-    period: Period,
-    link_id: int | None,
-    filters: Filters,
-    series: list[dict[str, Any]],
-) -> None:
-    hour = hourly_counts.c.hour
-    query = (
-        select(hour, *(func.sum(hourly_counts.c[name]).label(name) for name in COUNTERS))
-        .where(hour >= period.start, hour < period.end)
-        .where(for_link(hourly_counts.c.link_id, link_id))
-        .where(filters.links(hourly_counts.c.link_id))
-        .group_by(hour)
-    )
-    _into_series(conn, query, period, ("clicks", "confirmed", *UNFILTERABLE), series)
 
 
 def _add_rollups(
