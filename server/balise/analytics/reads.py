@@ -20,6 +20,7 @@ from balise.db.pyramid import merged, pieces
 from balise.db.tables import click_rollups, hourly_counts, link_values, links, site_counts
 
 UTC = timezone.utc
+PHASE_ONE_LISTS = 8
 # level -> (table, its start column, condition) or None when the level cannot answer
 Source = Callable[[str], tuple[Any, Any, ColumnElement[bool]]]
 
@@ -108,6 +109,19 @@ def link_value_counts(
     return found
 
 
+def combo_value_counts(conn: Connection, period: Period, source: Source) -> dict[str, Counter[str]]:
+    """Clicks per value of every dimension over the period, from the combinations `source`
+    keeps (site_combos under a filter): one pass for the eight top lists."""
+    found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
+    for level, ranges in merged(pieces(period.start, period.end)).items():
+        table, start, where = source(level)
+        query = select(*(table.c[d] for d in DIMENSIONS), table.c.clicks)
+        for row in conn.execute(query.where(where, ranges_where(start, ranges))):
+            for i, dim in enumerate(DIMENSIONS):
+                found[dim][row[i]] += row.clicks
+    return found
+
+
 def ranked(counts: Counter[str], limit: int) -> list[dict[str, Any]]:
     best = sorted(((-n, value) for value, n in counts.items() if n > 0))[:limit]
     return [{"value": value or None, "clicks": -n} for n, value in best]
@@ -158,13 +172,15 @@ def top_link_ids(
         lists = [key for key in lists if sizes.get(key)]
     if lists:
         lower: dict[int, int] = dict(known)
-        for link_id, n in _rows(conn, sorted_source, lists, lambda key: None, limit):
+        # Lower bounds from the top rows of the biggest lists (any lower bounds are right).
+        biggest = sorted(lists, key=lambda key: -sizes[key])[:PHASE_ONE_LISTS]
+        for link_id, n in _top_rows(conn, sorted_source, biggest, limit):
             lower[link_id] = lower.get(link_id, 0) + n
         best = sorted(lower.values(), reverse=True)
         tau = best[limit - 1] if len(best) >= limit else 0
         whole = sum(sizes[key] for key in lists)
         floor = {key: max(1, math.ceil(tau * sizes[key] / whole / values)) for key in lists}
-        seen = {link_id for link_id, _ in _rows(conn, sorted_source, lists, floor.get, None)}
+        seen = _rows_above(conn, sorted_source, floor)
         candidates = sorted(seen | set(known))
         exact = dict.fromkeys(candidates, 0)
         for start in range(0, len(candidates), 500):
@@ -245,28 +261,35 @@ def _list_sizes(
     }
 
 
-def _rows(
-    conn: Connection,
-    source: Source,
-    lists: list[tuple[str, datetime]],
-    floor: Callable[[tuple[str, datetime]], int | None],
-    limit: int | None,
+def _top_rows(
+    conn: Connection, source: Source, lists: list[tuple[str, datetime]], limit: int
 ) -> list[tuple[int, int]]:
-    """Rows (link_id, clicks) of each list: its `limit` best, or those at or above its floor."""
-    found: list[tuple[int, int]] = []
-    for start in range(0, len(lists), 200):
-        parts = []
-        for key in lists[start : start + 200]:
-            table, column, where = source(key[0])
-            query = select(table.c.link_id, table.c.clicks).where(where, column == key[1])
-            least = floor(key)
-            if least is not None:
-                query = query.where(table.c.clicks >= least)
-            if limit is not None:
-                query = query.order_by(table.c.clicks.desc()).limit(limit)
-            parts.append(select(query.subquery()))
-        found += [(int(i), int(n)) for i, n in conn.execute(union_all(*parts))]
-    return found
+    """Rows (link_id, clicks): the `limit` best of each list."""
+    parts = []
+    for level, when in lists:
+        table, column, where = source(level)
+        query = select(table.c.link_id, table.c.clicks).where(where, column == when)
+        parts.append(select(query.order_by(table.c.clicks.desc()).limit(limit).subquery()))
+    return [(int(i), int(n)) for i, n in conn.execute(union_all(*parts))] if parts else []
+
+
+def _rows_above(
+    conn: Connection, source: Source, floor: dict[tuple[str, datetime], int]
+) -> set[int]:
+    """Links with a row at or above its list's floor: one query per level (at or above the
+    level's lowest floor, along the (level, start, clicks) index), then each list's floor."""
+    seen: set[int] = set()
+    for level in sorted({key[0] for key in floor}):
+        starts = sorted(when for lv, when in floor if lv == level)
+        least = min(floor[(level, when)] for when in starts)
+        table, column, where = source(level)
+        query = select(table.c.link_id, column, table.c.clicks).where(
+            where, column.in_(starts), table.c.clicks >= least
+        )
+        for link_id, when, n in conn.execute(query):
+            if n >= floor[(level, utc(when))]:
+                seen.add(int(link_id))
+    return seen
 
 
 def hours_of_links(where: ColumnElement[bool]) -> Callable[[list[tuple[datetime, datetime]]], Any]:

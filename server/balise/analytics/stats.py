@@ -70,6 +70,11 @@ def stats(
         top_lists: dict[str, Any] = {
             name: reads.ranked(counted[column.name], top) for name, column in TOP_COLUMNS.items()
         }
+    elif filters.dims and link_id is None and not filters.tags:
+        counted = reads.combo_value_counts(conn, period, _combos(filters))
+        top_lists = {
+            name: reads.ranked(counted[column.name], top) for name, column in TOP_COLUMNS.items()
+        }
     else:
         top_lists = {
             name: top_values(conn, column, period, link_id, top, filters)
