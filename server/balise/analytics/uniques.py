@@ -59,6 +59,11 @@ def add_unique_visitors(
         for_link(clicks.c.link_id, link_id),
         filters.clicks(),
     )
+    edges = [*period.starts, period.end]
+    if period.interval != "hour" and all(e.astimezone(UTC).time() == time(0) for e in edges):
+        # Buckets of whole UTC days: a hash lives one day, so the database counts each day's
+        # distinct hashes and nothing per visitor comes back.
+        return total + _visitors_per_utc_day(conn, period, where, series)
     total += conn.execute(
         select(func.count(func.distinct(clicks.c.visitor_hash))).where(where)
     ).scalar_one()
@@ -66,6 +71,23 @@ def add_unique_visitors(
         _visitors_per_hour(conn, period, where, series)
     else:
         _visitors_per_day_or_week(conn, period, where, series)
+    return total
+
+
+def _visitors_per_utc_day(
+    conn: Connection, period: Period, where: ColumnElement[bool], series: list[dict[str, Any]]
+) -> int:
+    if conn.dialect.name == "postgresql":
+        day: Any = func.to_char(func.timezone("UTC", clicks.c.ts), "YYYY-MM-DD")
+    else:
+        day = func.substr(clicks.c.ts, 1, 10)
+    query = select(day, func.count(func.distinct(clicks.c.visitor_hash))).where(where)
+    total = 0
+    for when, count in conn.execute(query.group_by(day)):
+        i = period.index(datetime.fromisoformat(when).replace(hour=12, tzinfo=UTC))
+        if i is not None:
+            series[i]["unique_visitors"] += count
+        total += count
     return total
 
 
