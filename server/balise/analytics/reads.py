@@ -10,6 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, union_all
@@ -29,6 +30,7 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+@lru_cache(maxsize=16)
 def bucket_pieces(period: Period) -> list[tuple[str, datetime, datetime]]:
     """Pieces of every bucket of the period: each row they cover falls in one bucket."""
     ends = [*period.starts[1:], period.end]

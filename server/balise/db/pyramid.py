@@ -40,6 +40,18 @@ def pieces(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     if start >= end:
         return []
+    # Fast paths (a range per bucket of a long series): within one day, or whole days within
+    # one month that are not the whole month.
+    if end - start <= timedelta(days=1) and (
+        start.date() == end.date() or end.hour == 0 and end - start < timedelta(days=1)
+    ):
+        return [("h", start, end)]
+    if (
+        start.hour == end.hour == 0
+        and start.month == (end - timedelta(days=1)).month
+        and end - start < timedelta(days=28)
+    ):
+        return [("d", start, end)]
     day_in, day_out = _ceil(start, "d"), bucket(end, "d")
     if day_in >= day_out:  # no whole day: hours only
         return [("h", start, end)]
