@@ -225,26 +225,6 @@ def with_slugs(conn: Connection, chosen: dict[int, int], limit: int) -> list[dic
     return [{"value": slug, "title": title, "clicks": n} for n, slug, title in rows[:limit]]
 
 
-def top_links_filtered(
-    conn: Connection,
-    unfiltered: Callable[[int], dict[int, int]],
-    filtered: Callable[[list[int]], dict[int, int]],
-    limit: int,
-) -> list[dict[str, Any]]:
-    """The most clicked links under a filter: a link's filtered clicks are at most its clicks,
-    so the links are read by clicks (`unfiltered(n)`: the n best, ties included), and their
-    filtered clicks (`filtered(ids)`), until the limit-th best filtered count reaches the
-    clicks of the links not read yet (fewer than the least read)."""
-    wanted = limit * 4
-    while True:
-        best = unfiltered(wanted)
-        chosen = best_of(filtered(sorted(best)), limit)
-        bound = min(best.values(), default=0)
-        if (len(chosen) >= limit and min(chosen.values()) >= bound) or len(best) < wanted:
-            return with_slugs(conn, chosen, limit)
-        wanted *= 4
-
-
 def _starts(conn: Connection, level: str, first: datetime, stop: datetime) -> list[datetime]:
     query = select(site_counts.c.start).where(
         site_counts.c.level == level, site_counts.c.start >= first, site_counts.c.start < stop

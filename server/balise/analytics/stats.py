@@ -8,7 +8,6 @@ come from uniques.py, the CSV export from export.py. Reads only; clicks.py write
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -18,11 +17,9 @@ from balise.analytics import reads
 from balise.analytics.filters import NO_FILTERS, Filters
 from balise.analytics.periods import Period, make_period
 from balise.analytics.uniques import add_unique_visitors, for_link, utc
-from balise.db.pyramid import merged, pieces
 from balise.db.tables import (
     click_rollups,
     hourly_counts,
-    link_values,
     links,
     period_counts,
     site_combos,
@@ -256,39 +253,6 @@ def top_links(
         sorted_source = _link_counts(None, filters)
         hours = reads.hours_of_links(filters.links(hourly_counts.c.link_id))
         return reads.top_links(conn, period, sorted_source, hours, limit)
-    if len(filters.dims) == 1 and not filters.tags:
-        dim, values = filters.dims[0]
-        sorted_source = _link_counts(None, filters)
-        hours = reads.hours_of_links(filters.links(hourly_counts.c.link_id))
-
-        def unfiltered(n: int) -> dict[int, int]:
-            return reads.top_link_ids(conn, period, sorted_source, hours, n)
-
-        def filtered(ids: list[int]) -> dict[int, int]:
-            kept = {v or "" for v in values}
-            found = dict.fromkeys(ids, 0)
-            for level, ranges in merged(pieces(period.start, period.end)).items():
-                if level == "h":
-                    r = click_rollups.c
-                    query = (
-                        select(r.link_id, func.sum(r.clicks))
-                        .where(r.link_id.in_(ids), filters.rollups())
-                        .where(reads.ranges_where(r.hour, ranges))
-                        .group_by(r.link_id)
-                    )
-                    for link_id, n in conn.execute(query):
-                        found[link_id] += int(n or 0)
-                    continue
-                v = link_values.c
-                query = select(v.link_id, v.counts).where(
-                    v.link_id.in_(ids), v.level == level, reads.ranges_where(v.start, ranges)
-                )
-                for link_id, text in conn.execute(query):
-                    per_value = json.loads(text).get(dim, {})
-                    found[link_id] += sum(n for value, n in per_value.items() if value in kept)
-            return found
-
-        return reads.top_links_filtered(conn, unfiltered, filtered, limit)
     table = click_rollups if filters.dims else hourly_counts
     total = func.sum(table.c.clicks).label("n")
     per_link = (
