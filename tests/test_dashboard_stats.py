@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import insert
 
 from balise.accounts import shares
+from balise.analytics.clicks import count_visitors
 from balise.analytics.rollups import add_clicks
+from balise.analytics.visitors import day_of
 from balise.db.counters import increment_hourly
 from balise.db.tables import clicks
 from balise.links import store as links
@@ -47,6 +49,13 @@ def seed(db, link, *, hours_ago=(1, 2, 26), people=3) -> None:
         conn.execute(insert(clicks), rows)
         increment_hourly(conn, counts)
         add_clicks(conn, [{**r, "confirmed": int(r["confirmed_at"] is not None)} for r in rows])
+        count_visitors(  # as the batch writer does: daily visitors, counted per day
+            conn,
+            [
+                {"link_id": r["link_id"], "day": day_of(r["ts"]), "visitor_hash": r["visitor_hash"]}
+                for r in rows
+            ],
+        )
 
 
 def total(html: str, label: str) -> int:
@@ -71,6 +80,32 @@ def test_link_stats_show_totals_charts_and_top_lists(viewer, make_link, db):
     assert html.count('<tr><th scope="row">') >= 7  # the numbers table: one row a day
     assert re.search(r"t\.co</a>\s*<svg", html) and "🇫🇷 FR" in html and "Mobile" in html
     assert "par jour · Europe/Paris" in html
+
+
+def test_the_chart_overlays_the_previous_period_with_a_legend(viewer, make_link, db):
+    link = make_link(slug="promo", title="Promo")
+    seed(db, link)  # 9 clicks this week
+    seed(db, link, hours_ago=(24 * 9,), people=4)  # 4 clicks the week before
+    html = viewer.get("/dashboard/links/promo/stats?range=7d").get_data(as_text=True)
+    chart = html.split('<section class="card chart-card" aria-labelledby="h-chart-clicks">')[1]
+    chart = chart.split("</section>")[0]
+    legend = chart.split('<ul class="legend">')[1].split("</ul>")[0]
+    assert "Clics, période précédente" in legend  # the legend names the dashed line
+    assert "ligne pointillée" in chart  # and the chart's description says what it is
+    for svg in re.findall(r'<svg class="chart chart-(?:wide|narrow)".*?</svg>', chart, re.S):
+        found = re.search(
+            r'<path class="line s-previous" d="([^"]+)" data-label="([^"]+)"><title>', svg
+        )
+        assert found and found.group(2) == "Clics, période précédente"
+        heights = {float(y) for y in re.findall(r"[ML][\d.]+,([\d.]+)", found.group(1))}
+        assert len(heights) == 2  # flat at zero but for the one day with 4 clicks
+    table = chart.split('<table class="numbers">')[1].split("</table>")[0]
+    header = re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', table)
+    column = header.index("Clics, période précédente") - 1
+    rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", table, re.S)
+    cells = [re.findall(r'<td class="num">([^<]+)</td>', row)[column] for row in rows]
+    assert sorted(int(c) for c in cells)[-1] == 4 and sum(int(c) for c in cells) == 4
+    assert total(html, "Clics") == 9
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ database is created there and dropped after).
     .venv/bin/python tests/bench/bench_dashboard.py [--postgres postgresql://postgres@127.0.0.1/test]
 
 --big: 100,000 links and 10,000,000 clicks over 13 months written straight into the database
-(--links and --clicks scale it), with their hourly counters and click rollups; prints the
-median server time of the statistics API and pages: all links over 12 months, one link, and
-all links filtered.
+(--links and --clicks scale it), with their hourly counters, click rollups and the rollup
+pyramid (migration 0010's fill); prints how long writing took and the median server time of
+the statistics API and pages: all links over 12 months, one link, and all links filtered.
+--no-sqlite measures PostgreSQL only (run two processes to measure both side by side).
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ def big_pages() -> list[tuple[str, str]]:
         ("API one link, 30 d", f"/api/v1/links/s000001/stats?from={month}"),
         ("API one link, 12 m", f"/api/v1/links/s000001/stats?from={year}&interval=week"),
         ("API filtered, 12 m", filtered),
+        ("API filtered t.co, 12 m", f"/api/v1/stats?from={year}&interval=week&referrer=t.co"),
         ("API campaign, 12 m", f"/api/v1/stats?from={year}&interval=week&utm_campaign=launch"),
         ("page all links, 12 m", "/dashboard/stats?range=12m"),
         ("page one link, 30 d", "/dashboard/links/s000001/stats?range=30d"),
@@ -176,6 +178,7 @@ def main() -> None:
     parser.add_argument("--links", type=int, default=100_000)
     parser.add_argument("--clicks", type=int, default=10_000_000)
     parser.add_argument("--calls", type=int, default=9, help="measured calls per request")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (--big)")
     args = parser.parse_args()
     if args.big:
         return main_big(args)
@@ -197,22 +200,24 @@ def main() -> None:
 
 
 def main_big(args: argparse.Namespace) -> None:
-    targets: list[tuple[str, str, Any]] = [
-        ("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", None)
-    ]
+    targets: list[tuple[str, str, Any]] = []
+    if not args.no_sqlite:
+        targets.append(("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", None))
     if args.postgres:
         targets.append(("postgresql", *scratch_database(args.postgres, "balise_bench")))
     print(f"{args.links:,} links, {args.clicks:,} clicks over 13 months")
     for name, url, cleanup in targets:
         try:
             took = populate_big(url, args.links, args.clicks)
-            print(f"\n{name}: data written in {took:.0f} s")
+            print(f"\n{name}: data written in {took:.0f} s", flush=True)
             print(f"{'':<{len(name) + 2}}{'request':<26}{'median ms':>10}{'p95 ms':>9}")
             for label, (median, p95) in measure(url, big_pages(), calls=args.calls).items():
-                print(f"{'':<{len(name) + 2}}{label:<26}{median:>10.1f}{p95:>9.1f}")
+                print(f"{'':<{len(name) + 2}}{label:<26}{median:>10.1f}{p95:>9.1f}", flush=True)
         finally:
             if cleanup:
                 cleanup()
+            elif url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

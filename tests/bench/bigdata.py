@@ -1,7 +1,8 @@
 """Bulk data for the dashboard benchmark's large mode: links and clicks written straight into
 the database (SQLite executemany, PostgreSQL COPY), then the hourly counters and the click
-rollups built from them, as the batch writer and migration 0005 would. Bounded memory: clicks
-are generated and written in chunks."""
+rollups and their time pyramid built from them, as the batch writer and migrations 0007 and
+0010 would. Referrers, countries, browsers... follow Zipf-like weights (1/rank). Bounded
+memory: clicks are generated and written in chunks."""
 
 from __future__ import annotations
 
@@ -11,19 +12,22 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert, select
 
+from balise.analytics.backfill import fill
 from balise.analytics.rollups import fill_from_clicks
-from balise.db.tables import hourly_counts, link_tags, links
+from balise.db.tables import clicks, daily_visitors, hourly_counts, link_tags, links
 from balise.links.urls import url_key
 
 CHUNK = 100_000
-REFERRERS = [None, None, "t.co", "news.ycombinator.com", "www.linkedin.com", "www.google.com",
-             "l.facebook.com", "mastodon.social", "www.reddit.com", "duckduckgo.com"]  # fmt: skip
+REFERRERS = [None, "t.co", "news.ycombinator.com", "www.linkedin.com", "www.google.com",
+             "l.facebook.com", "mastodon.social", "www.reddit.com", "duckduckgo.com",
+             *(f"blog{i}.example" for i in range(200))]  # fmt: skip
 BROWSERS = ["Firefox", "Chrome", "Safari", "Mobile Safari", "Chrome Mobile", "Edge", None]
 SYSTEMS = ["Linux", "Windows", "Mac OS X", "iOS", "Android", None]
 DEVICES = ["desktop", "mobile", "tablet", None]
-COUNTRIES = [None, "FR", "DE", "US", "GB", "ES", "IT", "BE", "CH", "CA", "NL", "JP"]
+COUNTRIES = ["FR", None, "DE", "US", "GB", "ES", "IT", "BE", "CH", "CA", "NL", "JP", "BR", "IN",
+             "PL", "SE", "PT", "AT", "DK", "NO", "FI", "IE", "MX", "AU"]  # fmt: skip
 SOURCES = [None, None, "mastodon", "newsletter", "linkedin", "twitter"]
 MEDIUMS = [None, None, "social", "email"]
 CAMPAIGNS = [None, None, None, "spring-sale", "launch", "black-friday", "webinar"]
@@ -63,7 +67,7 @@ def _clicks(rng: random.Random, links_: int, total: int, now: datetime) -> Itera
                 rng.randrange(1, links_ + 1))  # fmt: skip
             ts = now - timedelta(minutes=rng.randrange(span), seconds=rng.randrange(60))
             dnt = rng.random() < 0.05
-            pick = (lambda values: None) if dnt else rng.choice  # noqa: E731
+            pick = (lambda values: None) if dnt else (lambda values: zipf(rng, values))  # noqa: E731
             chunk.append(
                 [f"{n:032x}", link, ts, pick(REFERRERS), None, pick(BROWSERS), pick(SYSTEMS),
                  pick(DEVICES), pick(COUNTRIES), pick(SOURCES), pick(MEDIUMS), pick(CAMPAIGNS),
@@ -73,6 +77,14 @@ def _clicks(rng: random.Random, links_: int, total: int, now: datetime) -> Itera
             n += 1
         yield chunk
 
+
+def zipf(rng: random.Random, values: list[Any]) -> Any:
+    """A value drawn with weight 1/rank: the first ones are the most frequent (Zipf-like)."""
+    weights = _WEIGHTS.setdefault(len(values), [1 / (i + 1) for i in range(len(values))])
+    return rng.choices(values, weights)[0]
+
+
+_WEIGHTS: dict[int, list[float]] = {}
 
 COLUMNS = ("uid", "link_id", "ts", "referrer_host", "referrer_path", "browser", "os", "device",
            "country", "utm_source", "utm_medium", "utm_campaign", "visitor_hash", "dnt",
@@ -101,6 +113,18 @@ def make_clicks(engine: Engine, links_: int, total: int, now: datetime) -> None:
         for start in range(0, len(values), 50_000):
             conn.execute(insert(hourly_counts), values[start : start + 50_000])
         fill_from_clicks(conn, batch=50_000)
+        visitors = select(clicks.c.link_id, _day(conn), clicks.c.visitor_hash).distinct()
+        visitors = visitors.where(clicks.c.visitor_hash.is_not(None))
+        conn.execute(
+            daily_visitors.insert().from_select(["link_id", "day", "visitor_hash"], visitors)
+        )
+        fill(conn)  # the pyramid, as migration 0010_daily does
+
+
+def _day(conn: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", clicks.c.ts), "YYYY-MM-DD")
+    return func.substr(clicks.c.ts, 1, 10)
 
 
 def _write_clicks(engine: Engine, chunk: list[list[Any]], sqlite: bool) -> None:

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,8 +25,15 @@ from balise.analytics.classify import BOT, CLICK, PREFETCH, agent_facts
 from balise.analytics.previews import delete_past_viewers
 from balise.analytics.rollups import DIMENSIONS, add_clicks
 from balise.analytics.visitors import day_of, delete_past_salts, visitor_hash
-from balise.db.counters import increment_hourly
-from balise.db.tables import clicks, daily_visitors, hourly_counts, links, robot_hits
+from balise.db.counters import add_periods, increment_hourly
+from balise.db.tables import (
+    clicks,
+    daily_visitors,
+    hourly_counts,
+    links,
+    robot_hits,
+    site_visitors,
+)
 from balise.integrations import outbox
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
@@ -199,13 +206,35 @@ def write_batch(
         values = [
             {"link_id": v[0], "day": v[1], "visitor_hash": v[2]} for v in sorted(rows.visitors)
         ]
-        conn.execute(_insert_ignore(conn, daily_visitors), values)
+        count_visitors(conn, values)
     result = BatchResult(clicks_by_link=rows.clicks_by_link)
     if confirmations:
         _confirm(conn, confirmations, now, result, rows)
     increment_hourly(conn, rows.increments)
     add_clicks(conn, [*rows.clicks, *rows.confirmed])
     return result
+
+
+def count_visitors(conn: Connection, values: list[dict[str, Any]]) -> None:
+    """Keep each (link, UTC day, visitor hash) once, and count the new ones per link and day
+    and, across links (`site_visitors`), per day, in the day and month counters."""
+    stmt = _insert_ignore(conn, daily_visitors).returning(  # type: ignore[attr-defined]
+        daily_visitors.c.link_id, daily_visitors.c.day
+    )
+    new = Counter(tuple(r) for r in conn.execute(stmt, values))
+    first_seen = sorted({(v["day"], v["visitor_hash"]) for v in values})
+    stmt = _insert_ignore(conn, site_visitors).returning(site_visitors.c.day)  # type: ignore[attr-defined]
+    rows = [{"day": d, "visitor_hash": h} for d, h in first_seen]
+    site = Counter(r[0] for r in conn.execute(stmt, rows))
+    add_periods(
+        conn,
+        [{"link_id": k[0], "hour": _noon(k[1]), "visitors": n} for k, n in sorted(new.items())],
+        [{"hour": _noon(day), "visitors": n} for day, n in sorted(site.items())],
+    )
+
+
+def _noon(day: str) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=12, tzinfo=timezone.utc)
 
 
 def queue_for_webhooks(conn: Connection, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
@@ -313,6 +342,8 @@ def purge_expired(conn: Connection, now: datetime, retention_days: int) -> tuple
     robot hits deleted)."""
     delete_past_salts(conn, day_of(now))
     delete_past_viewers(conn, day_of(now))
+    # Visitors of days before yesterday cannot click again (their hash was of their day).
+    conn.execute(delete(site_visitors).where(site_visitors.c.day < day_of(now - timedelta(days=1))))
     if not retention_days:
         return 0, 0
     return purge_before(conn, now - timedelta(days=retention_days))

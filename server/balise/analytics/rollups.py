@@ -1,24 +1,36 @@
-"""Click rollups: per link and UTC hour, one counter row per combination of dimensions.
+"""Click rollups: what every statistics answer reads instead of raw clicks.
 
-Every statistics answer reads these rows, never raw clicks (those serve the CSV export and
-may be purged), so top lists outlive click retention and any filter on the dimensions stays
-exact: a row holds the referrer host, browser, OS, device, country and UTM values of the
-clicks it counts. A value absent from a click is stored as '' (key columns cannot be NULL)
-and read back as None. `add_clicks` runs in the batch writer's transaction (clicks.py).
+`click_rollups` keeps per link and UTC hour one counter row per combination of dimensions, so
+any filter stays exact. Beside it, a time pyramid (db/rollup_tables.py: rows per UTC hour, day
+and month) whose size follows time and distinct values rather than clicks: per link and
+site-wide clicks per dimension value (`link_values`, `site_values`), site-wide clicks per
+combination (`site_combos`), and (db/counters.py) per-link and site-wide counters. A value
+absent from a click is stored as '' and read back as None. `add_clicks` runs in the batch
+writer's transaction (clicks.py); `forget_link` takes a deleted link's clicks off the
+site-wide rows; `fill_from_clicks` rebuilds click_rollups and backfill.py the pyramid from them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
-from balise.db.counters import hour_of
+from balise.db.counters import add_periods, hour_of
 from balise.db.dialect import insert
-from balise.db.tables import click_rollups, clicks
+from balise.db.pyramid import bucket
+from balise.db.tables import (
+    click_rollups,
+    clicks,
+    hourly_counts,
+    link_values,
+    site_combos,
+    site_values,
+)
 
 DIMENSIONS = (
     "referrer_host",
@@ -31,6 +43,7 @@ DIMENSIONS = (
     "utm_campaign",
 )
 _COUNTS = ("clicks", "confirmed")
+_COUNTERS = ("clicks", "confirmed", "bots", "prefetches", "preview_views")
 
 
 def combo(values: Iterable[object]) -> str:
@@ -54,12 +67,134 @@ def add_clicks(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
     values_list = [
         {"link_id": k[0], "hour": k[1], "combo": k[2], **v} for k, v in sorted(merged.items())
     ]
-    stmt = insert(conn, click_rollups)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["link_id", "hour", "combo"],
-        set_={name: click_rollups.c[name] + stmt.excluded[name] for name in _COUNTS},
+    upsert(conn, click_rollups, ["link_id", "hour", "combo"], _COUNTS, values_list)
+    add_to_pyramid(conn, values_list)
+
+
+def add_to_pyramid(conn: Connection, rows: list[dict[str, Any]], sign: int = 1) -> None:
+    """Add click_rollups-shaped rows (link_id, hour, combo, DIMENSIONS, clicks, confirmed) to
+    link_values, site_values and site_combos; `sign` -1 takes them off."""
+    per_link: dict[tuple[int, str, datetime], dict[str, dict[str, int]]] = {}
+    site: dict[tuple[str, str, datetime, str], int] = {}
+    combos: dict[tuple[str, datetime, str], dict[str, Any]] = {}
+    for row in rows:
+        clicks, confirmed = sign * int(row["clicks"]), sign * int(row["confirmed"])
+        for level in ("h", "d", "m"):
+            start = bucket(row["hour"], level)
+            key = (level, start, row["combo"])
+            found = combos.setdefault(
+                key, {**{d: row[d] for d in DIMENSIONS}, "clicks": 0, "confirmed": 0}
+            )
+            found["clicks"] += clicks
+            found["confirmed"] += confirmed
+            if not clicks:
+                continue
+            for dim in DIMENSIONS:
+                site_key = (dim, level, start, row[dim])
+                site[site_key] = site.get(site_key, 0) + clicks
+                if level != "h" and row.get("link_id") is not None:
+                    counts = per_link.setdefault((int(row["link_id"]), level, start), {})
+                    values = counts.setdefault(dim, {})
+                    values[row[dim]] = values.get(row[dim], 0) + clicks
+    if per_link:
+        add_link_values(conn, per_link)
+    if site:
+        keys = ["dim", "level", "start", "value"]
+        found_rows = [
+            {**dict(zip(keys, k, strict=True)), "clicks": n} for k, n in sorted(site.items())
+        ]
+        upsert(conn, site_values, keys, ["clicks"], found_rows)
+    combo_rows = [
+        {"level": k[0], "start": k[1], "combo": k[2], **v} for k, v in sorted(combos.items())
+    ]
+    upsert(conn, site_combos, ["level", "start", "combo"], _COUNTS, combo_rows)
+
+
+def add_link_values(
+    conn: Connection, added: dict[tuple[int, str, datetime], dict[str, dict[str, int]]]
+) -> None:
+    """Merge counts into the links' day and month rows: lock the rows there are (key order),
+    make the missing ones and lock them, add, write back. Concurrent batches of several
+    instances already queue on the site-wide counter rows they both add to (site_counts)."""
+    keys = sorted(added)
+    for first in range(0, len(keys), 500):
+        part = keys[first : first + 500]
+        stored = _locked(conn, part)
+        missing = [k for k in part if k not in stored]
+        if missing:
+            new = [{"link_id": k[0], "level": k[1], "start": k[2], "counts": "{}"} for k in missing]
+            conn.execute(insert(conn, link_values).on_conflict_do_nothing(), new)
+            stored.update(_locked(conn, missing))
+        rows = []
+        for key in part:
+            counts = json.loads(stored[key])
+            for dim, values in added[key].items():
+                kept = counts.setdefault(dim, {})
+                for value, n in values.items():
+                    kept[value] = kept.get(value, 0) + n
+            rows.append({"k_link": key[0], "k_level": key[1], "k_start": key[2],
+                         "counts": json.dumps(counts, separators=(",", ":"))})  # fmt: skip
+        v = link_values.c
+        conn.execute(
+            update(link_values)
+            .where(
+                v.link_id == bindparam("k_link"),
+                v.level == bindparam("k_level"),
+                v.start == bindparam("k_start"),
+            )
+            .values(counts=bindparam("counts")),
+            rows,
+        )
+
+
+def _locked(conn: Connection, keys: list[tuple[int, str, datetime]]) -> dict[Any, str]:
+    """The stored counts of these keys, their rows locked (PostgreSQL) in key order."""
+    v = link_values.c
+    # Links, then the few days and months of the batch: the primary key's own order (a tuple
+    # IN would make SQLite scan); rows of other keys are skipped.
+    levels = [
+        and_(v.level == level, v.start.in_(sorted({k[2] for k in keys if k[1] == level})))
+        for level in sorted({k[1] for k in keys})
+    ]
+    found = conn.execute(
+        select(v.link_id, v.level, v.start, v.counts)
+        .where(v.link_id.in_(sorted({k[0] for k in keys})), or_(*levels))
+        .order_by(v.link_id, v.level, v.start)
+        .with_for_update()
     )
-    conn.execute(stmt, values_list)
+    wanted = set(keys)
+    by_key = ((link_id, level, utc(start), text) for link_id, level, start, text in found)
+    return {(i, lv, s): text for i, lv, s, text in by_key if (i, lv, s) in wanted}
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def upsert(
+    conn: Connection, table: Any, keys: list[str], names: Iterable[str], rows: list[Any]
+) -> None:
+    """Add each row's amounts of `names` to the row with the same `keys` (made when absent)."""
+    if not rows:
+        return
+    stmt = insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys, set_={name: table.c[name] + stmt.excluded[name] for name in names}
+    )
+    conn.execute(stmt, rows)
+
+
+def forget_link(conn: Connection, link_id: int, batch: int = 5000) -> None:
+    """Take a link's clicks and counters off the site-wide rollups, before it is deleted (its
+    own rows go with it). Site-wide unique visitors keep it: a visitor may have clicked others.
+    """
+    counters = select(hourly_counts).where(hourly_counts.c.link_id == link_id)
+    for part in conn.execute(counters.execution_options(yield_per=batch)).partitions():
+        rows = [{"hour": r.hour, **{n: -getattr(r, n) for n in _COUNTERS}} for r in part]
+        add_periods(conn, [], rows)
+    rolled = select(click_rollups).where(click_rollups.c.link_id == link_id)
+    for part in conn.execute(rolled.execution_options(yield_per=batch)).partitions():
+        add_to_pyramid(conn, [{**r._mapping, "link_id": None} for r in part], sign=-1)
 
 
 def fill_from_clicks(conn: Connection, batch: int = 5000) -> int:

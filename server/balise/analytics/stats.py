@@ -1,7 +1,8 @@
 """Statistics: totals, a gap-free series and top lists for one link or all links.
 
-Counts come from the hourly counters and, under a filter on dimensions, from the click rollups
-(rollups.py); top lists always come from the rollups. Both outlive raw clicks. Unique visitors
+Everything comes from the rollups (rollups.py, read through reads.py): the time pyramid of
+counters, values and combinations, and the per-link hourly combinations (`click_rollups`)
+where a filter on dimensions meets one link or tags. All outlive raw clicks. Unique visitors
 come from uniques.py, the CSV export from export.py. Reads only; clicks.py writes.
 """
 
@@ -10,12 +11,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select, true
 
+from balise.analytics import reads
 from balise.analytics.filters import NO_FILTERS, Filters
 from balise.analytics.periods import Period, make_period
 from balise.analytics.uniques import add_unique_visitors, for_link, utc
-from balise.db.tables import click_rollups, hourly_counts, links
+from balise.db.tables import (
+    click_rollups,
+    hourly_counts,
+    links,
+    period_counts,
+    site_combos,
+    site_counts,
+    site_values,
+)
 
 COUNTERS = ("clicks", "confirmed", "bots", "prefetches", "preview_views")
 TOTALS = ("clicks", "confirmed", "unique_visitors", "bots", "prefetches", "preview_views")
@@ -42,17 +52,31 @@ def stats(
     top: int = 10,
     filters: Filters = NO_FILTERS,
     compare: bool = False,
+    previous_series: bool = False,
 ) -> dict[str, Any]:
     """Totals, series and top lists over `period`, for one link or (link_id None) all links,
-    counting only the clicks `filters` keeps; with `compare`, the previous period's totals.
+    counting only the clicks `filters` keeps; with `compare`, the previous period's totals
+    (and, with `previous_series`, its series).
 
     `kept_since`: raw clicks before it may have been purged (None: all are kept).
     """
     totals, series = counts(conn, period, link_id, kept_since, filters)
-    top_lists: dict[str, Any] = {
-        name: top_values(conn, column, period, link_id, top, filters)
-        for name, column in TOP_COLUMNS.items()
-    }
+    if not filters.dims and (link_id is not None or filters.tags):
+        links_where = lambda c: and_(for_link(c, link_id), filters.links(c))  # noqa: E731
+        counted = reads.link_value_counts(conn, period, links_where)
+        top_lists: dict[str, Any] = {
+            name: reads.ranked(counted[column.name], top) for name, column in TOP_COLUMNS.items()
+        }
+    elif filters.dims and link_id is None and not filters.tags:
+        counted = reads.combo_value_counts(conn, period, _combos(filters))
+        top_lists = {
+            name: reads.ranked(counted[column.name], top) for name, column in TOP_COLUMNS.items()
+        }
+    else:
+        top_lists = {
+            name: top_values(conn, column, period, link_id, top, filters)
+            for name, column in TOP_COLUMNS.items()
+        }
     if link_id is None:
         top_lists["links"] = top_links(conn, period, top, filters)
     found = {
@@ -66,11 +90,15 @@ def stats(
     }
     if compare:
         before = previous(period)
-        found["previous"] = {
+        earlier, points = counts(conn, before, link_id, kept_since, filters)
+        shown: dict[str, Any] = {
             "from": before.label(0),
             "to": before.end.astimezone(before.zone),
-            "totals": counts(conn, before, link_id, kept_since, filters)[0],
+            "totals": earlier,
         }
+        if previous_series:  # the dashboard's chart overlays it; not in the API answer
+            shown["series"] = points
+        found["previous"] = shown
     return found
 
 
@@ -96,12 +124,17 @@ def counts(
     """Totals and one point per bucket. Under a filter on dimensions, counters without
     dimensions (bots, prefetches, preview views) are None: no filter can apply to them."""
     series: list[dict[str, Any]] = [dict.fromkeys(TOTALS, 0) for _ in period.starts]
-    if filters.dims:
+    if filters.dims and (link_id is not None or filters.tags):
         _add_rollups(conn, period, link_id, filters, series)
+    elif filters.dims:
+        reads.series(conn, period, _combos(filters), ("clicks", "confirmed"), series)
+    elif link_id is None and not filters.tags:
+        reads.series(conn, period, _site_counts, COUNTERS, series)
+    else:
+        reads.series(conn, period, _link_counts(link_id, filters), COUNTERS, series)
+    if filters.dims:
         for point in series:
             point.update(dict.fromkeys(UNFILTERABLE))
-    else:
-        _add_counters(conn, period, link_id, filters, series)
     uniques = add_unique_visitors(conn, period, link_id, kept_since, series, filters)
     totals = {
         name: None if series and series[0][name] is None else sum(p[name] for p in series)
@@ -109,24 +142,6 @@ def counts(
     }
     totals["unique_visitors"] = uniques
     return totals, series
-
-
-def _add_counters(
-    conn: Connection,
-    period: Period,
-    link_id: int | None,
-    filters: Filters,
-    series: list[dict[str, Any]],
-) -> None:
-    hour = hourly_counts.c.hour
-    query = (
-        select(hour, *(func.sum(hourly_counts.c[name]).label(name) for name in COUNTERS))
-        .where(hour >= period.start, hour < period.end)
-        .where(for_link(hourly_counts.c.link_id, link_id))
-        .where(filters.links(hourly_counts.c.link_id))
-        .group_by(hour)
-    )
-    _into_series(conn, query, period, ("clicks", "confirmed", *UNFILTERABLE), series)
 
 
 def _add_rollups(
@@ -164,6 +179,41 @@ def _into_series(
                 series[i][name] += int(getattr(row, name) or 0)
 
 
+def _site_counts(level: str) -> tuple[Any, Any, Any]:
+    return site_counts, site_counts.c.start, site_counts.c.level == level
+
+
+def _link_counts(link_id: int | None, filters: Filters) -> reads.Source:
+    def source(level: str) -> tuple[Any, Any, Any]:
+        if level == "h":
+            h = hourly_counts
+            return h, h.c.hour, and_(for_link(h.c.link_id, link_id), filters.links(h.c.link_id))
+        p = period_counts
+        where = and_(p.c.level == level, for_link(p.c.link_id, link_id), filters.links(p.c.link_id))
+        return p, p.c.start, where
+
+    return source
+
+
+def _combos(filters: Filters) -> reads.Source:
+    def source(level: str) -> tuple[Any, Any, Any]:
+        c = site_combos.c
+        dims = [c[d].in_([v or "" for v in values]) for d, values in filters.dims]
+        return site_combos, c.start, and_(c.level == level, *dims)
+
+    return source
+
+
+def _values(dim: str) -> reads.Source:
+    def source(level: str) -> tuple[Any, Any, Any]:
+        if level == "h":
+            return click_rollups, click_rollups.c.hour, true()
+        s = site_values
+        return s, s.c.start, and_(s.c.dim == dim, s.c.level == level)
+
+    return source
+
+
 def top_values(
     conn: Connection,
     column: Any,
@@ -174,6 +224,14 @@ def top_values(
 ) -> list[dict[str, Any]]:
     """The most frequent values of a dimension over the period, most clicks first, from the
     rollups. Clicks without the value count in a row of their own (`value` None)."""
+    dim = column.name
+    if filters.dims and link_id is None and not filters.tags:
+        source = _combos(filters)
+        return reads.top_values(conn, period, source, lambda t: t.c[dim], limit)
+    if not filters.dims and link_id is None and not filters.tags:
+        source = _values(dim)
+        pick = lambda t: t.c[dim] if t is click_rollups else t.c.value  # noqa: E731
+        return reads.top_values(conn, period, source, pick, limit)
     count = func.sum(click_rollups.c.clicks).label("n")
     query = (
         select(column, count)
@@ -191,6 +249,10 @@ def top_links(
     conn: Connection, period: Period, limit: int, filters: Filters = NO_FILTERS
 ) -> list[dict[str, Any]]:
     """The most clicked links: summed per link id first, so only `limit` rows meet `links`."""
+    if not filters.dims:
+        sorted_source = _link_counts(None, filters)
+        hours = reads.hours_of_links(filters.links(hourly_counts.c.link_id))
+        return reads.top_links(conn, period, sorted_source, hours, limit)
     table = click_rollups if filters.dims else hourly_counts
     total = func.sum(table.c.clicks).label("n")
     per_link = (

@@ -14,7 +14,9 @@ from sqlalchemy.sql.elements import TextClause
 
 from balise.analytics.filters import NO_FILTERS, Filters
 from balise.analytics.periods import Period
-from balise.db.tables import clicks, daily_visitors
+from balise.analytics.reads import bucket_pieces, ranges_where
+from balise.db.pyramid import merged, pieces
+from balise.db.tables import clicks, daily_visitors, period_counts, site_counts
 
 UTC = timezone.utc
 
@@ -37,8 +39,11 @@ def add_unique_visitors(
 ) -> int:
     """Fill each bucket's unique visitors; return the total over the period.
 
-    Under a filter on dimensions, only the clicks still kept count (`daily_visitors` has no
-    dimensions)."""
+    Without a filter, whole UTC days come from the day and month counters (period_counts,
+    site_counts) and only the hours of a UTC day cut by a bucket or the range from raw clicks.
+    Under a filter, only the clicks still kept count (`daily_visitors` has no dimensions)."""
+    if not filters and period.interval != "hour":
+        return _from_counters(conn, period, link_id, series)
     raw_from = period.start
     total = 0
     if kept_since is not None and kept_since > period.start and not filters.dims:
@@ -54,6 +59,11 @@ def add_unique_visitors(
         for_link(clicks.c.link_id, link_id),
         filters.clicks(),
     )
+    edges = [*period.starts, period.end]
+    if period.interval != "hour" and all(e.astimezone(UTC).time() == time(0) for e in edges):
+        # Buckets of whole UTC days: a hash lives one day, so the database counts each day's
+        # distinct hashes and nothing per visitor comes back.
+        return total + _visitors_per_utc_day(conn, period, where, series)
     total += conn.execute(
         select(func.count(func.distinct(clicks.c.visitor_hash))).where(where)
     ).scalar_one()
@@ -61,6 +71,23 @@ def add_unique_visitors(
         _visitors_per_hour(conn, period, where, series)
     else:
         _visitors_per_day_or_week(conn, period, where, series)
+    return total
+
+
+def _visitors_per_utc_day(
+    conn: Connection, period: Period, where: ColumnElement[bool], series: list[dict[str, Any]]
+) -> int:
+    if conn.dialect.name == "postgresql":
+        day: Any = func.to_char(func.timezone("UTC", clicks.c.ts), "YYYY-MM-DD")
+    else:
+        day = func.substr(clicks.c.ts, 1, 10)
+    query = select(day, func.count(func.distinct(clicks.c.visitor_hash))).where(where)
+    total = 0
+    for when, count in conn.execute(query.group_by(day)):
+        i = period.index(datetime.fromisoformat(when).replace(hour=12, tzinfo=UTC))
+        if i is not None:
+            series[i]["unique_visitors"] += count
+        total += count
     return total
 
 
@@ -123,3 +150,49 @@ def hour_of_column(conn: Connection) -> tuple[ColumnElement[Any] | TextClause, A
         return expr, lambda v: v.replace(tzinfo=UTC)
     expr = func.strftime("%Y-%m-%d %H:00:00", clicks.c.ts)
     return expr, lambda v: datetime.fromisoformat(v).replace(tzinfo=UTC)
+
+
+def _from_counters(
+    conn: Connection, period: Period, link_id: int | None, series: list[dict[str, Any]]
+) -> int:
+    table = site_counts if link_id is None else period_counts
+    where = true() if link_id is None else period_counts.c.link_id == link_id
+
+    def source(level: str) -> tuple[Any, Any, Any]:
+        return table, table.c.start, and_(where, table.c.level == level)
+
+    whole = merged(pieces(period.start, period.end))
+    total = 0
+    for level, ranges in whole.items():
+        if level == "h":
+            raw = and_(
+                ranges_where(clicks.c.ts, ranges),
+                clicks.c.visitor_hash.is_not(None),
+                for_link(clicks.c.link_id, link_id),
+            )
+            query = select(func.count(func.distinct(clicks.c.visitor_hash))).where(raw)
+            # distinct per UTC day: a hash lives one day, and the ranges are at most two days
+            total += conn.execute(query).scalar_one()
+        else:
+            table_, start, cond = source(level)
+            query = select(func.sum(table_.c.visitors)).where(cond, ranges_where(start, ranges))
+            total += int(conn.execute(query).scalar_one() or 0)
+    per_bucket = merged(bucket_pieces(period))
+    hours = per_bucket.pop("h", None)
+    for level, ranges in per_bucket.items():
+        table_, start, cond = source(level)
+        per_start: Any = select(start, func.sum(table_.c.visitors))
+        per_start = per_start.where(cond, ranges_where(start, ranges)).group_by(start)
+        for row in conn.execute(per_start):
+            when, n = row[0], row[1]
+            i = period.index(utc(when))
+            if i is not None:
+                series[i]["unique_visitors"] += int(n or 0)
+    if hours:
+        raw = and_(
+            ranges_where(clicks.c.ts, hours),
+            clicks.c.visitor_hash.is_not(None),
+            for_link(clicks.c.link_id, link_id),
+        )
+        _visitors_per_day_or_week(conn, period, raw, series)
+    return total

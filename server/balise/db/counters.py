@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
 from balise.db.dialect import insert
-from balise.db.tables import hourly_counts
+from balise.db.pyramid import bucket
+from balise.db.tables import hourly_counts, period_counts, site_counts
 
 COUNTERS = ("clicks", "confirmed", "bots", "prefetches", "preview_views")
 
@@ -40,5 +42,55 @@ def increment_hourly(conn: Connection, increments: Iterable[Mapping[str, object]
     stmt = stmt.on_conflict_do_update(
         index_elements=["link_id", "hour"],
         set_={name: hourly_counts.c[name] + stmt.excluded[name] for name in COUNTERS},
+    )
+    conn.execute(stmt, rows)
+    add_periods(conn, rows, rows)
+
+
+def add_periods(
+    conn: Connection,
+    link_items: Iterable[Mapping[str, object]],
+    site_items: Iterable[Mapping[str, object]],
+) -> None:
+    """Add to the per-link day and month counters (`period_counts`) and the site-wide hour, day
+    and month counters (`site_counts`). Items: link_id (links only), hour (any moment in it),
+    amounts of COUNTERS and `visitors`. Amounts may be negative (a deleted link's)."""
+    names = (*COUNTERS, "visitors")
+    per_link: dict[tuple[int, str, datetime], dict[str, int]] = {}
+    for item in link_items:
+        for level in ("d", "m"):
+            key = (int(item["link_id"]), level, bucket(item["hour"], level))  # type: ignore[arg-type, call-overload]
+            _add(per_link.setdefault(key, dict.fromkeys(names, 0)), item, names)
+    site: dict[tuple[str, datetime], dict[str, int]] = {}
+    for item in site_items:
+        for level in ("h", "d", "m"):
+            # Visitors are kept per day (a visitor hash lives one UTC day), not per hour.
+            added = COUNTERS if level == "h" else names
+            if any(item.get(name) for name in added):
+                at = (level, bucket(item["hour"], level))  # type: ignore[arg-type]
+                _add(site.setdefault(at, dict.fromkeys(names, 0)), item, added)
+    if per_link:
+        rows = [
+            {"link_id": k[0], "level": k[1], "start": k[2], **v}
+            for k, v in sorted(per_link.items())
+        ]
+        _upsert(conn, period_counts, ["link_id", "level", "start"], names, rows)
+    if site:
+        rows = [{"level": k[0], "start": k[1], **v} for k, v in sorted(site.items())]
+        _upsert(conn, site_counts, ["level", "start"], names, rows)
+
+
+def _add(target: dict[str, int], item: Mapping[str, object], names: tuple[str, ...]) -> None:
+    for name in names:
+        target[name] += int(item.get(name, 0) or 0)  # type: ignore[call-overload]
+
+
+def _upsert(
+    conn: Connection, table: Table, keys: list[str], names: Iterable[str], rows: list[Any]
+) -> None:
+    """Add each row's amounts of `names` to the row with the same `keys` (made when absent)."""
+    stmt = insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys, set_={name: table.c[name] + stmt.excluded[name] for name in names}
     )
     conn.execute(stmt, rows)

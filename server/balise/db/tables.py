@@ -6,62 +6,28 @@ Each table is queried by one domain module, named in its comment.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
-
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
     false,
 )
 
-# Stable constraint names keep Alembic batch migrations on SQLite predictable.
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
+from balise.db.columns import BigId, UTCDateTime, metadata
+from balise.db.rollup_tables import (
+    link_values,
+    period_counts,
+    site_combos,
+    site_counts,
+    site_values,
+    site_visitors,
 )
-
-# BIGINT primary keys do not autoincrement on SQLite; INTEGER there is the rowid alias.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite keeps naive text)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-
 
 # Owner: keys.py (and users.py for the account link)
 users = Table(
@@ -411,6 +377,12 @@ __all__ = [
     "robot_hits",
     "hourly_counts",
     "click_rollups",
+    "period_counts",
+    "site_counts",
+    "link_values",
+    "site_values",
+    "site_combos",
+    "site_visitors",
     "daily_visitors",
     "preview_viewers",
     "visitor_salts",

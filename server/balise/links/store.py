@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from balise.analytics.rollups import forget_link
 from balise.db.changes import mark_changed
 from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import link_tags, links
@@ -487,6 +488,7 @@ def _renamed(conn: Connection, link: Link, slug: object) -> dict[str, str]:
 
 
 def delete_link(conn: Connection, link: Link) -> None:
+    forget_link(conn, link.id)  # its clicks leave the all-links statistics with it
     conn.execute(delete(links).where(links.c.id == link.id))
     mark_changed(conn, link.slug)
     outbox.record(conn, "link.deleted", {"link": event_data(link)}, link_id=link.id)

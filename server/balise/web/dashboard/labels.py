@@ -45,6 +45,7 @@ LABELS: dict[str, dict[str, str]] = {
         "confirmed": N_("Confirmed"),
         "served_only": N_("Served, not confirmed"),
         "unique_visitors": N_("Unique visitors"),
+        "previous_clicks": N_("Clicks, previous period"),
         "preview_views": N_("Previews (extension)"),
         "bots": N_("Bots"),
         "prefetches": N_("Prefetches"),

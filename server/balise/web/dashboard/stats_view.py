@@ -121,9 +121,12 @@ def load(
     kept_since = now - timedelta(days=retention_days) if retention_days else None
     found = stats.stats(
         conn, period, link_id=link_id, kept_since=kept_since, top=TOP, filters=filters,
-        compare=True,
+        compare=True, previous_series=True,
     )  # fmt: skip
-    for point in found["series"]:
+    before = found["previous"].pop("series")
+    for i, point in enumerate(found["series"]):
+        # The previous range has as many buckets, give or take one (month lengths, DST).
+        point["previous_clicks"] = int(before[i]["clicks"]) if i < len(before) else 0
         point["served_only"] = max(int(point["clicks"]) - int(point["confirmed"]), 0)
         point["robots"] = int(point["bots"] or 0) + int(point["prefetches"] or 0)
     return period, found
@@ -175,7 +178,7 @@ def _specs() -> dict[str, tuple[list[charts.Series], list[charts.Series]]]:
     return {
         "clicks": (
             [_series("confirmed", "s-confirmed"), _series("served_only", "s-served")],
-            [_series("unique_visitors", "s-visitors")],
+            [_series("unique_visitors", "s-visitors"), _series("previous_clicks", "s-previous")],
         ),
         "robots": (
             [_series("bots", "s-bots"), _series("prefetches", "s-prefetches")],
@@ -185,7 +188,7 @@ def _specs() -> dict[str, tuple[list[charts.Series], list[charts.Series]]]:
 
 
 TIP_KEYS = {
-    "clicks": ("clicks", "confirmed", "unique_visitors"),
+    "clicks": ("clicks", "confirmed", "unique_visitors", "previous_clicks"),
     "robots": ("bots", "prefetches", "preview_views"),
 }
 

@@ -1,0 +1,288 @@
+"""Reading the rollup pyramid (db/rollup_tables.py): sums over a period's pieces of whole UTC
+hours, days and months, and top links by a threshold algorithm. Reads only; stats.py decides
+which rows answer which question.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, union_all
+
+from balise.analytics.periods import Period
+from balise.analytics.rollups import DIMENSIONS
+from balise.db.pyramid import merged, pieces
+from balise.db.tables import click_rollups, hourly_counts, link_values, links, site_counts
+
+UTC = timezone.utc
+PHASE_ONE_LISTS = 8
+# level -> (table, its start column, condition) or None when the level cannot answer
+Source = Callable[[str], tuple[Any, Any, ColumnElement[bool]]]
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@lru_cache(maxsize=16)
+def bucket_pieces(period: Period) -> list[tuple[str, datetime, datetime]]:
+    """Pieces of every bucket of the period: each row they cover falls in one bucket."""
+    ends = [*period.starts[1:], period.end]
+    return [p for start, end in zip(period.starts, ends, strict=True) for p in pieces(start, end)]
+
+
+def ranges_where(column: Any, ranges: list[tuple[datetime, datetime]]) -> ColumnElement[bool]:
+    return or_(*(and_(column >= a, column < b) for a, b in ranges))
+
+
+def series(
+    conn: Connection,
+    period: Period,
+    source: Source,
+    names: tuple[str, ...],
+    into: list[dict[str, Any]],
+) -> None:
+    """Add the sums of `names` per bucket into `into` (one dict per bucket)."""
+    for level, ranges in merged(bucket_pieces(period)).items():
+        table, start, where = source(level)
+        query = select(start, *(func.sum(table.c[n]).label(n) for n in names))
+        query = query.where(where, ranges_where(start, ranges)).group_by(start)
+        for row in conn.execute(query):
+            i = period.index(utc(row[0]))
+            if i is not None:
+                for name in names:
+                    into[i][name] += int(row._mapping[name] or 0)
+
+
+def top_values(
+    conn: Connection, period: Period, source: Source, value: Callable[[Any], Any], limit: int
+) -> list[dict[str, Any]]:
+    """The most clicked values over the period: `value(table)` is the column to group."""
+    parts = []
+    for level, ranges in merged(pieces(period.start, period.end)).items():
+        table, start, where = source(level)
+        parts.append(
+            select(value(table).label("value"), table.c.clicks.label("n")).where(
+                where, ranges_where(start, ranges)
+            )
+        )
+    if not parts:
+        return []
+    both = union_all(*parts).subquery()
+    n = func.sum(both.c.n).label("n")
+    query = (
+        select(both.c.value, n)
+        .group_by(both.c.value)
+        .having(n > 0)
+        .order_by(n.desc(), both.c.value)
+        .limit(limit)
+    )
+    return [{"value": v or None, "clicks": int(c)} for v, c in conn.execute(query)]
+
+
+def link_value_counts(
+    conn: Connection, period: Period, links_where: Callable[[Any], ColumnElement[bool]]
+) -> dict[str, Counter[str]]:
+    """Clicks per value of every dimension over the period for the links `links_where` keeps:
+    their day and month rows of counts, and click_rollups for the hours."""
+    found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
+    for level, ranges in merged(pieces(period.start, period.end)).items():
+        if level == "h":
+            r = click_rollups.c
+            query = select(*(r[d] for d in DIMENSIONS), r.clicks)
+            query = query.where(links_where(r.link_id), ranges_where(r.hour, ranges))
+            for row in conn.execute(query):
+                for i, dim in enumerate(DIMENSIONS):
+                    found[dim][row[i]] += row.clicks
+            continue
+        v = link_values.c
+        query = select(v.counts).where(
+            links_where(v.link_id), v.level == level, ranges_where(v.start, ranges)
+        )
+        for text in conn.execute(query).scalars():
+            for dim, values in json.loads(text).items():
+                found[dim].update(values)
+    return found
+
+
+def combo_value_counts(conn: Connection, period: Period, source: Source) -> dict[str, Counter[str]]:
+    """Clicks per value of every dimension over the period, from the combinations `source`
+    keeps (site_combos under a filter): one pass for the eight top lists."""
+    found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
+    for level, ranges in merged(pieces(period.start, period.end)).items():
+        table, start, where = source(level)
+        query = select(*(table.c[d] for d in DIMENSIONS), table.c.clicks)
+        for row in conn.execute(query.where(where, ranges_where(start, ranges))):
+            for i, dim in enumerate(DIMENSIONS):
+                found[dim][row[i]] += row.clicks
+    return found
+
+
+def ranked(counts: Counter[str], limit: int) -> list[dict[str, Any]]:
+    best = sorted(((-n, value) for value, n in counts.items() if n > 0))[:limit]
+    return [{"value": value or None, "clicks": -n} for n, value in best]
+
+
+def top_links(
+    conn: Connection,
+    period: Period,
+    sorted_source: Source,
+    hour_source: Callable[[list[tuple[datetime, datetime]]], Any],
+    limit: int,
+    values: int = 1,
+) -> list[dict[str, Any]]:
+    """The most clicked links with their slugs and titles (see top_link_ids)."""
+    return with_slugs(
+        conn, top_link_ids(conn, period, sorted_source, hour_source, limit, values), limit
+    )
+
+
+def top_link_ids(
+    conn: Connection,
+    period: Period,
+    sorted_source: Source,
+    hour_source: Callable[[list[tuple[datetime, datetime]]], Any],
+    limit: int,
+    values: int = 1,
+) -> dict[int, int]:
+    """The most clicked links, exactly, without summing every link's rows (TPUT, Cao and Wang
+    2004). Each day or month of the period is a list of per-link rows sorted by clicks
+    (`sorted_source`; a link may have `values` rows per list); hours are summed whole
+    (`hour_source(ranges)` -> select of link_id, n). 1: the top rows of each list give lower
+    bounds and their k-th best, tau; 2: every row of list i at or above tau * w_i / values
+    (w: the list's share of the clicks) is read: a link never met there has fewer than tau
+    clicks in all; 3: the candidates' exact sums."""
+    parts = merged(pieces(period.start, period.end))
+    lists = [
+        (lv, when)
+        for lv in ("d", "m")
+        for a, b in parts.get(lv, [])
+        for when in _starts(conn, lv, a, b)
+    ]
+    known: dict[int, int] = {}
+    if "h" in parts:
+        for link_id, n in conn.execute(hour_source(parts["h"])):
+            known[int(link_id)] = int(n or 0)
+    if lists:
+        sizes = _list_sizes(conn, lists)
+        lists = [key for key in lists if sizes.get(key)]
+    if lists:
+        lower: dict[int, int] = dict(known)
+        # Lower bounds from the top rows of the biggest lists (any lower bounds are right).
+        biggest = sorted(lists, key=lambda key: -sizes[key])[:PHASE_ONE_LISTS]
+        for link_id, n in _top_rows(conn, sorted_source, biggest, limit):
+            lower[link_id] = lower.get(link_id, 0) + n
+        best = sorted(lower.values(), reverse=True)
+        tau = best[limit - 1] if len(best) >= limit else 0
+        whole = sum(sizes[key] for key in lists)
+        floor = {key: max(1, math.ceil(tau * sizes[key] / whole / values)) for key in lists}
+        seen = _rows_above(conn, sorted_source, floor)
+        candidates = sorted(seen | set(known))
+        exact = dict.fromkeys(candidates, 0)
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start : start + 500]
+            for lv, ranges in parts.items():
+                if lv == "h":
+                    continue
+                table, column, where = sorted_source(lv)
+                query = (
+                    select(table.c.link_id, func.sum(table.c.clicks))
+                    .where(where, ranges_where(column, ranges), table.c.link_id.in_(chunk))
+                    .group_by(table.c.link_id)
+                )
+                for link_id, n in conn.execute(query):
+                    exact[int(link_id)] += int(n or 0)
+        for link_id, n in known.items():
+            exact[link_id] += n
+        known = exact
+    return best_of(known, limit)
+
+
+def best_of(counts: dict[int, int], limit: int) -> dict[int, int]:
+    """The `limit` links with most clicks, and every link tied with the last of them."""
+    ranked = sorted((n for n in counts.values() if n > 0), reverse=True)
+    if not ranked:
+        return {}
+    cut = ranked[min(limit, len(ranked)) - 1]
+    return {i: n for i, n in counts.items() if n >= cut}
+
+
+def with_slugs(conn: Connection, chosen: dict[int, int], limit: int) -> list[dict[str, Any]]:
+    if not chosen:
+        return []
+    found = conn.execute(
+        select(links.c.id, links.c.slug, links.c.title).where(links.c.id.in_(sorted(chosen)))
+    )
+    rows = sorted(
+        ((chosen[i], slug, title) for i, slug, title in found), key=lambda r: (-r[0], r[1])
+    )
+    return [{"value": slug, "title": title, "clicks": n} for n, slug, title in rows[:limit]]
+
+
+def _starts(conn: Connection, level: str, first: datetime, stop: datetime) -> list[datetime]:
+    query = select(site_counts.c.start).where(
+        site_counts.c.level == level, site_counts.c.start >= first, site_counts.c.start < stop
+    )
+    return sorted(utc(s) for s in conn.execute(query).scalars())
+
+
+def _list_sizes(
+    conn: Connection, lists: list[tuple[str, datetime]]
+) -> dict[tuple[str, datetime], int]:
+    s = site_counts.c
+    where = or_(*(and_(s.level == lv, s.start == when) for lv, when in lists))
+    return {
+        (lv, utc(when)): int(n)
+        for lv, when, n in conn.execute(select(s.level, s.start, s.clicks).where(where))
+    }
+
+
+def _top_rows(
+    conn: Connection, source: Source, lists: list[tuple[str, datetime]], limit: int
+) -> list[tuple[int, int]]:
+    """Rows (link_id, clicks): the `limit` best of each list."""
+    parts = []
+    for level, when in lists:
+        table, column, where = source(level)
+        query = select(table.c.link_id, table.c.clicks).where(where, column == when)
+        parts.append(select(query.order_by(table.c.clicks.desc()).limit(limit).subquery()))
+    return [(int(i), int(n)) for i, n in conn.execute(union_all(*parts))] if parts else []
+
+
+def _rows_above(
+    conn: Connection, source: Source, floor: dict[tuple[str, datetime], int]
+) -> set[int]:
+    """Links with a row at or above its list's floor: one query per level (at or above the
+    level's lowest floor, along the (level, start, clicks) index), then each list's floor."""
+    seen: set[int] = set()
+    for level in sorted({key[0] for key in floor}):
+        starts = sorted(when for lv, when in floor if lv == level)
+        least = min(floor[(level, when)] for when in starts)
+        table, column, where = source(level)
+        query = select(table.c.link_id, column, table.c.clicks).where(
+            where, column.in_(starts), table.c.clicks >= least
+        )
+        for link_id, when, n in conn.execute(query):
+            if n >= floor[(level, utc(when))]:
+                seen.add(int(link_id))
+    return seen
+
+
+def hours_of_links(where: ColumnElement[bool]) -> Callable[[list[tuple[datetime, datetime]]], Any]:
+    """Clicks per link over ranges of hours, from the hourly counters."""
+
+    def query(ranges: list[tuple[datetime, datetime]]) -> Any:
+        h = hourly_counts.c
+        return (
+            select(h.link_id, func.sum(h.clicks))
+            .where(where, ranges_where(h.hour, ranges))
+            .group_by(h.link_id)
+        )
+
+    return query

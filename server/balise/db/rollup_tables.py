@@ -1,0 +1,104 @@
+"""Statistics rollups whose size follows time and distinct values, not clicks (migration
+0010_daily; see analytics/rollups.py, their owner and writer, and analytics/stats.py).
+
+A time pyramid: rows per UTC hour ('h'), day ('d') and month ('m') `level`, `start` being the
+bucket's UTC start, so a range of whole hours is read as a few hours, days and months.
+Per link (`link_id`; the link's hours are `hourly_counts` and `click_rollups`) and site-wide
+(all links: what the all-links pages read instead of summing every link's rows).
+A value absent from a click is stored as '' (key columns cannot be NULL).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
+
+from balise.db.columns import UTCDateTime, metadata
+
+COUNTERS = ("clicks", "confirmed", "bots", "prefetches", "preview_views", "visitors")
+DIMENSIONS = {
+    "referrer_host": 255,
+    "browser": 64,
+    "os": 64,
+    "device": 16,
+    "country": 2,
+    "utm_source": 255,
+    "utm_medium": 255,
+    "utm_campaign": 255,
+}
+
+
+def _counters() -> list[Column[int]]:
+    return [Column(name, Integer, nullable=False, default=0) for name in COUNTERS]
+
+
+# A link's counters per UTC day and month (its hours are hourly_counts); `visitors` is the sum
+# of the days' distinct visitors.
+period_counts = Table(
+    "period_counts",
+    metadata,
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
+    Column("level", String(1), primary_key=True),
+    Column("start", UTCDateTime, primary_key=True),
+    *_counters(),
+    Index("ix_period_counts_top", "level", "start", "clicks", "link_id"),
+    sqlite_with_rowid=False,
+)
+
+# Every link's counters together per UTC hour, day and month.
+site_counts = Table(
+    "site_counts",
+    metadata,
+    Column("level", String(1), primary_key=True),
+    Column("start", UTCDateTime, primary_key=True),
+    *_counters(),
+    sqlite_with_rowid=False,
+)
+
+# A link's clicks per dimension value, UTC day and month: one row per day or month whose
+# `counts` is JSON {dimension: {value: clicks}}, merged by the writer (read, add, write back
+# under a row lock), so a click adds two rows whatever the number of dimensions.
+link_values = Table(
+    "link_values",
+    metadata,
+    Column("link_id", Integer, ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
+    Column("level", String(1), primary_key=True),
+    Column("start", UTCDateTime, primary_key=True),
+    Column("counts", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Every link's clicks per dimension value and UTC hour, day and month.
+site_values = Table(
+    "site_values",
+    metadata,
+    Column("dim", String(16), primary_key=True),
+    Column("level", String(1), primary_key=True),
+    Column("start", UTCDateTime, primary_key=True),
+    Column("value", String(255), primary_key=True),
+    Column("clicks", Integer, nullable=False, default=0),
+    sqlite_with_rowid=False,
+)
+
+# Every link's clicks per combination of dimension values (`combo`, as in click_rollups) and
+# UTC hour, day and month: what filtered all-links statistics read.
+site_combos = Table(
+    "site_combos",
+    metadata,
+    Column("level", String(1), primary_key=True),
+    Column("start", UTCDateTime, primary_key=True),
+    Column("combo", String(32), primary_key=True),
+    *(Column(name, String(n), nullable=False, default="") for name, n in DIMENSIONS.items()),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("confirmed", Integer, nullable=False, default=0),
+    sqlite_with_rowid=False,
+)
+
+# Visitor hashes of today and yesterday across links, so a visitor of several links counts once
+# in site_counts.visitors; older days are deleted (their counts stay).
+site_visitors = Table(
+    "site_visitors",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("visitor_hash", String(64), primary_key=True),
+    sqlite_with_rowid=False,
+)
