@@ -57,12 +57,14 @@ METRICS_TOKEN = "bench-metrics-token"  # noqa: S105 - a throwaway server on 127.
 OWN_HEADERS = {"server", "date", "connection"}
 BASELINES = {
     "bare302.py": """
+        import logging; logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         def app(environ, start_response):
             start_response("302 Found", [("Location", "https://example.org/"),
                                          ("Content-Length", "0")])
             return [b""]
     """,
     "flaskapp.py": """
+        import logging; logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         from flask import Flask, redirect
         app = Flask(__name__)
 
@@ -73,6 +75,7 @@ BASELINES = {
     # The pages Balise served (one with a summary, one without), sent for the links of the
     # same kind: the bytes and headers of a reader page, and nothing else.
     "samebytes.py": """
+        import logging; logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         import base64, json, os
         with open(os.environ["BENCH_PAGES"]) as fh:
             _pages = json.load(fh)
@@ -139,7 +142,7 @@ def wait_http(port: int, path: str, timeout: float = 60) -> None:
 
 def run_wrk(port: int, args: argparse.Namespace, workdir: Path) -> Result:
     """A short warm-up run (caches, lazy imports), then the measured one."""
-    _wrk(port, args, workdir, duration=max(2, args.duration // 5))
+    _wrk(port, args, workdir, duration=args.warmup)
     return _wrk(port, args, workdir, duration=args.duration)
 
 
@@ -283,7 +286,7 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     if args.cache_size:
         env["BALISE_CACHE_SIZE"] = str(args.cache_size)
     proc = serve([sys.executable, "-m", "balise", "serve"], env, port, "/healthz")
-    _wrk(port, args, workdir, duration=max(2, args.duration // 5))  # warm-up
+    _wrk(port, args, workdir, duration=args.warmup)  # warm-up
     hits, misses = cache_counts(port)
     spy = profiled([], args.profile, args.duration)(proc.pid)
     balise = _wrk(port, args, workdir, duration=args.duration)
@@ -293,6 +296,8 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     pages = capture_pages(port, args.summaries)
     (workdir / "pages").write_text(json.dumps(pages))
     log = stop(proc)
+    if args.log:
+        Path(args.log).write_text(log)
     balise.name = LABELS["balise"]
     results["balise"] = balise
     engine.dispose()
@@ -386,6 +391,7 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=0, help="seconds (0: a third of --duration)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads for every server")
@@ -403,6 +409,7 @@ def main() -> None:
     parser.add_argument("--cache-size", type=int, default=0, help="BALISE_CACHE_SIZE (0: default)")
     parser.add_argument("--postgres", help="run Balise on a scratch database of this server")
     parser.add_argument("--servers", default=",".join(SERVERS), help="which servers to load")
+    parser.add_argument("--log", help="keep Balise's log in this file")
     parser.add_argument("--profile", help="py-spy Balise during the measured run (.txt: raw)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -413,6 +420,7 @@ def main() -> None:
         raise SystemExit("--links: 1 to 1,000,000")
     if not 0 <= args.summaries <= 1 or not 0 <= args.controls <= 1:
         raise SystemExit("--summaries and --controls are shares: 0 to 1")
+    args.warmup = args.warmup or max(3, args.duration // 3)
     if args.zipf is None:
         args.zipf = 1.1 if args.links > 10_000 else 0.0
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import atexit
 import logging
-import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Union
+from typing import Union
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -40,6 +39,7 @@ from balise.analytics.clicks import (
     write_batch,
 )
 from balise.analytics.geoip import CountryLookup
+from balise.analytics.storeproc import StoreProcess
 from balise.analytics.visitors import SaltStore, day_of
 from balise.db.outage import describe, unreachable
 from balise.links.store import Link
@@ -95,12 +95,20 @@ class Recorder:
         self.purge_every = purge_every
         self._next_purge = time.monotonic() + first_purge_after
         self.salts = SaltStore(self._transaction)
-        self._queue: queue.Queue[Item | _Stop | threading.Event] = queue.Queue(max(1, queue_size))
-        self._lock = threading.Condition()
+        # The buffer: a deque that request threads append to without a lock (one step under
+        # the GIL). The writer is woken when the buffer turns non-empty or holds a batch, not
+        # on every click; puts beyond queue_size wait for room (back-pressure).
+        self._items: deque[Item | _Stop | threading.Event] = deque()
+        self._capacity = max(1, queue_size)
+        self._wake = threading.Event()
+        self._room = threading.Condition(threading.Lock())
+        self._full_waiters = 0
+        self._first_at = 0.0  # when the oldest buffered item arrived (about)
+        self._marks = 0  # flush waiters and stops in the buffer: store without waiting
+        self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._commit_lock = threading.Lock()
         self._closed = False
-        self._putting = 0
         self._give_up_at = float("inf")
         self._enqueued: Counter[int] = Counter()
         self._committed: Counter[int] = Counter()
@@ -110,6 +118,20 @@ class Recorder:
         self._baselines: dict[int, tuple[int, float]] = {}
         self._unmatched: list[Confirmation] = []
         self._thread = threading.Thread(target=self._run, name="balise-clicks", daemon=True)
+        self._process: StoreProcess | None = None
+
+    def store_in_child(self, database_url: str, geoip_db: str | None, log_level: str) -> None:
+        """Store batches from a child process (storeproc.py) instead of this one."""
+        config = {
+            "database_url": database_url,
+            "own_host": self.own_host,
+            "batch_size": self.batch_size,
+            "flush_interval": self.flush_interval,
+            "retention_days": self.retention_days,
+            "geoip_db": geoip_db,
+            "log_level": log_level,
+        }
+        self._process = StoreProcess(self, config)
 
     # -- request side ---------------------------------------------------------------------
 
@@ -140,39 +162,46 @@ class Recorder:
         if self._closed or not self._thread.is_alive():
             return True
         done = threading.Event()
-        self._queue.put(done)
+        with self._lock:
+            self._marks += 1
+        self._items.append(done)
+        self._wake.set()
+        if self._closed and not self._thread.is_alive():  # close() drained it before
+            self._store_leftovers()
         return done.wait(timeout)
 
     def pending(self) -> int:
-        return self._queue.qsize()
+        return len(self._items)
 
     def _put(self, item: Item) -> None:
-        with self._lock:
-            closed = self._closed
-            if not closed:
-                self._putting += 1
-        if closed:  # after shutdown: store it at once rather than lose it
-            self._commit([item])
-            return
-        try:
-            try:
-                self._queue.put_nowait(item)
-            except queue.Full:
-                self._wait_for_room(item)
-        finally:
-            with self._lock:
-                self._putting -= 1
-                self._lock.notify_all()
+        items = self._items
+        if len(items) >= self._capacity and not self._closed:
+            self._wait_for_room()
+        items.append(item)
+        held = len(items)
+        if held == 1:
+            self._first_at = time.monotonic()
+            self._wake.set()
+        elif held == self.batch_size:
+            self._wake.set()
+        # Appended after the writer stopped: store it now rather than lose it. close() drains
+        # the buffer once the writer has stopped; a click appended later sees the writer gone.
+        if self._closed and not self._thread.is_alive():
+            self._store_leftovers()
 
-    def _wait_for_room(self, item: Item) -> None:
+    def _wait_for_room(self) -> None:
         waited = 0.0
-        while True:
+        with self._room:
+            self._full_waiters += 1
             try:
-                self._queue.put(item, timeout=FULL_WARNING_EVERY)
-                return
-            except queue.Full:
-                waited += FULL_WARNING_EVERY
-                log.warning("click buffer full for %.0f s: requests wait for the writer", waited)
+                while len(self._items) >= self._capacity and not self._closed:
+                    if not self._room.wait(FULL_WARNING_EVERY):
+                        waited += FULL_WARNING_EVERY
+                        log.warning(
+                            "click buffer full for %.0f s: requests wait for the writer", waited
+                        )
+            finally:
+                self._full_waiters -= 1
 
     def _baseline(self, link_id: int) -> int:
         """Clicks stored by others (earlier runs, other instances) as of a recent read."""
@@ -198,31 +227,49 @@ class Recorder:
         with self._lock:
             if self._closed:
                 return
-            self._closed = True
             self._give_up_at = time.monotonic() + timeout  # when the database never answers
-            self._lock.wait_for(lambda: self._putting == 0, timeout)
+            self._closed = True
         atexit.unregister(self.close)
+        with self._room:
+            self._room.notify_all()  # requests waiting for room store their clicks themselves
         if self._thread.is_alive():
-            self._queue.put(_Stop())
-            self._thread.join()
-        leftovers: list[Item] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(item, threading.Event):
-                item.set()
-            elif not isinstance(item, _Stop):
-                leftovers.append(item)
-        if leftovers:
-            self._commit(leftovers)
+            with self._lock:
+                self._marks += 1
+            self._items.append(_Stop())
+            self._wake.set()
+            self._thread.join(None if self._process is None else timeout + 10)
+            if self._thread.is_alive() and self._process is not None:
+                # The child is stuck (the database never answered) and the pipe is full: stop
+                # it, so the writer takes its batches back and gives up with them at timeout.
+                self._process.process.kill()
+                self._thread.join()
+        if self._process is not None:
+            self._process.close(timeout)
+        self._store_leftovers()
         self.countries.close()
         log.info(
             "clicks served: %d, stored: %d",
             sum(self._enqueued.values()),
             sum(self._committed.values()),
         )
+
+    def _store_leftovers(self) -> None:
+        """After close: store what the buffer holds, from whichever thread gets there."""
+        leftovers: list[Item] = []
+        waiters: list[threading.Event] = []
+        while True:
+            try:
+                item = self._items.popleft()
+            except IndexError:
+                break
+            if isinstance(item, threading.Event):
+                waiters.append(item)
+            elif not isinstance(item, _Stop):
+                leftovers.append(item)
+        if leftovers:
+            self._commit(leftovers)
+        for event in waiters:
+            event.set()
 
     # -- writer thread --------------------------------------------------------------------
 
@@ -231,35 +278,66 @@ class Recorder:
             classify.warm_up()
         except Exception:  # noqa: BLE001 - rules compile again on first use
             log.exception("could not compile the user-agent rules in advance")
-        batch: list[Item] = []
-        waiters: list[threading.Event] = []
-        first_at = 0.0
-        stopping = False
         while True:
-            wait = self.flush_interval
-            if batch:
-                wait = max(0.0, first_at + self.flush_interval - time.monotonic())
             self._prepare_salts()
-            taken = self._take(wait, batch, waiters)
-            if taken and len(batch) and not first_at:
-                first_at = time.monotonic()
-            stopping = stopping or taken == "stop"
-            due = bool(batch) and (
-                len(batch) >= self.batch_size
-                or bool(waiters)
-                or stopping
-                or time.monotonic() - first_at >= self.flush_interval
-            )
-            if due or (self._unmatched and not batch and taken is None):
-                self._commit(batch)
-                batch, first_at = [], 0.0
-            if not batch:
+            due = self._due()
+            if due > 0:
+                self._wake.wait(due)
+                self._wake.clear()  # before taking: a wake set from now on is kept
+                if self._due() > 0:
+                    if not self._items and self._unmatched:
+                        self._commit([])  # confirmations waiting for their click
+                    self._maybe_purge()
+                    continue
+            batch, waiters, stopping = self._take()
+            if self._full_waiters:
+                with self._room:
+                    self._room.notify_all()
+            remote = self._process
+            if remote is not None and remote.alive:
+                if batch or waiters:
+                    remote.send(batch, waiters)  # it releases the waiters once stored
+            else:
+                if batch or (self._unmatched and not self._items):
+                    self._commit(batch)
                 for event in waiters:
                     event.set()
-                waiters.clear()
-            if stopping and not batch and self._queue.empty():
+            if stopping:
                 return
             self._maybe_purge()
+
+    def _due(self) -> float:
+        """Seconds until the buffer should be stored (0: now; the flush interval when empty)."""
+        held = len(self._items)
+        if not held:
+            return self.flush_interval
+        if held >= self.batch_size or self._marks:
+            return 0.0
+        return max(0.0, self._first_at + self.flush_interval - time.monotonic())
+
+    def _take(self) -> tuple[list[Item], list[threading.Event], bool]:
+        """The next batch: items up to batch_size, or up to a flush waiter or the stop."""
+        batch: list[Item] = []
+        waiters: list[threading.Event] = []
+        items = self._items
+        stopping = False
+        while len(batch) < self.batch_size:
+            try:
+                item = items.popleft()
+            except IndexError:
+                break
+            if isinstance(item, (_Stop, threading.Event)):
+                with self._lock:
+                    self._marks -= 1
+                if isinstance(item, _Stop):
+                    stopping = True
+                else:
+                    waiters.append(item)
+                break
+            batch.append(item)
+        if items:
+            self._first_at = time.monotonic()  # about: they came during the last store
+        return batch, waiters, stopping
 
     def _prepare_salts(self) -> None:
         try:
@@ -267,26 +345,6 @@ class Recorder:
         except Exception as exc:  # noqa: BLE001 - retried on the next turn and when writing
             level = logging.DEBUG if unreachable(exc) else logging.WARNING  # outages: db.outage
             log.log(level, "could not prepare the visitor salts (%s)", describe(exc))
-
-    def _take(self, wait: float, batch: list[Item], waiters: list[threading.Event]) -> Any:
-        """Move what the buffer holds (waiting up to `wait` for the first) into the batch."""
-        outcome: Any = None
-        block = True
-        while len(batch) < self.batch_size:
-            try:
-                item = self._queue.get(timeout=wait) if block else self._queue.get_nowait()
-            except queue.Empty:
-                break
-            block = False
-            if isinstance(item, _Stop):
-                outcome = "stop"
-            elif isinstance(item, threading.Event):
-                waiters.append(item)
-                outcome = outcome or "waiter"
-            else:
-                batch.append(item)
-                outcome = outcome or "item"
-        return outcome
 
     def _maybe_purge(self) -> None:
         if time.monotonic() < self._next_purge:
@@ -306,6 +364,42 @@ class Recorder:
             log.info("retention: deleted %d clicks and %d robot hits", *gone)
         return gone
 
+    # -- the click store process (storeproc.py) ------------------------------------------
+
+    def count_stored(self, by_link: Counter[int], stored: int, failures: int) -> None:
+        """The child stored these clicks (parent side)."""
+        with self._commit_lock:
+            self._committed.update(by_link)
+        self.stored_total += stored
+        self.store_failures += failures
+
+    def store_unacknowledged(self, items: list[Item]) -> None:
+        """Store a batch the child may or may not have committed before it died."""
+        with self._write_lock:
+            self._store(list(items), maybe_stored=True)
+
+    def committed(self) -> Counter[int]:
+        return self._committed
+
+    def store_batch(self, items: list[Item]) -> None:
+        """Store one batch now, from the calling thread (the child's loop)."""
+        self._prepare_salts()
+        self._commit(items)
+        self._maybe_purge()
+
+    def idle_turn(self) -> None:
+        """Nothing arrived for a flush interval: confirmations waiting, purge, salts."""
+        self._prepare_salts()
+        if self._unmatched:
+            self._commit([])
+        self._maybe_purge()
+
+    def finish(self, give_up_at: float) -> None:
+        """The last turn of the child: confirmations still waiting get one more try."""
+        self._give_up_at = give_up_at
+        if self._unmatched:
+            self._commit([])
+
     # -- storing --------------------------------------------------------------------------
 
     def _commit(self, items: Sequence[Item]) -> None:
@@ -320,11 +414,11 @@ class Recorder:
             self._unmatched = []
             self._store([*items, *waiting])
 
-    def _store(self, items: list[Item]) -> None:
+    def _store(self, items: list[Item], maybe_stored: bool = False) -> None:
         attempt = 0
         while True:
             try:
-                result = self._write(items, retry=attempt > 0)
+                result = self._write(items, retry=attempt > 0 or maybe_stored)
             except TRANSIENT as exc:
                 attempt += 1
                 self.store_failures += 1

@@ -34,6 +34,11 @@ def serve(init: bool) -> None:
     key = _first_key(engine) if init else None
     engine.dispose()
     app = create_app()
+    if settings["CLICK_STORE"] == "process":  # the request threads keep the GIL to themselves
+        recorder = state(app).services["clicks"]
+        recorder.store_in_child(
+            settings["DATABASE_URL"], settings["GEOIP_DB"], settings["LOG_LEVEL"]
+        )
     server = create_server(
         app,
         host=settings["HOST"],

@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_babel import force_locale
+from sqlalchemy import select
 
+from balise.db.tables import links as links_table
 from balise.links import store as links
 from balise.summaries import cards
 from balise.summaries import store as summaries
@@ -124,6 +126,18 @@ def load_entry(app: Flask, slug: str) -> ReaderEntry | None:
         card = cards.get_card(conn, link.id) if summary is None else None
     delay = redirect_delay(link, summary, app.config["BALISE"])
     return ReaderEntry(link, summary, delay, card if card and card.ok else None)
+
+
+def unchanged_links(app: Flask, versions: dict[str, int]) -> set[str]:
+    """Of these slug keys and link versions, those whose link still has that version (every
+    change a reader can see bumps it: the link, its summary, its card). One query."""
+    from balise.web.context import state
+
+    query = select(links_table.c.slug_key, links_table.c.version).where(
+        links_table.c.slug_key.in_(sorted(versions))
+    )
+    with state(app).engine.connect() as conn:
+        return {key for key, version in conn.execute(query) if versions.get(key) == version}
 
 
 def render(app: Flask, entry: ReaderEntry, lang: str) -> Rendered:
