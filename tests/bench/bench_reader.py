@@ -248,7 +248,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     if args.postgres:
         database_url, drop = scratch_database(args.postgres, "balise_bench")
     else:
-        database_url = f"sqlite:///{workdir / 'balise.db'}"
+        database_file = Path(args.sqlite_file).resolve() if args.sqlite_file else None
+        database_url = f"sqlite:///{database_file or workdir / 'balise.db'}"
     try:
         return _bench(args, workdir, database_url)
     finally:
@@ -265,8 +266,12 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
         print(f"--controls {controls}: ignored, the links table has no utm_source/rules columns")
         controls = 0.0
     started = time.monotonic()
-    readerdata.seed(engine, args.links, args.summaries, controls)
-    print(f"{args.links} links written in {time.monotonic() - started:.0f} s", flush=True)
+    if readerdata.seeded(engine) == args.links:
+        print(f"reusing the {args.links} links of {database_url}")
+    else:
+        readerdata.seed(engine, args.links, args.summaries, controls)
+        print(f"{args.links} links written in {time.monotonic() - started:.0f} s", flush=True)
+    clicks_before = count_rows(database_url)[0]
     for name, source in BASELINES.items():
         (workdir / name).write_text(textwrap.dedent(source))
     pythonpath = os.pathsep.join(filter(None, [str(workdir), os.environ.get("PYTHONPATH")]))
@@ -314,6 +319,7 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
         stop(proc)
     served = sum(int(n) for n in re.findall(r"clicks served: (\d+)", log))
     n_clicks, n_robots = count_rows(database_url)
+    n_clicks -= clicks_before
     looked = (hits2 - hits) + (misses2 - misses)
     return report(results, args, controls, served, n_clicks, n_robots, (hits2 - hits) / looked)
 
@@ -407,6 +413,9 @@ def main() -> None:
         help="share of links with UTM values and two rules (when the links have those columns)",
     )
     parser.add_argument("--cache-size", type=int, default=0, help="BALISE_CACHE_SIZE (0: default)")
+    parser.add_argument(
+        "--sqlite-file", help="keep the SQLite database here, and reuse it when it holds the links"
+    )
     parser.add_argument("--postgres", help="run Balise on a scratch database of this server")
     parser.add_argument("--servers", default=",".join(SERVERS), help="which servers to load")
     parser.add_argument("--log", help="keep Balise's log in this file")

@@ -51,6 +51,12 @@ def controls_supported(engine: Engine) -> bool:
     return set(CONTROL_COLUMNS) <= names
 
 
+def seeded(engine: Engine) -> int:
+    """How many links the database holds."""
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM links").scalar_one())
+
+
 def target(index: int) -> str:
     return f"https://example.org/articles/{index}?ref=bench"
 
