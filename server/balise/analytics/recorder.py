@@ -18,7 +18,7 @@ import atexit
 import logging
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -29,6 +29,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from balise.analytics import classify
+from balise.analytics.buffer import ClickBuffer, Stop
 from balise.analytics.clicks import (
     BatchResult,
     Confirmation,
@@ -50,17 +51,12 @@ Item = Union[Hit, Confirmation]  # noqa: UP007 - a runtime alias on Python 3.10
 TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
 BASELINE_TTL = 10.0  # seconds before a max_clicks link's stored count is read again
 SQLITE_BUSY_MS = 30000  # engine default, restored after the writer's shorter wait
-FULL_WARNING_EVERY = 5.0  # seconds a request waits on a full buffer between warnings
 RETRY_MAX = 5.0  # longest wait between two attempts at storing a batch
 CLOSE_TIMEOUT = 20.0  # seconds close() retries an unreachable database (under systemd's 30 s)
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class _Stop:
-    """Sentinel: the writer stores what precedes it, then ends."""
 
 
 class Recorder:
@@ -95,16 +91,9 @@ class Recorder:
         self.purge_every = purge_every
         self._next_purge = time.monotonic() + first_purge_after
         self.salts = SaltStore(self._transaction)
-        # The buffer: a deque that request threads append to without a lock (one step under
-        # the GIL). The writer is woken when the buffer turns non-empty or holds a batch, not
-        # on every click; puts beyond queue_size wait for room (back-pressure).
-        self._items: deque[Item | _Stop | threading.Event] = deque()
-        self._capacity = max(1, queue_size)
-        self._wake = threading.Event()
-        self._room = threading.Condition(threading.Lock())
-        self._full_waiters = 0
-        self._first_at = 0.0  # when the oldest buffered item arrived (about)
-        self._marks = 0  # flush waiters and stops in the buffer: store without waiting
+        self._buffer: ClickBuffer[Item] = ClickBuffer(
+            queue_size, self.batch_size, self.flush_interval
+        )
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._commit_lock = threading.Lock()
@@ -162,46 +151,20 @@ class Recorder:
         if self._closed or not self._thread.is_alive():
             return True
         done = threading.Event()
-        with self._lock:
-            self._marks += 1
-        self._items.append(done)
-        self._wake.set()
+        self._buffer.mark(done)
         if self._closed and not self._thread.is_alive():  # close() drained it before
             self._store_leftovers()
         return done.wait(timeout)
 
     def pending(self) -> int:
-        return len(self._items)
+        return len(self._buffer)
 
     def _put(self, item: Item) -> None:
-        items = self._items
-        if len(items) >= self._capacity and not self._closed:
-            self._wait_for_room()
-        items.append(item)
-        held = len(items)
-        if held == 1:
-            self._first_at = time.monotonic()
-            self._wake.set()
-        elif held == self.batch_size:
-            self._wake.set()
+        self._buffer.put(item)
         # Appended after the writer stopped: store it now rather than lose it. close() drains
         # the buffer once the writer has stopped; a click appended later sees the writer gone.
         if self._closed and not self._thread.is_alive():
             self._store_leftovers()
-
-    def _wait_for_room(self) -> None:
-        waited = 0.0
-        with self._room:
-            self._full_waiters += 1
-            try:
-                while len(self._items) >= self._capacity and not self._closed:
-                    if not self._room.wait(FULL_WARNING_EVERY):
-                        waited += FULL_WARNING_EVERY
-                        log.warning(
-                            "click buffer full for %.0f s: requests wait for the writer", waited
-                        )
-            finally:
-                self._full_waiters -= 1
 
     def _baseline(self, link_id: int) -> int:
         """Clicks stored by others (earlier runs, other instances) as of a recent read."""
@@ -228,15 +191,11 @@ class Recorder:
             if self._closed:
                 return
             self._give_up_at = time.monotonic() + timeout  # when the database never answers
-            self._closed = True
+            self._closed = self._buffer.closed = True
         atexit.unregister(self.close)
-        with self._room:
-            self._room.notify_all()  # requests waiting for room store their clicks themselves
+        self._buffer.release_waiting()  # requests waiting for room store their clicks themselves
         if self._thread.is_alive():
-            with self._lock:
-                self._marks += 1
-            self._items.append(_Stop())
-            self._wake.set()
+            self._buffer.mark(Stop())
             self._thread.join(None if self._process is None else timeout + 10)
             if self._thread.is_alive() and self._process is not None:
                 # The child is stuck (the database never answered) and the pipe is full: stop
@@ -255,17 +214,7 @@ class Recorder:
 
     def _store_leftovers(self) -> None:
         """After close: store what the buffer holds, from whichever thread gets there."""
-        leftovers: list[Item] = []
-        waiters: list[threading.Event] = []
-        while True:
-            try:
-                item = self._items.popleft()
-            except IndexError:
-                break
-            if isinstance(item, threading.Event):
-                waiters.append(item)
-            elif not isinstance(item, _Stop):
-                leftovers.append(item)
+        leftovers, waiters = self._buffer.drain()
         if leftovers:
             self._commit(leftovers)
         for event in waiters:
@@ -280,64 +229,27 @@ class Recorder:
             log.exception("could not compile the user-agent rules in advance")
         while True:
             self._prepare_salts()
-            due = self._due()
+            due = self._buffer.due()
             if due > 0:
-                self._wake.wait(due)
-                self._wake.clear()  # before taking: a wake set from now on is kept
-                if self._due() > 0:
-                    if not self._items and self._unmatched:
+                self._buffer.wait(due)
+                if self._buffer.due() > 0:
+                    if not len(self._buffer) and self._unmatched:
                         self._commit([])  # confirmations waiting for their click
                     self._maybe_purge()
                     continue
-            batch, waiters, stopping = self._take()
-            if self._full_waiters:
-                with self._room:
-                    self._room.notify_all()
+            batch, waiters, stopping = self._buffer.take()
             remote = self._process
             if remote is not None and remote.alive:
                 if batch or waiters:
                     remote.send(batch, waiters)  # it releases the waiters once stored
             else:
-                if batch or (self._unmatched and not self._items):
+                if batch or (self._unmatched and not len(self._buffer)):
                     self._commit(batch)
                 for event in waiters:
                     event.set()
             if stopping:
                 return
             self._maybe_purge()
-
-    def _due(self) -> float:
-        """Seconds until the buffer should be stored (0: now; the flush interval when empty)."""
-        held = len(self._items)
-        if not held:
-            return self.flush_interval
-        if held >= self.batch_size or self._marks:
-            return 0.0
-        return max(0.0, self._first_at + self.flush_interval - time.monotonic())
-
-    def _take(self) -> tuple[list[Item], list[threading.Event], bool]:
-        """The next batch: items up to batch_size, or up to a flush waiter or the stop."""
-        batch: list[Item] = []
-        waiters: list[threading.Event] = []
-        items = self._items
-        stopping = False
-        while len(batch) < self.batch_size:
-            try:
-                item = items.popleft()
-            except IndexError:
-                break
-            if isinstance(item, (_Stop, threading.Event)):
-                with self._lock:
-                    self._marks -= 1
-                if isinstance(item, _Stop):
-                    stopping = True
-                else:
-                    waiters.append(item)
-                break
-            batch.append(item)
-        if items:
-            self._first_at = time.monotonic()  # about: they came during the last store
-        return batch, waiters, stopping
 
     def _prepare_salts(self) -> None:
         try:
