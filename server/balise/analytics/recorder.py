@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Union
+from typing import Protocol, Union
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -40,10 +40,22 @@ from balise.analytics.clicks import (
     write_batch,
 )
 from balise.analytics.geoip import CountryLookup
-from balise.analytics.storeproc import StoreProcess
 from balise.analytics.visitors import SaltStore, day_of
 from balise.db.outage import describe, unreachable
 from balise.links.store import Link
+
+
+class StoreProcess(Protocol):
+    """Where batches go instead of the database: storeproc.StoreProcess."""
+
+    alive: bool
+
+    def send(self, items: list[Item], waiters: list[threading.Event]) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def close(self, timeout: float) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -109,18 +121,9 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="balise-clicks", daemon=True)
         self._process: StoreProcess | None = None
 
-    def store_in_child(self, database_url: str, geoip_db: str | None, log_level: str) -> None:
-        """Store batches from a child process (storeproc.py) instead of this one."""
-        config = {
-            "database_url": database_url,
-            "own_host": self.own_host,
-            "batch_size": self.batch_size,
-            "flush_interval": self.flush_interval,
-            "retention_days": self.retention_days,
-            "geoip_db": geoip_db,
-            "log_level": log_level,
-        }
-        self._process = StoreProcess(self, config)
+    def store_through(self, process: StoreProcess) -> None:
+        """Hand batches to a click store process (storeproc.start) instead of storing them."""
+        self._process = process
 
     # -- request side ---------------------------------------------------------------------
 
@@ -200,7 +203,7 @@ class Recorder:
             if self._thread.is_alive() and self._process is not None:
                 # The child is stuck (the database never answered) and the pipe is full: stop
                 # it, so the writer takes its batches back and gives up with them at timeout.
-                self._process.process.kill()
+                self._process.kill()
                 self._thread.join()
         if self._process is not None:
             self._process.close(timeout)

@@ -29,10 +29,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-if TYPE_CHECKING:
-    from balise.analytics.recorder import Item, Recorder
+from balise.analytics.recorder import Item, Recorder
 
 log = logging.getLogger(__name__)
 EXIT_GRACE = 10.0  # seconds the child gets, beyond the recorder's close timeout, to finish
@@ -67,6 +66,20 @@ def _read(pipe: IO[bytes] | int, size: int) -> bytes:
         parts.append(part)
         left -= len(part)
     return b"".join(parts)
+
+
+def start(recorder: Recorder, database_url: str, geoip_db: str | None, log_level: str) -> None:
+    """From now on, `recorder` hands its batches to a child process that stores them."""
+    config = {
+        "database_url": database_url,
+        "own_host": recorder.own_host,
+        "batch_size": recorder.batch_size,
+        "flush_interval": recorder.flush_interval,
+        "retention_days": recorder.retention_days,
+        "geoip_db": geoip_db,
+        "log_level": log_level,
+    }
+    recorder.store_through(StoreProcess(recorder, config))
 
 
 class StoreProcess:
@@ -130,6 +143,9 @@ class StoreProcess:
             for event in waiters:
                 event.set()
 
+    def kill(self) -> None:
+        self.process.kill()
+
     def close(self, timeout: float) -> None:
         """Close the pipe, let the child store what it holds, then take over what is left."""
         self._closing = True
@@ -153,7 +169,7 @@ class StoreProcess:
 
 def main(argv: Sequence[str]) -> int:
     from balise.analytics.geoip import CountryLookup
-    from balise.analytics.recorder import CLOSE_TIMEOUT, Recorder
+    from balise.analytics.recorder import CLOSE_TIMEOUT
     from balise.db import make_engine
 
     config = json.loads(argv[0])

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from balise.accounts import keys
+from balise.analytics import storeproc
 from balise.cli import serving, startup
 from balise.cli.common import settings as load_settings
 from balise.cli.common import setup_logging
@@ -35,9 +36,11 @@ def serve(init: bool) -> None:
     engine.dispose()
     app = create_app()
     if settings["CLICK_STORE"] == "process":  # the request threads keep the GIL to themselves
-        recorder = state(app).services["clicks"]
-        recorder.store_in_child(
-            settings["DATABASE_URL"], settings["GEOIP_DB"], settings["LOG_LEVEL"]
+        storeproc.start(
+            state(app).services["clicks"],
+            settings["DATABASE_URL"],
+            settings["GEOIP_DB"],
+            settings["LOG_LEVEL"],
         )
     server = create_server(
         app,
