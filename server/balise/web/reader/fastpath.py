@@ -3,10 +3,10 @@
 In steady state a reader request costs a dictionary look-up (the slug cache), a cached
 classification of its user agent, a signed token, three joined byte strings and a put in the
 click buffer: no database read or write, no template rendering, no Flask request context.
-Everything else, and every answer that is not a 200 reader page (404, 410, errors), goes to
-the Flask app, which renders the same headers and pages through the same functions. So does
-a slug the cache does not hold yet: Flask checks the 404 limit before reading it, then the
-lean path serves it from the cache.
+A slug the cache does not hold is read here too (one query; concurrent readers share it), as
+long as the client's 404 budget is not spent, tested as Flask-Limiter would. Everything else,
+and every answer that is not a 200 reader page (404, 410, 429, errors), goes to the Flask app,
+which renders the same headers and pages through the same functions.
 """
 
 from __future__ import annotations
