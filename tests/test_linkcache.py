@@ -488,3 +488,22 @@ def test_the_cache_holds_balise_cache_size_links_and_drops_the_least_recent(
         assert _misses(server) == before + 120
         assert _get(server, "/sized000")[0] == 200  # dropped for the newer ones: read again
         assert _misses(server) == before + 121
+
+
+def test_an_expired_entry_still_held_is_checked_before_it_is_read_again():
+    clock = Clock()
+    values = {"a": "one", "b": "one"}
+    checked: list[str] = []
+
+    def revalidate(held: dict[str, str]) -> set[str]:
+        checked.extend(held)
+        return {k for k, v in held.items() if values[k] == v}
+
+    cache, loads = make(values, revalidate=revalidate, ttl=5, clock=clock, refresh_ahead=False)
+    assert cache.get("a") == "one" and cache.get("b") == "one"
+    values["b"] = "two"
+    clock.now = 6  # both expired, neither asked meanwhile
+    assert cache.get("a") == "one" and cache.get("b") == "two"
+    assert checked == ["a", "b"] and loads == ["a", "b", "b"]  # only the changed one read
+    clock.now = 10.9  # "a" lives 5 s from its check at 6
+    assert cache.get("a") == "one" and loads == ["a", "b", "b"]

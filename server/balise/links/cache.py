@@ -116,13 +116,14 @@ class LinkCache(Generic[T]):
                 if waiting is None:
                     done = self._begin(key)
                     generation = self._generation
+                    held = slot.value if slot is not None else None
                     self.misses += 1
                     break
             if not waiting.wait(STALE_WAIT if stale is not None else 5) and stale is not None:
                 self.stale_hits += 1  # the database is too slow to wait for: an outage
                 return stale
         try:
-            return self._load(key, generation, done)
+            return self._load(key, generation, done, held)
         except Exception as exc:
             if self._outage is None or not self._outage.failed(exc):
                 raise
@@ -209,10 +210,16 @@ class LinkCache(Generic[T]):
             if self._outage is None or not self._outage.failed(exc):
                 log.exception("could not refresh the cached link %r", key)
 
-    def _load(self, key: str, generation: int, done: threading.Event) -> T | None:
+    def _load(
+        self, key: str, generation: int, done: threading.Event, held: T | None = None
+    ) -> T | None:
+        """Read `key` (an expired value still held is checked first, when `revalidate` can)."""
         started = self._clock()  # what the loader reads is at least this recent
         try:
-            value = self._loader(key)
+            if held is not None and self._revalidate is not None and self._revalidate({key: held}):
+                value: T | None = held  # unchanged: lives another TTL from the check
+            else:
+                value = self._loader(key)
         except BaseException:
             with self._lock:
                 self._finish(key, done)

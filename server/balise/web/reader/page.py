@@ -173,8 +173,9 @@ def unchanged_links(app: Flask, versions: dict[str, int]) -> set[str]:
     change a reader can see bumps it: the link, its summary, its card). One query."""
     from balise.web.context import state
 
+    keys = sorted(versions)
     query = select(links_table.c.slug_key, links_table.c.version).where(
-        links_table.c.slug_key.in_(sorted(versions))
+        links_table.c.slug_key == keys[0] if len(keys) == 1 else links_table.c.slug_key.in_(keys)
     )
     with state(app).engine.connect() as conn:
         return {key for key, version in conn.execute(query) if versions.get(key) == version}
