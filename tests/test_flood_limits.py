@@ -190,6 +190,21 @@ def test_a_flood_of_unknown_slugs_stops_reading_the_database_at_the_limit(make_a
     assert len(reads) == 10  # one read per 404, none once limited
 
 
+def test_past_the_404_limit_a_link_not_in_memory_is_neither_read_nor_served(make_app, make_link):
+    """The lean path reads a slug it does not hold only within the 404 budget, which it tests
+    on Flask-Limiter's own storage and keys: spent through Flask, it is spent for it too."""
+    make_link(slug="later")
+    app = make_app(RATELIMIT_NOT_FOUND="3/minute")
+    client = app.test_client()
+    assert [client.get(p).status_code for p in _probe(3)] == [404, 404, 404]
+    reads = link_reads(app)
+    assert_429(client.get("/later", headers=BROWSER), page=True)
+    assert reads == []
+    assert from_address(app, "192.0.2.10").get("/later").status_code == 200  # another budget
+    assert len(reads) == 1
+    assert client.get("/later").status_code == 200  # held now: served whatever the budget
+
+
 def test_an_unknown_slug_asked_again_is_answered_from_memory(make_app, editor_headers):
     app = make_app(CACHE_TTL=600)
     client = app.test_client()

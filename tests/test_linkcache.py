@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import http.client
+import re
 import secrets
 import threading
 import time
 
 import pytest
+from sqlalchemy import text
 
 from balise.links.cache import LinkCache
 from balise.links.invalidation import Invalidator
+from tests.agents import BROWSERS
+from tests.live_server import LiveServer
 
 
 class Clock:
@@ -342,3 +347,163 @@ def test_a_link_disabled_through_another_instance_is_refused_once_the_ttl_has_pa
         assert client.get(f"/{link.slug}", headers={"User-Agent": BROWSERS[0]}).status_code == 410
     finally:
         app.extensions["balise"].shutdown()
+
+
+# -- refresh by version check (revalidate) ---------------------------------------------------
+
+
+class Turns:
+    """Runs the refresher's work when the test says so, instead of in a thread."""
+
+    def __init__(self) -> None:
+        self.jobs: list = []
+
+    def submit(self, fn, *args):
+        self.jobs.append((fn, args))
+
+    def run(self) -> None:
+        jobs, self.jobs = self.jobs, []
+        for fn, args in jobs:
+            fn(*args)
+
+    def shutdown(self, **_kwargs) -> None:
+        self.run()
+
+
+def test_entries_due_are_checked_in_one_call_and_only_changed_ones_read_again():
+    clock = Clock()
+    values = {k: f"{k}1" for k in "abcd"}
+    checks: list[list[str]] = []
+
+    def revalidate(held: dict[str, str]) -> set[str]:
+        checks.append(sorted(held))
+        return {k for k, v in held.items() if values[k] == v}
+
+    loads: list[str] = []
+
+    def loader(key: str) -> str:
+        loads.append(key)
+        return values[key]
+
+    cache = LinkCache(loader, revalidate=revalidate, ttl=4, clock=clock)
+    cache._refresher.shutdown()  # noqa: SLF001
+    cache._refresher = turns = Turns()  # noqa: SLF001 - the refresher's turn, run below
+    assert [cache.get(k) for k in "abcd"] == ["a1", "b1", "c1", "d1"]
+    values["c"] = "c2"
+    clock.now = 3.5  # in the last quarter of the TTL: every key asked is due
+    assert [cache.get(k) for k in "abcd"] == ["a1", "b1", "c1", "d1"]  # readers never wait
+    turns.run()
+    assert checks == [["a", "b", "c", "d"]]  # one check for the four
+    assert loads == [*"abcd", "c"]  # and one read, of the changed one
+    clock.now = 7.0  # past the first TTL: the checked entries live on from the check
+    assert [cache.get(k) for k in "abcd"] == ["a1", "b1", "c2", "d1"]
+    assert loads == [*"abcd", "c"]
+    turns.run()  # due again (asked in the last quarter): checked again, nothing changed
+    assert checks[-1] == ["a", "b", "c", "d"] and loads == [*"abcd", "c"]
+
+
+def test_an_entry_invalidated_while_it_is_checked_is_not_kept():
+    clock = Clock()
+    values = {"a": "old"}
+    cache = LinkCache(
+        values.get,
+        revalidate=lambda held: (cache.invalidate("a"), set(held))[1],
+        ttl=4,
+        clock=clock,
+    )
+    cache._refresher.shutdown()  # noqa: SLF001
+    cache._refresher = turns = Turns()  # noqa: SLF001
+    cache.get("a")
+    clock.now = 3.5
+    cache.get("a")
+    values["a"] = "new"
+    turns.run()  # the check says unchanged, but an invalidation came meanwhile
+    assert cache.peek("a") is None
+    assert cache.get("a") == "new"
+
+
+# -- against a real server ---------------------------------------------------------------------
+
+
+def _misses(server) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("GET", "/metrics", headers={"Authorization": "Bearer cache-test"})
+    body = conn.getresponse().read().decode()
+    conn.close()
+    return int(float(re.search(r"^balise_link_cache_misses_total (\S+)$", body, re.M).group(1)))
+
+
+def _get(server, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request("GET", path, headers={"User-Agent": BROWSERS[0]})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, body
+
+
+def test_concurrent_readers_of_an_uncached_link_wait_for_one_read(db, make_link, tmp_path):
+    """Single flight, end to end: 24 readers at once, one read of the link. On PostgreSQL the
+    links table is locked meanwhile, so every reader surely arrives while the read waits."""
+    link = make_link(slug="crowded")
+    url = db.url.render_as_string(hide_password=False)
+    with LiveServer(tmp_path / "data", url, METRICS_TOKEN="cache-test") as server:
+        before = _misses(server)
+        start = threading.Barrier(24)
+        answers: list[tuple[int, bytes]] = []
+
+        def reader() -> None:
+            start.wait(10)
+            answers.append(_get(server, "/crowded"))
+
+        threads = [threading.Thread(target=reader) for _ in range(24)]
+        with db.connect() as conn:
+            if db.dialect.name == "postgresql":
+                conn.execute(text("LOCK TABLE links IN ACCESS EXCLUSIVE MODE"))
+            for t in threads:
+                t.start()
+            time.sleep(1.0)  # every reader has sent its request; the first read waits
+            conn.rollback()
+        for t in threads:
+            t.join(30)
+        assert [status for status, _ in answers] == [200] * 24
+        assert all(link.url.encode() in body for _, body in answers)
+        assert _misses(server) == before + 1
+        assert _get(server, "/crowded")[0] == 200 and _misses(server) == before + 1
+
+
+def test_the_cache_holds_balise_cache_size_links_and_drops_the_least_recent(
+    db, make_link, tmp_path
+):
+    for i in range(120):
+        make_link(slug=f"sized{i:03d}")
+    url = db.url.render_as_string(hide_password=False)
+    with LiveServer(
+        tmp_path / "data", url, METRICS_TOKEN="cache-test", CACHE_SIZE=100, CACHE_TTL=600
+    ) as server:
+        before = _misses(server)
+        assert {_get(server, f"/sized{i:03d}")[0] for i in range(120)} == {200}
+        assert _misses(server) == before + 120
+        assert _get(server, "/sized119")[0] == 200  # among the 100 most recent: held
+        assert _misses(server) == before + 120
+        assert _get(server, "/sized000")[0] == 200  # dropped for the newer ones: read again
+        assert _misses(server) == before + 121
+
+
+def test_an_expired_entry_still_held_is_checked_before_it_is_read_again():
+    clock = Clock()
+    values = {"a": "one", "b": "one"}
+    checked: list[str] = []
+
+    def revalidate(held: dict[str, str]) -> set[str]:
+        checked.extend(held)
+        return {k for k, v in held.items() if values[k] == v}
+
+    cache, loads = make(values, revalidate=revalidate, ttl=5, clock=clock, refresh_ahead=False)
+    assert cache.get("a") == "one" and cache.get("b") == "one"
+    values["b"] = "two"
+    clock.now = 6  # both expired, neither asked meanwhile
+    assert cache.get("a") == "one" and cache.get("b") == "two"
+    assert checked == ["a", "b"] and loads == ["a", "b", "b"]  # only the changed one read
+    clock.now = 10.9  # "a" lives 5 s from its check at 6
+    assert cache.get("a") == "one" and loads == ["a", "b", "b"]

@@ -48,3 +48,24 @@ def test_a_configured_secret_key_is_used_and_not_written(tmp_path):
     values = config.load({"BALISE_DATA_DIR": str(tmp_path), "BALISE_SECRET_KEY": "s3cret"})
     assert config.secret_key(values) == "s3cret"
     assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("BALISE_CACHE_SIZE", "99"),
+        ("BALISE_CACHE_SIZE", "10000001"),
+        ("BALISE_CACHE_SIZE", "lots"),
+        ("BALISE_CLICK_STORE", "elsewhere"),
+    ],
+)
+def test_cache_size_and_click_store_are_validated(variable, value):
+    with pytest.raises(config.SettingError, match=variable):
+        config.load({variable: value})
+
+
+def test_cache_size_and_click_store_defaults_and_values():
+    assert config.load({})["CACHE_SIZE"] == 10_000
+    assert config.load({})["CLICK_STORE"] == "process"
+    values = config.load({"BALISE_CACHE_SIZE": "250000", "BALISE_CLICK_STORE": "thread"})
+    assert (values["CACHE_SIZE"], values["CLICK_STORE"]) == (250_000, "thread")

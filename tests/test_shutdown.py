@@ -8,6 +8,8 @@ before SIGTERM was: the server must answer every one of them before it exits.
 from __future__ import annotations
 
 import http.client
+import os
+import signal
 import socket
 import threading
 import time
@@ -244,3 +246,88 @@ def test_a_request_still_unfinished_after_the_drain_timeout_does_not_hold_the_ex
         assert sock.recv(1024) == b""  # closed by the server, without an answer
     assert code == 0, server.output()
     assert "closing 1 connections still busy after 1 s" in server.output()
+
+
+# -- the click store process (BALISE_CLICK_STORE=process, the default) -----------------------
+
+
+def store_processes(server: LiveServer) -> list[int]:
+    """The children of the server: its click store process."""
+    pid = server.process.pid
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as fh:
+            found += [int(child) for child in fh.read().split()]
+    return found
+
+
+def run_load(db, link, server: LiveServer, on_the_way) -> Load:
+    """The load of the tests above; `on_the_way(load)` once it has had some answers."""
+    load = Load(server.port, f"/{link.slug}")
+    load.start()
+    deadline = time.monotonic() + 30
+    while load.answered() < 10 * CONNECTIONS and time.monotonic() < deadline:
+        time.sleep(0.01)
+    on_the_way(load)
+    return load
+
+
+def test_sigterm_to_the_server_and_its_store_process_at_once_loses_no_click(
+    db, make_link, tmp_path
+):
+    """As systemd stops a service: SIGTERM to every process of its group at the same time."""
+    link = make_link()
+    server = LiveServer(tmp_path / "data", database_url(db), DRAIN_TIMEOUT=30)
+    try:
+        children = store_processes(server)
+        assert len(children) == 1
+
+        def terminate_all(load: Load) -> None:
+            with load.lock:
+                load.signalled = True
+                for pid in [server.process.pid, *children]:
+                    os.kill(pid, signal.SIGTERM)
+
+        load = run_load(db, link, server, terminate_all)
+        load.join()
+        assert server.process.wait(60) == 0, server.output()
+    finally:
+        server.stop()
+    answered = load.outcomes(before=True)
+    assert list(answered) == [200], answered
+    assert stored_clicks(db) == answered[200]
+
+
+def test_a_store_process_that_dies_loses_no_click(db, make_link, tmp_path):
+    link = make_link()
+    server = LiveServer(tmp_path / "data", database_url(db), DRAIN_TIMEOUT=30)
+    try:
+        (child,) = store_processes(server)
+        load = run_load(db, link, server, lambda _load: os.kill(child, signal.SIGKILL))
+        deadline = time.monotonic() + 30
+        while load.answered() < 20 * CONNECTIONS and time.monotonic() < deadline:
+            time.sleep(0.01)
+        load.stop_with(server)
+        load.join()
+        assert server.process.wait(60) == 0, server.output()
+    finally:
+        server.stop()
+    answered = load.outcomes(before=True)
+    assert list(answered) == [200], answered
+    assert "storing clicks in the serving process from now on" in server.output()
+    assert stored_clicks(db) == answered[200]
+
+
+def test_with_click_store_thread_sigterm_under_load_loses_no_click(db, make_link, tmp_path):
+    link = make_link()
+    server = LiveServer(tmp_path / "data", database_url(db), DRAIN_TIMEOUT=30, CLICK_STORE="thread")
+    try:
+        assert store_processes(server) == []
+        load = run_load(db, link, server, lambda load: load.stop_with(server))
+        load.join()
+        assert server.process.wait(60) == 0, server.output()
+    finally:
+        server.stop()
+    answered = load.outcomes(before=True)
+    assert list(answered) == [200], answered
+    assert stored_clicks(db) == answered[200]

@@ -134,6 +134,13 @@ SETTINGS: tuple[Setting, ...] = (
         "except while the database is away (CACHE_STALE_IF_ERROR).",
     ),
     Setting(
+        "CACHE_SIZE",
+        int,
+        10_000,
+        "Links each instance keeps in its slug cache (100 to 10,000,000; least recently read "
+        "dropped first). Each takes about 3 KiB, 8 KiB with a summary (README, Performance).",
+    ),
+    Setting(
         "CACHE_STALE_IF_ERROR",
         float,
         600.0,
@@ -231,6 +238,14 @@ SETTINGS: tuple[Setting, ...] = (
         "e.g. during a database outage); when full, requests wait (nothing is dropped).",
     ),
     Setting(
+        "CLICK_STORE",
+        str,
+        "process",
+        "Where `balise serve` stores the buffered clicks: process (a child process of its "
+        "own, so the serving process spends no time on it) or thread (a thread of the serving "
+        "process). Nothing buffered is lost at SIGTERM either way.",
+    ),
+    Setting(
         "CLICK_RETENTION_DAYS",
         int,
         395,
@@ -319,6 +334,10 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
         raise SettingError("BALISE_DEFAULT_REDIRECT_DELAY must be between 0 and 10")
     if not 0 <= int(values["SUMMARY_REDIRECT_DELAY"]) <= 30:
         raise SettingError("BALISE_SUMMARY_REDIRECT_DELAY must be between 0 and 30")
+    if values["CLICK_STORE"] not in ("process", "thread"):
+        raise SettingError("BALISE_CLICK_STORE must be process or thread")
+    if not 100 <= int(values["CACHE_SIZE"]) <= 10_000_000:
+        raise SettingError("BALISE_CACHE_SIZE must be between 100 and 10000000 links")
     root = values["ROOT_REDIRECT"]
     if root and not root.startswith(("https://", "http://")):
         raise SettingError("BALISE_ROOT_REDIRECT must be an http:// or https:// URL")

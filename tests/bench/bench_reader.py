@@ -1,13 +1,19 @@
-"""Reader-path benchmark: Balise against a bare WSGI 302 and a minimal Flask route.
+"""Reader-path benchmark: Balise against the limit of serving its page.
 
-Starts, on 127.0.0.1, a real `balise serve` holding N links (some with summaries), then a bare
-WSGI app answering a fixed 302 and a minimal Flask route, all under waitress with the same
-thread count; loads each in turn with wrk (Debian package `wrk`), and prints requests/s, p50/p99
-latency, Balise's ratio to each baseline, and the clicks in the database against the person
-requests Balise served.
+Writes N links straight into a scratch database (30 % with summaries), starts on 127.0.0.1 a
+real `balise serve` on it, then the baselines, one after the other and all under waitress
+with the same settings: "same bytes" (a bare WSGI app sending a byte-identical copy of a
+reader page Balise served, with the same headers: the limit of serving that page), a minimal
+Flask route answering a redirect, and a bare WSGI 302. wrk requests the links in turn, or
+drawn from a Zipf distribution (s = 1.1 by default beyond 10,000 links), with a desktop
+browser's user agent. Prints requests/s, p50/p99 latency, Balise's ratios to the baselines,
+its slug-cache hit ratio over the measured run, and the clicks stored against the clicks it
+says it served (they must be equal); the last line is one JSON object with the figures.
 
     .venv/bin/python tests/bench/bench_reader.py [--duration 15] [--connections 32]
-        [--links 1000] [--postgres postgresql+psycopg://...]
+        [--links 1000] [--zipf S] [--cache-size N] [--controls FRACTION]
+        [--postgres postgresql://...] [--servers balise,same-bytes,flask,bare-302]
+        [--profile balise.txt]
 
 Absolute figures drift between runs and machines; the ratios measured in one run do not.
 """
@@ -15,10 +21,11 @@ Absolute figures drift between runs and machines; the ratios measured in one run
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import os
-import random
+import re
 import shutil
 import signal
 import socket
@@ -27,29 +34,37 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, insert, select, text
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from balise.db import make_engine, upgrade
-from balise.db.tables import clicks, robot_hits, summaries
-from balise.links import store as links
+from sqlalchemy import func, select  # noqa: E402
+from tests.bench import readerdata  # noqa: E402
+from tests.databases import scratch_database  # noqa: E402
+
+from balise.db import make_engine, upgrade  # noqa: E402
+from balise.db.tables import clicks, robot_hits  # noqa: E402
 
 BROWSER_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0.0.0 Safari/537.36"
 )
+METRICS_TOKEN = "bench-metrics-token"  # noqa: S105 - a throwaway server on 127.0.0.1
+# What waitress sets itself: the same for every server, so not copied into the same-bytes app.
+OWN_HEADERS = {"server", "date", "connection"}
 BASELINES = {
-    "bare.py": """
+    "bare302.py": """
+        import logging; logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         def app(environ, start_response):
             start_response("302 Found", [("Location", "https://example.org/"),
                                          ("Content-Length", "0")])
             return [b""]
     """,
     "flaskapp.py": """
+        import logging; logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         from flask import Flask, redirect
         app = Flask(__name__)
 
@@ -57,27 +72,35 @@ BASELINES = {
         def go(slug):
             return redirect("https://example.org/" + slug)
     """,
+    # The pages Balise served (one with a summary, one without), sent for the links of the
+    # same kind: the bytes and headers of a reader page, and nothing else.
+    "samebytes.py": """
+        import logging; logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        import base64, json, os
+        with open(os.environ["BENCH_PAGES"]) as fh:
+            _pages = json.load(fh)
+        SHARE = _pages.pop("share")
+        PAGES = {kind: ([tuple(h) for h in page["headers"]], base64.b64decode(page["body"]))
+                 for kind, page in _pages.items()}
+
+        def app(environ, start_response):
+            try:
+                i = int(environ["PATH_INFO"][2:])
+            except ValueError:
+                i = 1
+            kind = "summary" if int(i * SHARE) != int((i - 1) * SHARE) else "plain"
+            headers, body = PAGES[kind]
+            start_response("200 OK", headers)
+            return [body]
+    """,
 }
-WRK_SCRIPT = """
-local paths = {}
-for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
-local ua = os.getenv("BENCH_UA")
-local counter = 0
-request = function()
-  counter = counter + 1
-  local path = paths[(counter % #paths) + 1]
-  return wrk.format("GET", path, {["User-Agent"] = ua, ["Accept"] = "text/html"})
-end
-done = function(summary, latency, requests)
-  io.write(string.format(
-    'WRKJSON {"requests": %d, "duration_us": %d, "errors": %d, "non2xx": %d, '
-    .. '"p50_ms": %.3f, "p99_ms": %.3f}\\n',
-    summary.requests, summary.duration,
-    summary.errors.connect + summary.errors.read + summary.errors.write
-      + summary.errors.timeout,
-    summary.errors.status, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-"""
+SERVERS = ("balise", "same-bytes", "flask", "bare-302")
+LABELS = {
+    "balise": "Balise GET /<slug>",
+    "same-bytes": "same bytes (limit)",
+    "flask": "minimal Flask",
+    "bare-302": "bare WSGI 302",
+}
 
 
 @dataclass
@@ -96,87 +119,46 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(port: int, path: str, timeout: float = 30) -> None:
+def get(port: int, path: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path, headers=headers or {})
+    response = conn.getresponse()
+    response.body = response.read()  # type: ignore[attr-defined]
+    conn.close()
+    return response
+
+
+def wait_http(port: int, path: str, timeout: float = 60) -> None:
     """Wait until the server answers anything at all (redirects are not followed)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         try:
-            conn.request("GET", path)
-            conn.getresponse().read()
+            get(port, path)
             return
         except OSError:
             time.sleep(0.1)
-        finally:
-            conn.close()
     raise SystemExit(f"server on port {port} did not start")
 
 
-def seed(database_url: str, n_links: int, summary_share: float) -> list[str]:
-    """Create links (a share with summaries); returns their slugs."""
-    engine = make_engine(database_url)
-    upgrade(engine)
-    now = datetime.now(timezone.utc)
-    slugs = []
-    with engine.begin() as conn:
-        for i in range(n_links):
-            link = links.create_link(
-                conn,
-                {"url": f"https://example.org/articles/{i}?ref=bench", "title": f"Article {i}"},
-                base_url="http://bench.invalid",
-            )
-            slugs.append(link.slug)
-            if random.random() < summary_share:  # noqa: S311 - a benchmark, not security
-                conn.execute(
-                    insert(summaries).values(
-                        link_id=link.id,
-                        lang="fr",
-                        title=f"Article {i}",
-                        teaser="Un résumé en une phrase pour les réseaux sociaux.",
-                        recap="Ce qui s'est passé.\n\nEn deux paragraphes.",
-                        neutral="Le contexte.",
-                        example="Comme un bus qui arrive à l'heure.",
-                        optimistic="Le bon côté.",
-                        pessimistic="Le mauvais côté.",
-                        source_url=link.url,
-                        origin="author",
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-    engine.dispose()
-    return slugs
+def run_wrk(port: int, args: argparse.Namespace, workdir: Path) -> Result:
+    """A short warm-up run (caches, lazy imports), then the measured one."""
+    _wrk(port, args, workdir, duration=args.warmup)
+    return _wrk(port, args, workdir, duration=args.duration)
 
 
-def run_wrk(url: str, paths_file: Path, args: argparse.Namespace, workdir: Path) -> Result:
-    """A short warm-up run (caches, JIT-free but lazy imports), then the measured one."""
-    _wrk(url, paths_file, args, workdir, duration=max(2, args.duration // 5))
-    return _wrk(url, paths_file, args, workdir, duration=args.duration)
-
-
-def _wrk(
-    url: str, paths_file: Path, args: argparse.Namespace, workdir: Path, *, duration: int
-) -> Result:
+def _wrk(port: int, args: argparse.Namespace, workdir: Path, *, duration: int) -> Result:
     script = workdir / "bench.lua"
-    script.write_text(WRK_SCRIPT)
-    env = os.environ | {"BENCH_PATHS": str(paths_file), "BENCH_UA": BROWSER_UA}
+    script.write_text(readerdata.WRK_SCRIPT)
+    env = os.environ | {
+        "BENCH_LINKS": str(args.links),
+        "BENCH_ZIPF": str(args.zipf),
+        "BENCH_STRIDE": str(readerdata.stride(args.links)),
+        "BENCH_UA": BROWSER_UA,
+    }
+    command = [shutil.which("wrk") or "wrk", f"-t{args.wrk_threads}", f"-c{args.connections}"]
+    command += [f"-d{duration}s", "--timeout", "5s", "-s", str(script), f"http://127.0.0.1:{port}"]
     out = subprocess.run(  # noqa: S603
-        [
-            shutil.which("wrk") or "wrk",
-            f"-t{args.wrk_threads}",
-            f"-c{args.connections}",
-            f"-d{args.duration}s",
-            "--timeout",
-            "5s",
-            "-s",
-            str(script),
-            url,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=args.duration + 60,
+        command, env=env, capture_output=True, text=True, check=True, timeout=duration + 120
     ).stdout
     data = json.loads(next(ln for ln in out.splitlines() if ln.startswith("WRKJSON"))[8:])
     return Result(
@@ -201,7 +183,7 @@ def serve(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subproc
 def stop(proc: subprocess.Popen[Any]) -> str:
     proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=60)
+        proc.wait(timeout=90)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
@@ -212,41 +194,89 @@ def stop(proc: subprocess.Popen[Any]) -> str:
     return text
 
 
-def count_rows(database_url: str) -> tuple[int, int]:
-    engine = create_engine(database_url)
-    with engine.connect() as conn:
-        n_clicks = conn.execute(select(func.count()).select_from(clicks)).scalar_one()
-        n_robots = conn.execute(select(func.count()).select_from(robot_hits)).scalar_one()
-    engine.dispose()
-    return n_clicks, n_robots
+def cache_counts(port: int) -> tuple[float, float]:
+    """The slug cache's hits and misses so far, from /metrics."""
+    body = get(port, "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"}).body  # type: ignore[attr-defined]
+    found = dict.fromkeys(("hits", "misses"), 0.0)
+    for name in found:
+        match = re.search(rf"^balise_link_cache_{name}_total (\S+)$", body.decode(), re.M)
+        if match:
+            found[name] = float(match.group(1))
+    return found["hits"], found["misses"]
 
 
-def bench(args: argparse.Namespace) -> None:
+def capture_pages(port: int, share: float) -> dict[str, Any]:
+    """A reader page of a link with a summary and of one without, as Balise sent them."""
+    pages: dict[str, Any] = {"share": share}
+    for i in range(1, 1000):
+        kind = "summary" if readerdata.has_summary(i, share) else "plain"
+        if kind in pages:
+            continue
+        response = get(port, f"/{readerdata.slug(i)}", {"User-Agent": BROWSER_UA})
+        if response.status != 200:
+            raise SystemExit(f"Balise answered {response.status} for a bench link")
+        headers = [(k, v) for k, v in response.getheaders() if k.lower() not in OWN_HEADERS]
+        body = response.body  # type: ignore[attr-defined]
+        pages[kind] = {"headers": headers, "body": base64.b64encode(body).decode()}
+        if len(pages) == 3 or share in (0, 1):
+            break
+    for kind in ("summary", "plain"):
+        pages.setdefault(kind, pages.get("plain") or pages["summary"])
+    return pages
+
+
+def profiled(cmd: list[str], output: str | None, duration: int) -> Callable[[int], Any]:
+    """Attach py-spy (all threads, native waits shown as idle) to the server for the run."""
+    if not output:
+        return lambda pid: None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+
+    def attach(pid: int) -> subprocess.Popen[Any]:
+        fmt = "raw" if output.endswith(".txt") else "speedscope"
+        return subprocess.Popen(  # noqa: S603
+            [spy, "record", "--pid", str(pid), "--threads", "--gil", "--rate", "250",
+             "--duration", str(duration), "--format", fmt, "-o", output],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    return attach
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="balise-bench-"))
-    database_url = args.postgres or f"sqlite:///{workdir / 'balise.db'}"
+    drop = None
     if args.postgres:
-        engine = make_engine(args.postgres)
-        upgrade(engine)
-        with engine.begin() as conn:
-            for table in ("clicks", "robot_hits", "hourly_counts", "daily_visitors"):
-                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
-        engine.dispose()
-    slugs = seed(database_url, args.links, args.summaries)
-    paths = workdir / "paths.txt"
-    paths.write_text("".join(f"/{s}\n" for s in slugs))
+        database_url, drop = scratch_database(args.postgres, "balise_bench")
+    else:
+        database_file = Path(args.sqlite_file).resolve() if args.sqlite_file else None
+        database_url = f"sqlite:///{database_file or workdir / 'balise.db'}"
+    try:
+        return _bench(args, workdir, database_url)
+    finally:
+        if drop:
+            drop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[str, Any]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    controls = args.controls
+    if controls and not readerdata.controls_supported(engine):
+        print(f"--controls {controls}: ignored, the links table has no utm_source/rules columns")
+        controls = 0.0
+    started = time.monotonic()
+    if readerdata.seeded(engine) == args.links:
+        print(f"reusing the {args.links} links of {database_url}")
+    else:
+        readerdata.seed(engine, args.links, args.summaries, controls)
+        print(f"{args.links} links written in {time.monotonic() - started:.0f} s", flush=True)
+    clicks_before = count_rows(database_url)[0]
     for name, source in BASELINES.items():
         (workdir / name).write_text(textwrap.dedent(source))
     pythonpath = os.pathsep.join(filter(None, [str(workdir), os.environ.get("PYTHONPATH")]))
-    base_env = os.environ | {"PYTHONPATH": pythonpath}
-    waitress = [sys.executable, "-m", "waitress", f"--threads={args.threads}", "--host=127.0.0.1"]
-    results = []
-    for label, module in (("bare WSGI 302", "bare:app"), ("minimal Flask", "flaskapp:app")):
-        port = free_port()
-        proc = serve([*waitress, f"--port={port}", module], base_env, port, "/x")
-        result = run_wrk(f"http://127.0.0.1:{port}", paths, args, workdir)
-        stop(proc)
-        result.name = label
-        results.append(result)
+    base_env = os.environ | {"PYTHONPATH": pythonpath, "BENCH_PAGES": str(workdir / "pages")}
+    results: dict[str, Result] = {}
     port = free_port()
     env = base_env | {
         "BALISE_DATA_DIR": str(workdir / "instance"),
@@ -256,59 +286,158 @@ def bench(args: argparse.Namespace) -> None:
         "BALISE_BASE_URL": f"http://127.0.0.1:{port}",
         "BALISE_LOG_LEVEL": "INFO",  # the recorder logs its count of clicks served at exit
         "BALISE_FETCH_METADATA": "0",  # benchmark targets are not real pages
+        "BALISE_METRICS_TOKEN": METRICS_TOKEN,
     }
+    if args.cache_size:
+        env["BALISE_CACHE_SIZE"] = str(args.cache_size)
     proc = serve([sys.executable, "-m", "balise", "serve"], env, port, "/healthz")
-    balise = run_wrk(f"http://127.0.0.1:{port}", paths, args, workdir)
-    balise.name = "Balise GET /<slug>"
+    _wrk(port, args, workdir, duration=args.warmup)  # warm-up
+    hits, misses = cache_counts(port)
+    spy = profiled([], args.profile, args.duration)(proc.pid)
+    balise = _wrk(port, args, workdir, duration=args.duration)
+    hits2, misses2 = cache_counts(port)
+    if spy is not None:
+        spy.wait(timeout=60)
+    pages = capture_pages(port, args.summaries)
+    (workdir / "pages").write_text(json.dumps(pages))
     log = stop(proc)
-    results.append(balise)
+    if args.log:
+        Path(args.log).write_text(log)
+    balise.name = LABELS["balise"]
+    results["balise"] = balise
+    engine.dispose()
+    waitress = [sys.executable, "-m", "waitress", f"--threads={args.threads}", "--host=127.0.0.1"]
+    waitress.append("--ident=balise")  # as `balise serve` names itself
+    modules = {"same-bytes": "samebytes:app", "flask": "flaskapp:app", "bare-302": "bare302:app"}
+    for server in args.servers:
+        if server == "balise":
+            continue
+        port = free_port()
+        proc = serve([*waitress, f"--port={port}", modules[server]], base_env, port, "/k0000001")
+        results[server] = run_wrk(port, args, workdir)
+        results[server].name = LABELS[server]
+        stop(proc)
+    served = sum(int(n) for n in re.findall(r"clicks served: (\d+)", log))
     n_clicks, n_robots = count_rows(database_url)
-    report(results, args, n_clicks, n_robots, log)
-    shutil.rmtree(workdir, ignore_errors=True)
+    n_clicks -= clicks_before
+    looked = (hits2 - hits) + (misses2 - misses)
+    return report(results, args, controls, served, n_clicks, n_robots, (hits2 - hits) / looked)
+
+
+def count_rows(database_url: str) -> tuple[int, int]:
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        n_clicks = conn.execute(select(func.count()).select_from(clicks)).scalar_one()
+        n_robots = conn.execute(select(func.count()).select_from(robot_hits)).scalar_one()
+    engine.dispose()
+    return n_clicks, n_robots
 
 
 def report(
-    results: list[Result], args: argparse.Namespace, n_clicks: int, n_robots: int, log: str
-) -> None:
+    results: dict[str, Result],
+    args: argparse.Namespace,
+    controls: float,
+    served: int,
+    n_clicks: int,
+    n_robots: int,
+    hit_ratio: float,
+) -> dict[str, Any]:
     backend = "PostgreSQL" if args.postgres else "SQLite"
+    mix = f"Zipf s={args.zipf}" if args.zipf else "in turn"
     print(
-        f"\nReader path, {backend}, {args.links} links ({args.summaries:.0%} with summaries), "
+        f"\nReader path, {backend}, {args.links} links requested {mix} "
+        f"({args.summaries:.0%} with summaries, {controls:.0%} with link controls), "
         f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, "
         f"waitress {args.threads} threads, {os.cpu_count()} cores\n"
     )
     print(f"{'server':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>11}{'errors':>8}")
-    for r in results:
+    for r in results.values():
         print(
             f"{r.name:<22}{r.rps:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
             f"{r.requests:>11}{r.errors:>8}"
         )
-    balise = results[-1]
-    for r in results[:-1]:
-        print(f"Balise / {r.name}: {balise.rps / r.rps:.2f}")
-    served = [ln for ln in log.splitlines() if "clicks served" in ln]
-    said = served[-1].split("clicks served", 1)[-1].strip(" :") if served else "(none logged)"
-    print(f"\nclicks in the database: {n_clicks}; robot hits: {n_robots}")
-    print(f"Balise's own count at shutdown, clicks served: {said}")
-    print(
-        f"(wrk completed {balise.requests} measured requests after a warm-up run; at each stop "
-        "it abandons at most one request per connection, which Balise may still serve)"
-    )
+    balise = results["balise"]
+    for key, r in results.items():
+        if key != "balise":
+            print(f"Balise / {r.name}: {balise.rps / r.rps:.2f}")
+    print(f"\nslug cache hit ratio over the measured run: {hit_ratio:.3f}")
+    print(f"clicks Balise served: {served}; clicks stored: {n_clicks}; robot hits: {n_robots}")
+    figures: dict[str, Any] = {
+        "backend": backend.lower(),
+        "links": args.links,
+        "zipf": args.zipf,
+        "controls": controls,
+        "cache_size": args.cache_size or "default",
+    }
+    for key in ("same-bytes", "flask", "bare-302"):
+        name = key.replace("-", "_")
+        if key in results:
+            figures[f"{name}_rps"] = round(results[key].rps)
+            figures[f"ratio_{name}"] = round(balise.rps / results[key].rps, 3)
+    figures |= {
+        "balise_rps": round(balise.rps),
+        "balise_p50_ms": balise.p50_ms,
+        "balise_p99_ms": balise.p99_ms,
+        "balise_errors": balise.errors,
+    }
+    if "same-bytes" in results:
+        figures["same_bytes_p50_ms"] = results["same-bytes"].p50_ms
+        figures["same_bytes_p99_ms"] = results["same-bytes"].p99_ms
+    figures |= {
+        "cache_hit_ratio": round(hit_ratio, 4),
+        "clicks_served": served,
+        "clicks_stored": n_clicks,
+    }
+    if served != n_clicks:
+        print("CLICKS LOST OR DOUBLED: served and stored differ")
+    print(json.dumps(figures))
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=0, help="seconds (0: a third of --duration)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads for every server")
-    parser.add_argument("--links", type=int, default=1000)
+    parser.add_argument("--links", type=int, default=1000, help="1 to 1,000,000")
+    parser.add_argument(
+        "--zipf", type=float, default=None, help="Zipf exponent (0: in turn); 1.1 beyond 10,000"
+    )
     parser.add_argument("--summaries", type=float, default=0.3, help="share of links with one")
-    parser.add_argument("--postgres", help="run Balise on this PostgreSQL URL instead of SQLite")
+    parser.add_argument(
+        "--controls",
+        type=float,
+        default=0.0,
+        help="share of links with UTM values and two rules (when the links have those columns)",
+    )
+    parser.add_argument("--cache-size", type=int, default=0, help="BALISE_CACHE_SIZE (0: default)")
+    parser.add_argument(
+        "--sqlite-file", help="keep the SQLite database here, and reuse it when it holds the links"
+    )
+    parser.add_argument("--postgres", help="run Balise on a scratch database of this server")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="which servers to load")
+    parser.add_argument("--log", help="keep Balise's log in this file")
+    parser.add_argument("--profile", help="py-spy Balise during the measured run (.txt: raw)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     if not 1 <= args.duration <= 120 or not 1 <= args.connections <= 256:
         raise SystemExit("keep the load bounded: --duration 1-120 s, --connections 1-256")
+    if not 1 <= args.links <= 1_000_000:
+        raise SystemExit("--links: 1 to 1,000,000")
+    if not 0 <= args.summaries <= 1 or not 0 <= args.controls <= 1:
+        raise SystemExit("--summaries and --controls are shares: 0 to 1")
+    args.warmup = args.warmup or max(3, args.duration // 3)
+    if args.zipf is None:
+        args.zipf = 1.1 if args.links > 10_000 else 0.0
+    args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    if "balise" not in args.servers:
+        args.servers.insert(0, "balise")
+    unknown = set(args.servers) - set(SERVERS)
+    if unknown:
+        raise SystemExit(f"--servers: unknown {', '.join(sorted(unknown))}")
     bench(args)
 
 

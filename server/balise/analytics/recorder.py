@@ -16,20 +16,20 @@ from __future__ import annotations
 
 import atexit
 import logging
-import queue
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Union
+from typing import Protocol, Union
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from balise.analytics import classify
+from balise.analytics.buffer import ClickBuffer, Stop
 from balise.analytics.clicks import (
     BatchResult,
     Confirmation,
@@ -44,23 +44,31 @@ from balise.analytics.visitors import SaltStore, day_of
 from balise.db.outage import describe, unreachable
 from balise.links.store import Link
 
+
+class StoreProcess(Protocol):
+    """Where batches go instead of the database: storeproc.StoreProcess."""
+
+    alive: bool
+
+    def send(self, items: list[Item], waiters: list[threading.Event]) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def close(self, timeout: float) -> None: ...
+
+
 log = logging.getLogger(__name__)
 
 Item = Union[Hit, Confirmation]  # noqa: UP007 - a runtime alias on Python 3.10
 TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
 BASELINE_TTL = 10.0  # seconds before a max_clicks link's stored count is read again
 SQLITE_BUSY_MS = 30000  # engine default, restored after the writer's shorter wait
-FULL_WARNING_EVERY = 5.0  # seconds a request waits on a full buffer between warnings
 RETRY_MAX = 5.0  # longest wait between two attempts at storing a batch
 CLOSE_TIMEOUT = 20.0  # seconds close() retries an unreachable database (under systemd's 30 s)
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class _Stop:
-    """Sentinel: the writer stores what precedes it, then ends."""
 
 
 class Recorder:
@@ -95,12 +103,13 @@ class Recorder:
         self.purge_every = purge_every
         self._next_purge = time.monotonic() + first_purge_after
         self.salts = SaltStore(self._transaction)
-        self._queue: queue.Queue[Item | _Stop | threading.Event] = queue.Queue(max(1, queue_size))
-        self._lock = threading.Condition()
+        self._buffer: ClickBuffer[Item] = ClickBuffer(
+            queue_size, self.batch_size, self.flush_interval
+        )
+        self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._commit_lock = threading.Lock()
         self._closed = False
-        self._putting = 0
         self._give_up_at = float("inf")
         self._enqueued: Counter[int] = Counter()
         self._committed: Counter[int] = Counter()
@@ -110,6 +119,11 @@ class Recorder:
         self._baselines: dict[int, tuple[int, float]] = {}
         self._unmatched: list[Confirmation] = []
         self._thread = threading.Thread(target=self._run, name="balise-clicks", daemon=True)
+        self._process: StoreProcess | None = None
+
+    def store_through(self, process: StoreProcess) -> None:
+        """Hand batches to a click store process (storeproc.start) instead of storing them."""
+        self._process = process
 
     # -- request side ---------------------------------------------------------------------
 
@@ -140,39 +154,20 @@ class Recorder:
         if self._closed or not self._thread.is_alive():
             return True
         done = threading.Event()
-        self._queue.put(done)
+        self._buffer.mark(done)
+        if self._closed and not self._thread.is_alive():  # close() drained it before
+            self._store_leftovers()
         return done.wait(timeout)
 
     def pending(self) -> int:
-        return self._queue.qsize()
+        return len(self._buffer)
 
     def _put(self, item: Item) -> None:
-        with self._lock:
-            closed = self._closed
-            if not closed:
-                self._putting += 1
-        if closed:  # after shutdown: store it at once rather than lose it
-            self._commit([item])
-            return
-        try:
-            try:
-                self._queue.put_nowait(item)
-            except queue.Full:
-                self._wait_for_room(item)
-        finally:
-            with self._lock:
-                self._putting -= 1
-                self._lock.notify_all()
-
-    def _wait_for_room(self, item: Item) -> None:
-        waited = 0.0
-        while True:
-            try:
-                self._queue.put(item, timeout=FULL_WARNING_EVERY)
-                return
-            except queue.Full:
-                waited += FULL_WARNING_EVERY
-                log.warning("click buffer full for %.0f s: requests wait for the writer", waited)
+        self._buffer.put(item)
+        # Appended after the writer stopped: store it now rather than lose it. close() drains
+        # the buffer once the writer has stopped; a click appended later sees the writer gone.
+        if self._closed and not self._thread.is_alive():
+            self._store_leftovers()
 
     def _baseline(self, link_id: int) -> int:
         """Clicks stored by others (earlier runs, other instances) as of a recent read."""
@@ -198,31 +193,35 @@ class Recorder:
         with self._lock:
             if self._closed:
                 return
-            self._closed = True
             self._give_up_at = time.monotonic() + timeout  # when the database never answers
-            self._lock.wait_for(lambda: self._putting == 0, timeout)
+            self._closed = self._buffer.closed = True
         atexit.unregister(self.close)
+        self._buffer.release_waiting()  # requests waiting for room store their clicks themselves
         if self._thread.is_alive():
-            self._queue.put(_Stop())
-            self._thread.join()
-        leftovers: list[Item] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(item, threading.Event):
-                item.set()
-            elif not isinstance(item, _Stop):
-                leftovers.append(item)
-        if leftovers:
-            self._commit(leftovers)
+            self._buffer.mark(Stop())
+            self._thread.join(None if self._process is None else timeout + 10)
+            if self._thread.is_alive() and self._process is not None:
+                # The child is stuck (the database never answered) and the pipe is full: stop
+                # it, so the writer takes its batches back and gives up with them at timeout.
+                self._process.kill()
+                self._thread.join()
+        if self._process is not None:
+            self._process.close(timeout)
+        self._store_leftovers()
         self.countries.close()
         log.info(
             "clicks served: %d, stored: %d",
             sum(self._enqueued.values()),
             sum(self._committed.values()),
         )
+
+    def _store_leftovers(self) -> None:
+        """After close: store what the buffer holds, from whichever thread gets there."""
+        leftovers, waiters = self._buffer.drain()
+        if leftovers:
+            self._commit(leftovers)
+        for event in waiters:
+            event.set()
 
     # -- writer thread --------------------------------------------------------------------
 
@@ -231,33 +230,27 @@ class Recorder:
             classify.warm_up()
         except Exception:  # noqa: BLE001 - rules compile again on first use
             log.exception("could not compile the user-agent rules in advance")
-        batch: list[Item] = []
-        waiters: list[threading.Event] = []
-        first_at = 0.0
-        stopping = False
         while True:
-            wait = self.flush_interval
-            if batch:
-                wait = max(0.0, first_at + self.flush_interval - time.monotonic())
             self._prepare_salts()
-            taken = self._take(wait, batch, waiters)
-            if taken and len(batch) and not first_at:
-                first_at = time.monotonic()
-            stopping = stopping or taken == "stop"
-            due = bool(batch) and (
-                len(batch) >= self.batch_size
-                or bool(waiters)
-                or stopping
-                or time.monotonic() - first_at >= self.flush_interval
-            )
-            if due or (self._unmatched and not batch and taken is None):
-                self._commit(batch)
-                batch, first_at = [], 0.0
-            if not batch:
+            due = self._buffer.due()
+            if due > 0:
+                self._buffer.wait(due)
+                if self._buffer.due() > 0:
+                    if not len(self._buffer) and self._unmatched:
+                        self._commit([])  # confirmations waiting for their click
+                    self._maybe_purge()
+                    continue
+            batch, waiters, stopping = self._buffer.take()
+            remote = self._process
+            if remote is not None and remote.alive:
+                if batch or waiters:
+                    remote.send(batch, waiters)  # it releases the waiters once stored
+            else:
+                if batch or (self._unmatched and not len(self._buffer)):
+                    self._commit(batch)
                 for event in waiters:
                     event.set()
-                waiters.clear()
-            if stopping and not batch and self._queue.empty():
+            if stopping:
                 return
             self._maybe_purge()
 
@@ -267,26 +260,6 @@ class Recorder:
         except Exception as exc:  # noqa: BLE001 - retried on the next turn and when writing
             level = logging.DEBUG if unreachable(exc) else logging.WARNING  # outages: db.outage
             log.log(level, "could not prepare the visitor salts (%s)", describe(exc))
-
-    def _take(self, wait: float, batch: list[Item], waiters: list[threading.Event]) -> Any:
-        """Move what the buffer holds (waiting up to `wait` for the first) into the batch."""
-        outcome: Any = None
-        block = True
-        while len(batch) < self.batch_size:
-            try:
-                item = self._queue.get(timeout=wait) if block else self._queue.get_nowait()
-            except queue.Empty:
-                break
-            block = False
-            if isinstance(item, _Stop):
-                outcome = "stop"
-            elif isinstance(item, threading.Event):
-                waiters.append(item)
-                outcome = outcome or "waiter"
-            else:
-                batch.append(item)
-                outcome = outcome or "item"
-        return outcome
 
     def _maybe_purge(self) -> None:
         if time.monotonic() < self._next_purge:
@@ -306,6 +279,42 @@ class Recorder:
             log.info("retention: deleted %d clicks and %d robot hits", *gone)
         return gone
 
+    # -- the click store process (storeproc.py) ------------------------------------------
+
+    def count_stored(self, by_link: Counter[int], stored: int, failures: int) -> None:
+        """The child stored these clicks (parent side)."""
+        with self._commit_lock:
+            self._committed.update(by_link)
+        self.stored_total += stored
+        self.store_failures += failures
+
+    def store_unacknowledged(self, items: list[Item]) -> None:
+        """Store a batch the child may or may not have committed before it died."""
+        with self._write_lock:
+            self._store(list(items), maybe_stored=True)
+
+    def committed(self) -> Counter[int]:
+        return self._committed
+
+    def store_batch(self, items: list[Item]) -> None:
+        """Store one batch now, from the calling thread (the child's loop)."""
+        self._prepare_salts()
+        self._commit(items)
+        self._maybe_purge()
+
+    def idle_turn(self) -> None:
+        """Nothing arrived for a flush interval: confirmations waiting, purge, salts."""
+        self._prepare_salts()
+        if self._unmatched:
+            self._commit([])
+        self._maybe_purge()
+
+    def finish(self, give_up_at: float) -> None:
+        """The last turn of the child: confirmations still waiting get one more try."""
+        self._give_up_at = give_up_at
+        if self._unmatched:
+            self._commit([])
+
     # -- storing --------------------------------------------------------------------------
 
     def _commit(self, items: Sequence[Item]) -> None:
@@ -320,11 +329,11 @@ class Recorder:
             self._unmatched = []
             self._store([*items, *waiting])
 
-    def _store(self, items: list[Item]) -> None:
+    def _store(self, items: list[Item], maybe_stored: bool = False) -> None:
         attempt = 0
         while True:
             try:
-                result = self._write(items, retry=attempt > 0)
+                result = self._write(items, retry=attempt > 0 or maybe_stored)
             except TRANSIENT as exc:
                 attempt += 1
                 self.store_failures += 1

@@ -103,3 +103,7 @@ def setup_logging(level: str) -> None:
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # Alembic tells each step at INFO; balise.db.migrate says in one line what changed.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Waitress warns "Task queue depth is N" for every request queued while its threads are
+    # busy: thousands of lines a second at full load, a cost of their own (about 3 % of the
+    # CPU in the reader benchmark's profile) and no news (balise_request_duration_seconds).
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from balise.accounts import keys
+from balise.analytics import storeproc
 from balise.cli import serving, startup
 from balise.cli.common import settings as load_settings
 from balise.cli.common import setup_logging
@@ -34,6 +35,13 @@ def serve(init: bool) -> None:
     key = _first_key(engine) if init else None
     engine.dispose()
     app = create_app()
+    if settings["CLICK_STORE"] == "process":  # the request threads keep the GIL to themselves
+        storeproc.start(
+            state(app).services["clicks"],
+            settings["DATABASE_URL"],
+            settings["GEOIP_DB"],
+            settings["LOG_LEVEL"],
+        )
     server = create_server(
         app,
         host=settings["HOST"],

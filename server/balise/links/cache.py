@@ -5,6 +5,9 @@ instance sees another's changes within that time; with Redis configured, invalid
 drops entries the moment any instance commits a change. A known slug is read again in the
 background once its entry has lived REFRESH_AT of its TTL (refresh ahead), so in steady state
 readers do not wait on the database; an entry past its TTL is read again before answering.
+With `revalidate`, the entries due are checked in batches first (one query for up to
+REVALIDATE_BATCH of them, e.g. comparing versions): an unchanged one lives another TTL from
+when that check began, and only the others are read again in full.
 Unknown slugs are cached too (briefly), so a slug asked again is not read again; they are
 bounded apart (`max_unknown`), so a flood of distinct unknown slugs never evicts a known one.
 
@@ -31,6 +34,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 REFRESH_AT = 0.75  # share of the TTL after which a requested entry is read again, ahead
 STALE_WAIT = 1.0  # seconds a reader holding a stale entry waits on a load before serving it
+REVALIDATE_BATCH = 500  # entries checked by one call of `revalidate`
 
 
 class Outage(Protocol):
@@ -57,6 +61,7 @@ class LinkCache(Generic[T]):
         self,
         loader: Callable[[str], T | None],
         *,
+        revalidate: Callable[[dict[str, T]], set[str]] | None = None,
         ttl: float,
         negative_ttl: float | None = None,
         max_entries: int = 50_000,
@@ -67,6 +72,8 @@ class LinkCache(Generic[T]):
         stale_for: float = 0.0,
     ) -> None:
         self._loader = loader
+        self._revalidate = revalidate
+        self._due_keys: list[str] = []  # keys waiting for the refresher, each with a load under way
         self._ttl = ttl
         self._negative_ttl = min(ttl, 1.0) if negative_ttl is None else negative_ttl
         self._max = max_entries
@@ -109,13 +116,14 @@ class LinkCache(Generic[T]):
                 if waiting is None:
                     done = self._begin(key)
                     generation = self._generation
+                    held = slot.value if slot is not None else None
                     self.misses += 1
                     break
             if not waiting.wait(STALE_WAIT if stale is not None else 5) and stale is not None:
                 self.stale_hits += 1  # the database is too slow to wait for: an outage
                 return stale
         try:
-            return self._load(key, generation, done)
+            return self._load(key, generation, done, held)
         except Exception as exc:
             if self._outage is None or not self._outage.failed(exc):
                 raise
@@ -136,7 +144,54 @@ class LinkCache(Generic[T]):
         """Read `key` again in the background (under the lock; one load per key at a time)."""
         assert self._refresher is not None  # noqa: S101 - _due said so
         self._begin(key)
-        self._refresher.submit(self._refresh, key, self._generation)
+        self._due_keys.append(key)
+        if len(self._due_keys) == 1:  # the refresher takes every key due when it gets to run
+            self._refresher.submit(self._refresh_due)
+
+    def _refresh_due(self) -> None:
+        """Check the entries due (in batches), then read again those that changed."""
+        with self._lock:
+            keys, self._due_keys = self._due_keys, []
+            generation = self._generation
+            held = {k: slot.value for k in keys if (slot := self._slots.get(k)) is not None}
+        for start in range(0, len(keys), REVALIDATE_BATCH):
+            chunk = keys[start : start + REVALIDATE_BATCH]
+            current = {k: v for k in chunk if (v := held.get(k)) is not None}
+            unchanged = self._check(current, generation) if self._revalidate is not None else set()
+            if unchanged is None:  # the source failed: readers keep what they have
+                with self._lock:
+                    for key in chunk:
+                        self._finish(key, self._loading[key])
+                continue
+            for key in chunk:
+                if key in unchanged:
+                    continue
+                if key in current:
+                    self._refresh(key, generation)
+                else:  # dropped meanwhile: not worth reading again
+                    with self._lock:
+                        self._finish(key, self._loading[key])
+
+    def _check(self, current: dict[str, T], generation: int) -> set[str] | None:
+        """Keys of `current` whose value is still the source's; their entries live another
+        TTL from when the check began. None when the source failed."""
+        assert self._revalidate is not None  # noqa: S101 - the caller checked
+        started = self._clock()
+        try:
+            unchanged = self._revalidate(current) & current.keys() if current else set()
+        except Exception as exc:  # noqa: BLE001 - readers keep the entries they have
+            if self._outage is None or not self._outage.failed(exc):
+                log.exception("could not check %d cached links", len(current))
+            return None
+        with self._lock:
+            for key in unchanged:
+                stale = self._finish(key, self._loading[key])
+                slot = self._slots.get(key)
+                if stale or generation != self._generation or slot is None:
+                    continue
+                if slot.value is current[key]:
+                    slot.expires = max(slot.expires, started + self._ttl)
+        return unchanged
 
     def _fallback(self, slot: _Slot[T] | None, now: float) -> T | None:
         """The expired value that may still be served if the source is away."""
@@ -155,10 +210,16 @@ class LinkCache(Generic[T]):
             if self._outage is None or not self._outage.failed(exc):
                 log.exception("could not refresh the cached link %r", key)
 
-    def _load(self, key: str, generation: int, done: threading.Event) -> T | None:
+    def _load(
+        self, key: str, generation: int, done: threading.Event, held: T | None = None
+    ) -> T | None:
+        """Read `key` (an expired value still held is checked first, when `revalidate` can)."""
         started = self._clock()  # what the loader reads is at least this recent
         try:
-            value = self._loader(key)
+            if held is not None and self._revalidate is not None and self._revalidate({key: held}):
+                value: T | None = held  # unchanged: lives another TTL from the check
+            else:
+                value = self._loader(key)
         except BaseException:
             with self._lock:
                 self._finish(key, done)

@@ -3,10 +3,10 @@
 In steady state a reader request costs a dictionary look-up (the slug cache), a cached
 classification of its user agent, a signed token, three joined byte strings and a put in the
 click buffer: no database read or write, no template rendering, no Flask request context.
-Everything else, and every answer that is not a 200 reader page (404, 410, errors), goes to
-the Flask app, which renders the same headers and pages through the same functions. So does
-a slug the cache does not hold yet: Flask checks the 404 limit before reading it, then the
-lean path serves it from the cache.
+A slug the cache does not hold is read here too (one query; concurrent readers share it), as
+long as the client's 404 budget is not spent, tested as Flask-Limiter would. Everything else,
+and every answer that is not a 200 reader page (404, 410, 429, errors), goes to the Flask app,
+which renders the same headers and pages through the same functions.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from flask import Flask
+from limits import parse_many
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -28,7 +29,7 @@ from balise.links.invalidation import Invalidator
 from balise.links.store import RESERVED_SLUGS, possible_slug
 from balise.web.i18n import DEFAULT_LANG, LANGS
 from balise.web.reader.gate import request_facts
-from balise.web.reader.page import ReaderEntry, load_entry
+from balise.web.reader.page import ReaderEntry, load_entry, unchanged_links
 from balise.web.reader.track import Tracker
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SLUG_PATH = re.compile(r"/([A-Za-z0-9_-]{3,64})")
-MAX_CACHED = 10_000
 MAX_UNKNOWN = 10_000  # slugs known to be unknown, kept apart: about 1 MB when full
 
 
@@ -48,22 +48,25 @@ class Reader:
         self.app = app
         self.tracker = tracker
         self.database = database
-        # Least recently used slugs beyond MAX_CACHED are dropped. A link with a summary and its
-        # page in one language takes about 8 KiB (measured), so a full cache is about 80 MB.
+        # Least recently used slugs beyond BALISE_CACHE_SIZE are dropped (README, Performance:
+        # what an entry costs in memory). Entries due for a refresh are checked by version in
+        # batches; only changed links are read again.
         # Unknown slugs are kept as long as known ones (one bound for every change to show on
         # other instances); a creation drops its slug at once through the invalidator.
         # While the database is away, entries are served up to CACHE_STALE_IF_ERROR past the TTL.
         ttl = float(settings["CACHE_TTL"])
         self.cache: LinkCache[ReaderEntry] = LinkCache(
             self._load,
+            revalidate=self._unchanged,
             ttl=ttl,
             negative_ttl=ttl,
-            max_entries=MAX_CACHED,
+            max_entries=int(settings["CACHE_SIZE"]),
             max_unknown=MAX_UNKNOWN,
             outage=database,
             stale_for=float(settings["CACHE_STALE_IF_ERROR"]),
         )
         self.invalidator = Invalidator(self.cache, settings["REDIS_URL"])
+        self._budget = parse_many(str(settings["RATELIMIT_NOT_FOUND"]))
 
     def _load(self, slug: str) -> ReaderEntry | None:
         """Read the slug; an unchanged link keeps the entry it had, with its rendered pages."""
@@ -72,6 +75,24 @@ class Reader:
         if entry is not None and held is not None and held.link.version == entry.link.version:
             return held
         return entry
+
+    def may_read(self, environ: WSGIEnvironment) -> bool:
+        """Whether this client's 404 budget (BALISE_RATELIMIT_NOT_FOUND) lets a slug the cache
+        does not hold be read: the test Flask-Limiter makes before the reader view runs, on
+        the same storage and keys (tests/test_flood_limits.py holds both paths to it)."""
+        limiter = self.app.extensions["balise.limiter"]
+        key = f"notfound:{environ.get('REMOTE_ADDR') or '127.0.0.1'}"
+        prefix = [limiter._key_prefix] if limiter._key_prefix else []  # noqa: SLF001
+        try:
+            strategy = limiter.limiter
+            return all(strategy.test(item, *prefix, key, "not-found") for item in self._budget)
+        except Exception:  # noqa: BLE001 - the limit store is away: Flask decides (fallback)
+            return False
+
+    def _unchanged(self, entries: dict[str, ReaderEntry]) -> set[str]:
+        """The slugs whose link still has the version their entry was made from."""
+        versions = {key: entry.link.version for key, entry in entries.items()}
+        return unchanged_links(self.app, versions)
 
     def entry(self, slug: str) -> ReaderEntry | None:
         """The cached entry; None (unknown, and not cached) for what cannot be a slug."""
@@ -127,10 +148,13 @@ class ReaderPath:
         if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
             match = SLUG_PATH.fullmatch(environ.get("PATH_INFO", ""))
             key = match.group(1).lower() if match else ""
-            # Only slugs the cache holds: Flask reads the others once its 404 limit allows.
-            if key and key not in RESERVED_SLUGS and self.reader.cache.peek(key) is not None:
+            # A slug the cache does not hold is read here only while the client's 404 budget
+            # is not spent (as Flask would check it); otherwise Flask answers (429, or reads).
+            if key and key not in RESERVED_SLUGS:
                 try:
-                    entry = self.reader.entry(key)
+                    entry = None
+                    if self.reader.cache.peek(key) is not None or self.reader.may_read(environ):
+                        entry = self.reader.entry(key)
                     if entry is not None and entry.lean():
                         headers, body = self.reader.serve(entry, environ)
                         start_response(entry.status_line, headers)

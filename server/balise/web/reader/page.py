@@ -2,27 +2,35 @@
 
 Everything on the page but the beacon token is the same for every reader of a link in a
 language, so the page is rendered once, split around the token, and each request only joins
-three byte strings. The CSP allows the page's scripts by hash, so no per-request nonce exists.
+a few byte strings. The CSP allows the page's scripts by hash, so no per-request nonce exists.
+The inline stylesheet and scripts (about 4.5 KiB, the same on every page) are kept once for
+all pages, not in each: a cached page holds only its own 1 to 3 KiB.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_babel import force_locale
+from markupsafe import Markup
+from sqlalchemy import select
 
+from balise.db.tables import link_cards
+from balise.db.tables import links as links_table
+from balise.db.tables import summaries as summaries_table
 from balise.links import controls
 from balise.links import store as links
 from balise.summaries import cards
 from balise.summaries import store as summaries
-from balise.web.reader.assets import page_csp
+from balise.web.reader.assets import page_csp, text
 from balise.web.summary_view import page_context
 
 READER_HEADERS = (
@@ -44,18 +52,28 @@ DIRECT_HEADERS = (
 # Pages kept per entry: one per language and target chosen (rules, forwarded queries). Beyond
 # it pages are rendered for the request and not kept, so readers' queries cannot fill memory.
 MAX_PAGES = 32
-# Stands for the token while rendering; random so no summary text can contain it.
+# Stand for the token and the shared assets while rendering; random so no summary text can
+# contain them.
 _TOKEN_MARK = "balise-token-" + secrets.token_hex(12)
+_SHARED_MARK = "balise-shared-" + secrets.token_hex(12) + "-"
+_SHARED = {"page_css": "page.css", "redirect_js": "redirect.js", "beacon_js": "beacon.js"}
+_MARKS = re.compile(re.escape(_SHARED_MARK) + r"(\w+)-|" + re.escape(_TOKEN_MARK))
+
+
+@cache
+def _shared(name: str) -> bytes:
+    """An inline asset's bytes: one object that every rendered page refers to."""
+    return text(_SHARED[name]).encode("utf-8")
 
 
 @dataclass(frozen=True)
 class Rendered:
-    head: bytes
-    tail: bytes
+    head: tuple[bytes, ...]  # the page before the token: its own bytes and shared assets
+    tail: tuple[bytes, ...]
     headers: tuple[tuple[str, str], ...]
 
     def body(self, token: str) -> bytes:
-        return self.head + token.encode("ascii") + self.tail
+        return b"".join((*self.head, token.encode("ascii"), *self.tail))
 
 
 @dataclass
@@ -104,6 +122,9 @@ class ReaderEntry:
         return [("Location", target), *DIRECT_HEADERS]
 
     def page(self, app: Flask, lang: str, target: str | None = None) -> Rendered:
+        """The page in `lang` leading to `target`, rendered on first use (once: concurrent
+        readers wait for it). The one place a page is looked up: its key is what makes two
+        pages differ."""
         key = (lang, target or self.static_target)
         page = self._pages.get(key)
         if page is None:
@@ -131,18 +152,53 @@ def redirect_delay(link: links.Link, summary: summaries.Summary | None, settings
     return link.redirect_delay
 
 
+# A link, its summary and its page's card in one query (the reader page shows no tags).
+_SUMMARY, _CARD = "summary__", "card__"
+_ENTRY = select(
+    links_table,
+    *(column.label(_SUMMARY + column.name) for column in summaries_table.c),
+    *(column.label(_CARD + column.name) for column in link_cards.c),
+).select_from(
+    links_table.outerjoin(summaries_table, summaries_table.c.link_id == links_table.c.id).outerjoin(
+        link_cards, link_cards.c.link_id == links_table.c.id
+    )
+)
+
+
 def load_entry(app: Flask, slug: str) -> ReaderEntry | None:
-    """Read a slug's link and summary (one short connection); None when unknown."""
+    """Read a slug's link, summary and card (one query); None when unknown."""
     from balise.web.context import state
 
+    if not links.possible_slug(slug):
+        return None
     with state(app).engine.connect() as conn:
-        link = links.get_link_by_slug(conn, slug)
-        if link is None:
-            return None
-        summary = summaries.get_summary(conn, link.id)
-        card = cards.get_card(conn, link.id) if summary is None else None
+        row = conn.execute(_ENTRY.where(links_table.c.slug_key == slug.lower())).first()
+    if row is None:
+        return None
+    link = links._to_link(row, ())  # noqa: SLF001 - the one mapping of a links row
+    m = row._mapping
+    summary = card = None
+    if m[_SUMMARY + "link_id"] is not None:
+        summary = summaries.Summary(
+            **{f.name: m[_SUMMARY + f.name] for f in fields(summaries.Summary)}
+        )
+    elif m[_CARD + "link_id"] is not None:
+        card = cards.Card(**{c.name: m[_CARD + c.name] for c in link_cards.c})
     delay = redirect_delay(link, summary, app.config["BALISE"])
     return ReaderEntry(link, summary, delay, card if card and card.ok else None)
+
+
+def unchanged_links(app: Flask, versions: dict[str, int]) -> set[str]:
+    """Of these slug keys and link versions, those whose link still has that version (every
+    change a reader can see bumps it: the link, its summary, its card). One query."""
+    from balise.web.context import state
+
+    keys = sorted(versions)
+    query = select(links_table.c.slug_key, links_table.c.version).where(
+        links_table.c.slug_key == keys[0] if len(keys) == 1 else links_table.c.slug_key.in_(keys)
+    )
+    with state(app).engine.connect() as conn:
+        return {key for key, version in conn.execute(query) if versions.get(key) == version}
 
 
 def render(app: Flask, entry: ReaderEntry, lang: str, target: str) -> Rendered:
@@ -160,14 +216,33 @@ def render(app: Flask, entry: ReaderEntry, lang: str, target: str) -> Rendered:
             short_url=short_url,
             delay=entry.delay,
             beacon_token=_TOKEN_MARK,
+            **{name: Markup(f"{_SHARED_MARK}{name}-") for name in _SHARED},  # noqa: S704
             **page_context(link, summary, short_url=short_url, page_lang=lang, card=entry.card),
         )
-    head, mark, tail = html.partition(_TOKEN_MARK)
-    if not mark or _TOKEN_MARK in tail:
-        raise RuntimeError("reader.html must carry the beacon token exactly once")
+    head, tail = _split(html)
     headers = (
         *READER_HEADERS,
         ("Content-Security-Policy", page_csp("beacon.js", "redirect.js")),
         ("Content-Language", lang),
     )
-    return Rendered(head.encode("utf-8"), tail.encode("utf-8"), headers)
+    return Rendered(head, tail, headers)
+
+
+def _split(html: str) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """The page's bytes before and after the token, shared assets put back by reference."""
+    parts: list[bytes] = []
+    head: list[bytes] | None = None
+    position = 0
+    for mark in _MARKS.finditer(html):
+        parts.append(html[position : mark.start()].encode("utf-8"))
+        if mark.group(1):
+            parts.append(_shared(mark.group(1)))
+        elif head is None:
+            head, parts = parts, []
+        else:
+            raise RuntimeError("reader.html must carry the beacon token exactly once")
+        position = mark.end()
+    parts.append(html[position:].encode("utf-8"))
+    if head is None:
+        raise RuntimeError("reader.html must carry the beacon token exactly once")
+    return tuple(p for p in head if p), tuple(p for p in parts if p)
