@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,8 +44,15 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'balise.db'}"
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite database file that each SQLite test gets a copy of."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:  # one file, no WAL beside it, for a plain copy
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -56,11 +65,23 @@ def _migrated() -> Iterator[dict[str, Engine]]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, _migrated: dict[str, Engine]) -> Iterator[Engine]:
-    """An engine on a migrated, empty database of each backend."""
+    """An engine on a migrated, empty database of each backend.
+
+    SQLite: a file of the test's own, copied from a migrated template, so a thread an earlier
+    test left running can never hold its write lock. PostgreSQL: one database per session,
+    emptied after each test.
+    """
     backend = request.param
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = request.getfixturevalue("tmp_path") / "balise.db"
+        shutil.copyfile(template, path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+        return
     if backend not in _migrated:
-        url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
-        engine = make_engine(url)
+        engine = make_engine(request.getfixturevalue("postgres_url"))
         upgrade(engine)
         _migrated[backend] = engine
     engine = _migrated[backend]
