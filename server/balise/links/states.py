@@ -9,8 +9,10 @@ the dashboard's list and link page read it with the link, the API from the hourl
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from balise.links.store import Link
+if TYPE_CHECKING:
+    from balise.links.store import Link
 
 STATES = ("active", "disabled", "expired", "exhausted", "scheduled")
 
