@@ -8,16 +8,14 @@ answer lists every field error. Knows nothing of HTTP.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from balise.errors import ValidationFailed
 from balise.links import controls
 from balise.links.hosts import OwnServer
+from balise.links.model import Link
 from balise.links.urls import clean_target, url_key
 from balise.values import text_problem
-
-if TYPE_CHECKING:
-    from balise.links.store import Link
 
 LANGS = ("fr", "en")
 MAX_REDIRECT_DELAY = 10

@@ -9,16 +9,14 @@ whether there is one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 
 from balise.analytics.clicks import served_clicks
 from balise.integrations.outbox import iso
 from balise.links import controls, states
-
-if TYPE_CHECKING:
-    from balise.links.store import Link
+from balise.links.model import Link
 
 
 def link_state(conn: Connection, link: Link) -> str:

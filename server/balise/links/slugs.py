@@ -9,15 +9,13 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from balise.db.tables import links
 from balise.errors import SlugTaken, ValidationFailed
-
-if TYPE_CHECKING:
-    from balise.links.store import Link
+from balise.links.model import Link
 
 # No look-alikes: 0 O 1 l I are left out.
 SLUG_ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"

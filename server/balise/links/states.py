@@ -9,10 +9,8 @@ the dashboard's list and link page read it with the link, the API from the hourl
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from balise.links.store import Link
+from balise.links.model import Link
 
 STATES = ("active", "disabled", "expired", "exhausted", "scheduled")
 

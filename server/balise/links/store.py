@@ -1,8 +1,9 @@
 """Links: the queries that create, resolve, list, update and delete them.
 
-Owns the `links` and `link_tags` tables. The rules of their fields are in fields.py (those of
-the link controls in controls.py), the slugs' and a rename's in slugs.py, and their shape for
-other programs (the API, webhook events) in representation.py. Knows nothing of HTTP.
+Owns the `links` and `link_tags` tables; a link is a model.Link. The rules of their fields
+are in fields.py (those of the link controls in controls.py), the slugs' and a rename's in
+slugs.py, and their shape for other programs (the API, webhook events) in representation.py.
+Knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
@@ -27,6 +26,7 @@ from balise.integrations import outbox
 from balise.links import controls, fields
 from balise.links.fields import LANGS  # noqa: F401 - imported from here too
 from balise.links.hosts import OwnServer
+from balise.links.model import Link, utcnow  # noqa: F401 - Link is imported from here too
 from balise.links.representation import event_data, link_event
 from balise.links.slugs import (  # noqa: F401 - the slug rules are imported from here too
     RESERVED_SLUGS,
@@ -39,66 +39,6 @@ from balise.links.slugs import (  # noqa: F401 - the slug rules are imported fro
     validate_slug,
 )
 from balise.values import INT_MAX
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class Link:
-    id: int
-    slug: str
-    url: str
-    title: str | None
-    tags: tuple[str, ...]
-    lang: str | None
-    redirect_delay: int | None
-    reading_delay: bool
-    expires_at: datetime | None
-    max_clicks: int | None
-    disabled: bool
-    version: int
-    created_at: datetime
-    updated_at: datetime
-    api_key_id: int | None = None
-    user_id: int | None = None
-    share_secret: str | None = field(default=None, repr=False)
-    redirect_mode: str = "interstitial"
-    redirect_status: int = 302
-    imported_clicks: int = 0  # visits counted by another shortener (balise import), apart
-    # Link controls (controls.py); rules are stored with their URLs cleaned.
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    utm_term: str | None = None
-    utm_content: str | None = None
-    forward_query: bool = False
-    fallback_url: str | None = None
-    valid_from: datetime | None = None
-    password_hash: str | None = field(default=None, repr=False)
-    rules: tuple[dict[str, Any], ...] | None = None
-
-    @property
-    def password_protected(self) -> bool:
-        return self.password_hash is not None
-
-    @property
-    def direct(self) -> bool:
-        """Readers get an HTTP redirect to the target instead of the reader page."""
-        return self.redirect_mode == "direct"
-
-    def state(self, now: datetime | None = None) -> str:
-        """`active`, `disabled`, `expired` or `scheduled` (before valid_from); max_clicks is
-        enforced by the click counter."""
-        if self.disabled:
-            return "disabled"
-        now = now or utcnow()
-        if self.expires_at is not None and self.expires_at <= now:
-            return "expired"
-        if self.valid_from is not None and self.valid_from > now:
-            return "scheduled"
-        return "active"
 
 
 def create_link(
