@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as entities
 import io
 import re
 from datetime import datetime, timezone
@@ -9,7 +10,11 @@ from datetime import datetime, timezone
 from flask_babel import force_locale
 
 from balise.db.counters import increment_hourly
+from balise.links import controls, fields
 from balise.links import store as links
+from balise.links.controls import verify_password
+from balise.web.dashboard import forms
+from balise.web.dashboard import upload as upload_module
 from balise.web.dashboard.labels import label
 from tests.conftest import DashboardClient
 
@@ -33,8 +38,6 @@ def upload(editor, content: bytes, name: str = "links.csv"):
 def carried_rows(html: str) -> str:
     found = re.search(r'name="rows" value="([^"]*)"', html)
     assert found, "no confirm form"
-    import html as entities
-
     return entities.unescape(found.group(1))
 
 
@@ -241,3 +244,55 @@ def test_a_file_beyond_the_body_limit_gets_a_localised_page(settings, make_user)
         assert "Fichier trop volumineux" in html and "4\u202f096" in html
     finally:
         app.extensions["balise"].shutdown()
+
+
+def test_the_columns_are_every_field_a_create_takes_and_the_form_reads_each(editor):
+    assert set(upload_module.COLUMNS) == {"slug", *fields.EDITABLE, *controls.FIELDS}
+    assert set(upload_module.COLUMNS) <= set(forms.blank_form())  # no column read for nothing
+    page = editor.get("/dashboard/import").get_data(as_text=True)
+    listed = re.search(r"Colonnes : ([^<]*)\.</li>", page).group(1).split(", ")
+    assert listed == list(upload_module.COLUMNS)
+    assert {"utm_source", "forward_query", "valid_from", "rules", "password"} <= set(listed)
+
+
+CONTROLS_CSV = (
+    b"url;slug;utm_source;utm_campaign;forward_query;fallback_url;valid_from;expires_at;"
+    b"password;rules;max_clicks\n"
+    b"https://example.org/a;ctl-ok;news;spring;oui;https://example.org/over;"
+    b'2030-01-01T00:00Z;2031-01-01T00:00Z;open sesame;"[{""url"": ""https://example.org/fr"", '
+    b'""lang"": ""fr""}]";10\n'
+    b"https://example.org/b;ctl-window;;;;;2031-01-01T00:00Z;2030-01-01T00:00Z;;;\n"
+    b'https://example.org/c;ctl-loop;;;;;;;;"[{""url"": ""https://s.test/x"", '
+    b'""lang"": ""fr""}]";\n'
+    b"https://example.org/d;ctl-fallback;;;;javascript:alert(1);;;;;\n"
+    b"https://example.org/e;ctl-short;;;;;;;abc;;\n"
+    b"https://example.org/f;ctl-bad-date;;;non;;demain;;;;\n"
+)
+
+
+def test_control_columns_are_checked_as_the_api_checks_them_and_imported(editor, db, client):
+    r = upload(editor, CONTROLS_CSV)
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    found = re.findall(r'<tr class="(?:valid|refused)" data-line="(\d+)">(.*?)</tr>', html, re.S)
+    rows = {line: entities.unescape(cells) for line, cells in found}
+    assert "Prêt" in rows["2"]
+    # Rules the API applies on creation only, now said in the preview, beside their field.
+    assert "valid_from</span>: Doit précéder la date d'expiration" in rows["3"]
+    assert "rules</span>: Règle 1 :" in rows["4"]
+    assert "fallback_url</span>:" in rows["5"]
+    assert "password</span>:" in rows["6"]
+    assert "valid_from</span>: Indiquez une date et une heure valides" in rows["7"]
+    assert "1 ligne peut être créée." in html
+    # The password is not shown in the preview.
+    assert "open sesame" not in rows["2"] and "(masqué)" in rows["2"]
+
+    r = editor.post("/dashboard/import", {"confirm": "1", "rows": carried_rows(html)})
+    assert "1 lien créé." in r.get_data(as_text=True)
+    link = stored(db, "ctl-ok")
+    assert (link.utm_source, link.utm_campaign, link.forward_query) == ("news", "spring", True)
+    assert link.fallback_url == "https://example.org/over" and link.max_clicks == 10
+    assert link.valid_from == datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert link.rules[0]["url"] == "https://example.org/fr" and link.rules[0]["lang"] == "fr"
+    assert verify_password(link.password_hash, "open sesame")
+    assert stored(db, "ctl-window") is None and stored(db, "ctl-loop") is None

@@ -237,3 +237,61 @@ def test_a_peer_without_links_imports_nothing_and_says_so(peer, runner, db, tmp_
     assert result.exit_code == 0, result.output
     assert "0 imported, 0 updated, 0 skipped, 0 failed" in result.stdout
     assert not (tmp_path / "state.json").exists()
+
+
+@pytest.mark.parametrize("peer", PEERS)
+def test_a_last_page_that_is_full_ends_the_import(peer, runner, db, tmp_path):
+    total = PAGE[peer] * 2
+    with PeerStub(peer, sample_links(total)) as stub:
+        result = run(runner, peer, stub, tmp_path)
+        asked = [query for path, query in stub.requests if path != "/v4/user"]
+    assert result.exit_code == 0, result.output
+    assert f"{total} imported, 0 updated, 0 skipped, 0 failed" in result.stdout
+    assert count_links(db) == total
+    # Two pages, and at most one more to learn that nothing follows (YOURLS says no total).
+    assert len(asked) == (3 if peer == "yourls" else 2)
+    assert not (tmp_path / "state.json").exists()
+
+
+def test_an_empty_page_ends_the_import_whatever_the_peer_says_it_holds(runner, db, tmp_path):
+    with PeerStub("kutt", sample_links(120)) as stub:
+        answer = stub.answer
+
+        def short_of_links(path, query, headers):
+            status, sent, body = answer(path, query, headers)
+            if int(query.get("skip", 0)) >= 50:  # says 120 links, sends none past the first 50
+                page = json.loads(body)
+                body = json.dumps(page | {"data": []}).encode()
+            return status, sent, body
+
+        stub.answer = short_of_links  # type: ignore[method-assign]
+        result = run(runner, "kutt", stub, tmp_path)
+        asked = len(stub.requests)
+    assert result.exit_code == 0, result.output
+    assert "50 imported, 0 updated, 0 skipped, 0 failed" in result.stdout
+    assert "kutt page 2: 0 read" in result.stderr and "(50 of 120 read so far)" in result.stderr
+    assert asked == 2
+    assert not (tmp_path / "state.json").exists()
+
+
+def test_a_peer_that_names_the_same_next_page_again_stops_with_one_line(runner, db, tmp_path):
+    with PeerStub("bitly", sample_links(120)) as stub:
+        answer = stub.answer
+
+        def stuck(path, query, headers):
+            first = {name: value for name, value in query.items() if name != "search_after"}
+            status, sent, body = answer(path, first, headers)
+            page = json.loads(body)
+            if "pagination" in page:  # every page says the next one starts after the 50th
+                page["pagination"]["search_after"] = "after-50"
+            return status, sent, json.dumps(page).encode()
+
+        stub.answer = stuck  # type: ignore[method-assign]
+        result = run(runner, "bitly", stub, tmp_path)
+        asked = [query for path, query in stub.requests if "bitlinks" in path]
+    assert result.exit_code == 3
+    assert "bitly: page 2 names itself as the next page ('after-50')" in result.stderr
+    assert "Traceback" not in result.output
+    assert len(asked) == 2  # not read forever
+    assert count_links(db) == 50  # page 1 kept; the state file says where to continue
+    assert json.loads((tmp_path / "state.json").read_text())["cursor"] == "after-50"

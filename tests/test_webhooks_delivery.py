@@ -106,6 +106,63 @@ def test_every_event_type_reaches_the_receiver_signed_and_as_documented(
     assert IP.encode() not in raw and b"Pixel 8" not in raw  # never an address or user agent
 
 
+CONTROLLED = {
+    "url": "https://example.org/offer",
+    "slug": "offer",
+    "max_clicks": 5,
+    "expires_at": "2030-01-01T00:00:00Z",
+    "redirect_mode": "direct",
+    "redirect_status": 307,
+    "utm_source": "newsletter",
+    "utm_campaign": "spring",
+    "forward_query": True,
+    "fallback_url": "https://example.org/over",
+    "valid_from": "2029-06-01T08:00:00Z",
+    "password": "s3cret-word",
+    "rules": [{"url": "https://example.org/fr", "lang": "fr", "device": "mobile"}],
+}
+
+
+def test_link_events_carry_the_link_as_the_api_answers_it_controls_included(client, editor_headers):
+    with Receiver() as receiver:
+        subscribe(
+            client, editor_headers, receiver, ["link.created", "link.updated", "link.deleted"]
+        )
+        path = "/api/v1/links/offer"
+        assert (
+            client.post("/api/v1/links", json=CONTROLLED, headers=editor_headers).status_code == 201
+        )
+        created = client.get(path, headers=editor_headers).get_json()
+        changed = {"slug": "offer2", "utm_medium": "email", "password": None, "rules": None}
+        assert client.patch(path, json=changed, headers=editor_headers).status_code == 200
+        path = "/api/v1/links/offer2"
+        updated = client.get(path, headers=editor_headers).get_json()
+        assert client.delete(path, headers=editor_headers).status_code == 204
+        assert receiver.wait_for(lambda r: len(r.events) == 3)
+    sent = {e["type"]: e["data"] for e in receiver.events}
+    assert sent["link.created"]["link"] == created
+    assert sent["link.updated"]["link"] == updated
+    assert sent["link.updated"]["previous_slug"] == "offer"
+    assert sent["link.deleted"]["link"] == updated  # as it was
+    link = sent["link.created"]["link"]
+    assert (link["utm_source"], link["forward_query"], link["password_protected"]) == (
+        "newsletter",
+        True,
+        True,
+    )
+    assert link["rules"] == [{"url": "https://example.org/fr", "lang": "fr", "device": "mobile"}]
+    assert (link["state"], link["valid_from"], link["max_clicks"]) == (
+        "scheduled",
+        "2029-06-01T08:00:00Z",
+        5,
+    )
+    assert sent["link.updated"]["link"]["password_protected"] is False
+    raw = b"".join(r["body"] for r in receiver.requests)
+    assert b"s3cret-word" not in raw and b"argon2" not in raw  # never the password nor its hash
+    for event in receiver.events:
+        assert_documented(event)
+
+
 def test_a_receiver_answering_500_twice_gets_the_event_on_the_third_try(client, editor_headers):
     with Receiver(answers=[500, 500]) as receiver:
         endpoint = subscribe(client, editor_headers, receiver, ["link.created"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -28,6 +28,7 @@ from balise.db.tables import (
 )
 from balise.integrations import deliveries
 from balise.integrations.webhooks import TEST_EVENT, Endpoint, subscribers
+from balise.links.slugs import with_short_urls
 
 MAX_CLICKS_PER_EVENT = 500
 CLICKS_INTERVAL = timedelta(seconds=1)
@@ -52,7 +53,7 @@ def new_event_uid() -> str:
 def record(
     conn: Connection,
     event_type: str,
-    data: Mapping[str, Any],
+    data: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
     *,
     link_id: int | None = None,
     endpoint_ids: Sequence[int] | None = None,
@@ -63,11 +64,14 @@ def record(
     transaction; returns the event id, or None when no endpoint receives it.
 
     Events of one link keep their order per endpoint (ordering key `link:<id>`): callers
-    record after the statement that locks the link's row, so ids follow commit order.
+    record after the statement that locks the link's row, so ids follow commit order. `data`
+    may be a function: it is then called only when an endpoint receives the event.
     """
     targets = subscribers(conn, event_type) if endpoint_ids is None else list(endpoint_ids)
     if not targets:
         return None
+    if callable(data):
+        data = data()
     now = now or utcnow()
     uid = new_event_uid()
     event_id = conn.execute(
@@ -97,13 +101,14 @@ def body(
 ) -> bytes:
     """The JSON body of a delivery: the same bytes on every attempt of the event.
 
-    A link's `short_url` is added here, from BALISE_BASE_URL (the same on every instance), so
-    the domain functions that record events need not know the public origin.
+    A link's `short_url` and `preview_url` are added here, from BALISE_BASE_URL (the same on
+    every instance), so the domain functions that record events need not know the public
+    origin; the link is then as the API answers it (links/representation.py).
     """
     payload = dict(data)
     link = payload.get("link")
     if isinstance(link, Mapping) and "slug" in link:
-        payload["link"] = {**link, "short_url": f"{base_url}/{link['slug']}"}
+        payload["link"] = with_short_urls(link, base_url)
     document = {
         "id": event_uid,
         "type": event_type,

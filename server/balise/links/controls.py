@@ -26,7 +26,7 @@ from balise.links.urls import clean_target
 from balise.values import text_problem
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-# Fields a create or an update may carry besides the link's own (store.EDITABLE).
+# Fields a create or an update may carry besides the link's own (fields.EDITABLE).
 FIELDS = (*UTM_FIELDS, "forward_query", "fallback_url", "valid_from", "rules", "password")
 DEVICES = ("mobile", "tablet", "desktop", "ios", "android")
 _DEVICE_OS = {"ios": "iOS", "android": "Android"}
@@ -230,10 +230,13 @@ def _rules(value: Any, own: OwnServer | str) -> tuple[list | None, list]:
     return stored, errors
 
 
-def check(values: Mapping[str, Any], own: OwnServer | str) -> tuple[dict[str, Any], list]:
+def check(
+    values: Mapping[str, Any], own: OwnServer | str, *, hash_password: bool = True
+) -> tuple[dict[str, Any], list]:
     """The columns to store for the control fields present in `values`, and every field error.
 
-    `password` becomes `password_hash` (None clears it); URLs are cleaned like targets."""
+    `password` becomes `password_hash` (None clears it; hash_password=False only checks it);
+    URLs are cleaned like targets."""
     row: dict[str, Any] = {}
     errors: list[dict[str, str]] = []
     for name in UTM_FIELDS:
@@ -262,19 +265,21 @@ def check(values: Mapping[str, Any], own: OwnServer | str) -> tuple[dict[str, An
         row["rules"], problems = _rules(values["rules"], own)
         errors += problems
     if "password" in values:
-        row["password_hash"], problem = _password(values["password"])
+        row["password_hash"], problem = _password(values["password"], hash_password)
         if problem:
             errors.append({"field": "password", "message": problem})
     return row, errors
 
 
-def _password(value: Any) -> tuple[str | None, str | None]:
+def _password(value: Any, hash_it: bool = True) -> tuple[str | None, str | None]:
     if value is None:
         return None, None
     problem = _single_line(value, MAX_PASSWORD)
     if problem is None and len(value) < MIN_PASSWORD:
         problem = f"must be at least {MIN_PASSWORD} characters long"
-    return (None, problem) if problem else (hasher.hash(value), None)
+    if problem:
+        return None, problem
+    return (hasher.hash(value) if hash_it else None), None
 
 
 def window_errors(valid_from: datetime | None, expires_at: datetime | None) -> list[dict]:

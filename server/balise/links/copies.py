@@ -10,6 +10,8 @@ same. The target page's card is fetched again for the copy, as for any new link.
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy import Connection, insert, select
 
 from balise.db.changes import mark_changed
@@ -17,7 +19,9 @@ from balise.db.dialect import insert_unless_taken
 from balise.db.tables import link_tags, links
 from balise.errors import NotFound, SlugTaken
 from balise.integrations import outbox
-from balise.links.store import Link, event_data, get_link_by_id, random_slug, utcnow, validate_slug
+from balise.links.representation import link_event
+from balise.links.slugs import random_slug, taken, validate_slug
+from balise.links.store import Link, get_link_by_id, utcnow
 from balise.summaries import store as summaries
 
 NOT_COPIED = frozenset(
@@ -61,14 +65,14 @@ def duplicate_link(
         )
         if new_id is None:
             if slug is not None:
-                raise SlugTaken(f"The slug '{slug}' is already taken.")
+                raise taken(slug)
             continue
         if link.tags:
             conn.execute(insert(link_tags), [{"link_id": new_id, "tag": t} for t in link.tags])
         mark_changed(conn, chosen)
         copy = get_link_by_id(conn, new_id)
         assert copy is not None  # noqa: S101 - just inserted in this transaction
-        outbox.record(conn, "link.created", {"link": event_data(copy)}, link_id=copy.id)
+        outbox.record(conn, "link.created", partial(link_event, conn, copy), link_id=copy.id)
         return copy
     raise SlugTaken("Could not draw a free random slug; try again.")
 

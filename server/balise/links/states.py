@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from balise.links.store import Link
+from balise.links.model import Link
 
 STATES = ("active", "disabled", "expired", "exhausted", "scheduled")
 

@@ -1,16 +1,17 @@
-"""Links: slugs, targets, and the queries that create, resolve, list, update and delete them.
+"""Links: the queries that create, resolve, list, update and delete them.
 
-Owns the `links` and `link_tags` tables. Knows nothing of HTTP.
+Owns the `links` and `link_tags` tables; a link is a model.Link. The rules of their fields
+are in fields.py (those of the link controls in controls.py), the slugs' and a rename's in
+slugs.py, and their shape for other programs (the API, webhook events) in representation.py.
+Knows nothing of HTTP.
 """
 
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, false, func, insert, or_, select, update
@@ -22,204 +23,22 @@ from balise.db.dialect import insert_unless_taken, possible_id
 from balise.db.tables import link_tags, links
 from balise.errors import BadRequest, NotFound, SlugTaken, ValidationFailed
 from balise.integrations import outbox
-from balise.links import controls
+from balise.links import controls, fields
+from balise.links.fields import LANGS  # noqa: F401 - imported from here too
 from balise.links.hosts import OwnServer
-from balise.links.urls import clean_target, url_key
-from balise.values import INT_MAX, text_problem
-
-# No look-alikes: 0 O 1 l I are left out.
-SLUG_ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
-RANDOM_SLUG_LENGTH = 7
-SLUG_RE = re.compile(r"[A-Za-z0-9_-]{3,64}")
-# Every first path segment the app (or nginx in front of it) answers itself.
-RESERVED_SLUGS = frozenset(
-    {
-        "api",
-        "dashboard",
-        "static",
-        "healthz",
-        "favicon.ico",
-        "robots.txt",
-        "downloads",
-        "share",
-        "login",
-        "logout",
-        "admin",
-        "openapi.json",
-        "well-known",
-        "metrics",
-        "export",  # not a first segment, but GET /api/v1/links/export would hide its API read
-    }
+from balise.links.model import Link, utcnow  # noqa: F401 - Link is imported from here too
+from balise.links.representation import event_data, link_event
+from balise.links.slugs import (  # noqa: F401 - the slug rules are imported from here too
+    RESERVED_SLUGS,
+    SLUG_ALPHABET,
+    SLUG_RE,
+    possible_slug,
+    random_slug,
+    renamed,
+    taken,
+    validate_slug,
 )
-LANGS = ("fr", "en")
-MAX_REDIRECT_DELAY = 10
-REDIRECT_MODES = ("interstitial", "direct")  # the reader page, or an HTTP redirect
-REDIRECT_STATUSES = (301, 302, 307, 308)
-EDITABLE = (
-    "url",
-    "title",
-    "tags",
-    "lang",
-    "redirect_delay",
-    "reading_delay",
-    "expires_at",
-    "max_clicks",
-    "disabled",
-    "redirect_mode",
-    "redirect_status",
-)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class Link:
-    id: int
-    slug: str
-    url: str
-    title: str | None
-    tags: tuple[str, ...]
-    lang: str | None
-    redirect_delay: int | None
-    reading_delay: bool
-    expires_at: datetime | None
-    max_clicks: int | None
-    disabled: bool
-    version: int
-    created_at: datetime
-    updated_at: datetime
-    api_key_id: int | None = None
-    user_id: int | None = None
-    share_secret: str | None = field(default=None, repr=False)
-    redirect_mode: str = "interstitial"
-    redirect_status: int = 302
-    imported_clicks: int = 0  # visits counted by another shortener (balise import), apart
-    # Link controls (controls.py); rules are stored with their URLs cleaned.
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    utm_term: str | None = None
-    utm_content: str | None = None
-    forward_query: bool = False
-    fallback_url: str | None = None
-    valid_from: datetime | None = None
-    password_hash: str | None = field(default=None, repr=False)
-    rules: tuple[dict[str, Any], ...] | None = None
-
-    @property
-    def password_protected(self) -> bool:
-        return self.password_hash is not None
-
-    @property
-    def direct(self) -> bool:
-        """Readers get an HTTP redirect to the target instead of the reader page."""
-        return self.redirect_mode == "direct"
-
-    def state(self, now: datetime | None = None) -> str:
-        """`active`, `disabled`, `expired` or `scheduled` (before valid_from); max_clicks is
-        enforced by the click counter."""
-        if self.disabled:
-            return "disabled"
-        now = now or utcnow()
-        if self.expires_at is not None and self.expires_at <= now:
-            return "expired"
-        if self.valid_from is not None and self.valid_from > now:
-            return "scheduled"
-        return "active"
-
-
-def event_data(link: Link) -> dict[str, Any]:
-    """The link as webhook events carry it (outbox.body adds its short_url when sending)."""
-    return {
-        "slug": link.slug,
-        "url": link.url,
-        "title": link.title,
-        "tags": list(link.tags),
-        "lang": link.lang,
-        "redirect_delay": link.redirect_delay,
-        "reading_delay": link.reading_delay,
-        "expires_at": outbox.iso(link.expires_at),
-        "max_clicks": link.max_clicks,
-        "disabled": link.disabled,
-        "created_at": outbox.iso(link.created_at),
-        "updated_at": outbox.iso(link.updated_at),
-    }
-
-
-def validate_slug(slug: object) -> str:
-    if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
-        raise ValidationFailed.field("slug", "must be 3 to 64 characters from A-Z a-z 0-9 _ -")
-    if slug.lower() in RESERVED_SLUGS:
-        raise ValidationFailed.field("slug", f"'{slug}' is reserved by Balise")
-    return slug
-
-
-def random_slug() -> str:
-    return "".join(secrets.choice(SLUG_ALPHABET) for _ in range(RANDOM_SLUG_LENGTH))
-
-
-def _check_fields(
-    values: Mapping[str, Any], base_url: OwnServer | str, current: Link | None = None
-) -> dict[str, Any]:
-    """Every field error at once (ValidationFailed), else the control columns to store."""
-    errors = []
-    delay = values.get("redirect_delay")
-    if delay is not None and not 0 <= delay <= MAX_REDIRECT_DELAY:
-        errors.append({"field": "redirect_delay", "message": "must be between 0 and 10 seconds"})
-    if values.get("lang") not in (None, *LANGS):
-        errors.append({"field": "lang", "message": "must be one of: fr, en"})
-    if values.get("max_clicks") is not None and values["max_clicks"] < 1:
-        errors.append({"field": "max_clicks", "message": "must be at least 1"})
-    expires = values.get("expires_at")
-    if expires is not None and expires.tzinfo is None:
-        errors.append({"field": "expires_at", "message": "must include a time zone"})
-    errors.extend(_redirect_errors(values))
-    for flag in ("disabled", "reading_delay"):
-        if flag in values and values[flag] is None:
-            errors.append({"field": flag, "message": "must be true or false"})
-    errors.extend(_text_errors(values))
-    control_row, control_errors = controls.check(values, base_url)
-    errors.extend(control_errors)
-    # An update is checked against the link's own dates for the fields it does not send.
-    start, end = values.get("valid_from"), values.get("expires_at")
-    if current is not None:
-        start = start if "valid_from" in values else current.valid_from
-        end = end if "expires_at" in values else current.expires_at
-    errors.extend(controls.window_errors(start, end))
-    if errors:
-        raise ValidationFailed(errors)
-    return control_row
-
-
-def _redirect_errors(values: Mapping[str, Any]) -> list[dict[str, str]]:
-    errors = []
-    if "redirect_mode" in values and values["redirect_mode"] not in REDIRECT_MODES:
-        errors.append({"field": "redirect_mode", "message": "must be interstitial or direct"})
-    if "redirect_status" in values and values["redirect_status"] not in REDIRECT_STATUSES:
-        errors.append({"field": "redirect_status", "message": "must be 301, 302, 307 or 308"})
-    return errors
-
-
-def _text_errors(values: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The shared text rule (balise.values) on the title and each tag; one error per field."""
-    texts = [("title", values.get("title")), *(("tags", t) for t in values.get("tags") or ())]
-    found: dict[str, str] = {}
-    for name, value in texts:
-        # Tabs and line breaks are whitespace here, shown as spaces; the rest is refused.
-        problem = text_problem(value, multiline=True) if isinstance(value, str) else None
-        if problem is not None:
-            found.setdefault(name, problem)
-    return [{"field": name, "message": message} for name, message in found.items()]
-
-
-def _row_values(values: Mapping[str, Any], base_url: OwnServer | str) -> dict[str, Any]:
-    out = {k: v for k, v in values.items() if k in EDITABLE and k != "tags"}
-    if "url" in out:
-        out["url"] = clean_target(out["url"], own=base_url)
-        out["url_key"] = url_key(out["url"])
-    return out
+from balise.values import INT_MAX
 
 
 def create_link(
@@ -233,10 +52,10 @@ def create_link(
     """Insert a link; a random slug is drawn (and redrawn on collision) when none is given.
 
     `base_url` is this server (or its base URL): targets that lead back to it are refused."""
-    control_row = _check_fields(values, base_url)
+    control_row = fields.check(values, base_url)
     if "url" not in values:
         raise ValidationFailed.field("url", "is required")
-    row = _row_values(values, base_url) | control_row
+    row = fields.columns(values, base_url) | control_row
     now = utcnow()
     row.update(created_at=now, updated_at=now, version=1, api_key_id=api_key_id, user_id=user_id)
     row.setdefault("disabled", False)
@@ -250,13 +69,13 @@ def create_link(
         link_id = insert_unless_taken(conn, links, {"slug": slug, "slug_key": slug.lower(), **row})
         if link_id is None:
             if custom is not None:
-                raise SlugTaken(f"The slug '{custom}' is already taken.")
+                raise taken(custom)
             continue
         _set_tags(conn, link_id, values.get("tags") or ())
         mark_changed(conn, slug)  # an instance may have cached the slug as unknown
         link = get_link_by_id(conn, link_id)
         assert link is not None  # noqa: S101 - just inserted in this transaction
-        outbox.record(conn, "link.created", {"link": event_data(link)}, link_id=link.id)
+        outbox.record(conn, "link.created", partial(link_event, conn, link), link_id=link.id)
         return link
     raise SlugTaken("Could not draw a free random slug; try again.")
 
@@ -318,12 +137,6 @@ def _one(conn: Connection, condition: Any) -> Link | None:
     if row is None:
         return None
     return _to_link(row, _tags_for(conn, [row.id])[row.id])
-
-
-def possible_slug(slug: str) -> bool:
-    """True when `slug` could name a link; anything else is unknown without asking the
-    database (which may refuse it: PostgreSQL fails a query holding a NUL character)."""
-    return SLUG_RE.fullmatch(slug) is not None
 
 
 def get_link_by_slug(conn: Connection, slug: str) -> Link | None:
@@ -438,14 +251,14 @@ def lock_link(conn: Connection, link: Link) -> None:
 def update_link(
     conn: Connection, link: Link, changes: Mapping[str, Any], *, base_url: OwnServer | str
 ) -> Link:
-    """Apply `changes` (any EDITABLE field, or `slug`; None clears optional ones), bump the
+    """Apply `changes` (any fields.EDITABLE field, or `slug`; None clears optional ones), bump the
     version."""
-    control_row = _check_fields(changes, base_url, link)
-    row = _row_values(changes, base_url) | control_row
+    control_row = fields.check(changes, base_url, link)
+    row = fields.columns(changes, base_url) | control_row
     if "url" in changes and changes["url"] is None:
         raise ValidationFailed.field("url", "cannot be removed")
     if "slug" in changes:
-        row.update(_renamed(conn, link, changes["slug"]))
+        row.update(renamed(conn, link, changes["slug"]))
     try:
         result = conn.execute(
             update(links)
@@ -456,7 +269,7 @@ def update_link(
         if "slug" not in row:
             raise
         # Taken by a link created since the check above (the unique slug_key).
-        raise SlugTaken(f"The slug '{row['slug']}' is already taken.") from None
+        raise taken(row["slug"]) from None
     if result.rowcount == 0:  # deleted since it was read: its tags cannot be written
         raise NotFound(f"The link '{link.slug}' was deleted meanwhile.")
     if "tags" in changes:
@@ -467,31 +280,25 @@ def update_link(
     updated = get_link_by_id(conn, link.id)
     assert updated is not None  # noqa: S101 - the row exists inside this transaction
     # After the UPDATE that locks the row: events of one link are numbered in commit order.
-    data: dict[str, Any] = {"link": event_data(updated)}
-    if updated.slug != link.slug:
-        data["previous_slug"] = link.slug
-    outbox.record(conn, "link.updated", data, link_id=link.id)
+    outbox.record(
+        conn, "link.updated", partial(_updated_data, conn, link, updated), link_id=link.id
+    )
     return updated
 
 
-def _renamed(conn: Connection, link: Link, slug: object) -> dict[str, str]:
-    """The columns of a new slug for `link`: statistics, summary and shares follow (they key on
-    the link's id); the old slug answers 404 once the change commits."""
-    if slug is None:
-        raise ValidationFailed.field("slug", "cannot be removed")
-    slug = validate_slug(slug)
-    if slug.lower() != link.slug.lower():
-        taken = select(links.c.id).where(links.c.slug_key == slug.lower())
-        if conn.execute(taken).first() is not None:
-            raise SlugTaken(f"The slug '{slug}' is already taken.")
-    return {"slug": slug, "slug_key": slug.lower()}
+def _updated_data(conn: Connection, before: Link, after: Link) -> dict[str, Any]:
+    data: dict[str, Any] = {"link": event_data(conn, after)}
+    if after.slug != before.slug:
+        data["previous_slug"] = before.slug
+    return data
 
 
 def delete_link(conn: Connection, link: Link) -> None:
+    data = {"link": event_data(conn, link)}  # as it was: its state reads its clicks (max_clicks)
     forget_link(conn, link.id)  # its clicks leave the all-links statistics with it
     conn.execute(delete(links).where(links.c.id == link.id))
     mark_changed(conn, link.slug)
-    outbox.record(conn, "link.deleted", {"link": event_data(link)}, link_id=link.id)
+    outbox.record(conn, "link.deleted", data, link_id=link.id)
 
 
 def bump_version(conn: Connection, link: Link) -> None:

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -19,7 +20,9 @@ from balise.db.dialect import possible_id
 from balise.db.tables import summaries, summary_versions
 from balise.errors import NotFound, ValidationFailed
 from balise.integrations import outbox
-from balise.links.store import LANGS, Link, bump_version, event_data, lock_link
+from balise.links.fields import LANGS
+from balise.links.representation import event_data, link_event
+from balise.links.store import Link, bump_version, lock_link
 from balise.links.urls import clean_target
 from balise.values import text_problem
 
@@ -189,7 +192,7 @@ def save_summary(
     outbox.record(
         conn,
         "summary.updated",
-        {"link": event_data(link), "summary": _event_summary(saved)},
+        lambda: {"link": event_data(conn, link), "summary": _event_summary(saved)},
         link_id=link.id,
     )
     return saved, current is None
@@ -237,7 +240,7 @@ def delete_summary(conn: Connection, link: Link) -> bool:
     deleted = conn.execute(delete(summaries).where(summaries.c.link_id == link.id)).rowcount
     if deleted:
         bump_version(conn, link)
-        outbox.record(conn, "summary.deleted", {"link": event_data(link)}, link_id=link.id)
+        outbox.record(conn, "summary.deleted", partial(link_event, conn, link), link_id=link.id)
     return bool(deleted)
 
 

@@ -1,8 +1,9 @@
 """Importers of other shorteners' links, one module per peer, through their public REST APIs.
 
-Each peer yields pages of records (peer.py); cli/transfer.py writes a page at a time in one
-transaction and keeps the cursor of the next page in a state file, so an interrupted import
-continues where it stopped.
+Each peer yields pages of records through one paging loop (peer.PagedPeer: an importer gives
+its page request, its item mapping and where the next page starts); cli/transfer.py writes a
+page at a time in one transaction and keeps the cursor of the next page in a state file, so an
+interrupted import continues where it stopped.
 """
 
 from __future__ import annotations

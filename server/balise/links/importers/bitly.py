@@ -11,14 +11,24 @@ start with 0 imported clicks. The cursor is the `search_after` of the next page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from functools import cached_property
 
 from balise.links.importers.http import PeerClient, PeerError
-from balise.links.importers.peer import PAGE_SIZE, Page, mapping, moment, need, record
+from balise.links.importers.peer import (
+    PAGE_SIZE,
+    Answer,
+    PagedPeer,
+    integer,
+    mapping,
+    moment,
+    need,
+    numbered,
+    record,
+)
 from balise.links.transfer import Record
 
 
-class Bitly:
+class Bitly(PagedPeer):
     name = "bitly"
 
     def __init__(self, client: PeerClient, group: str | None = None) -> None:
@@ -34,33 +44,20 @@ class Bitly:
             raise PeerError(f"{self.name}: /v4/user names no default group: pass --group GUID")
         return guid
 
-    def pages(self, cursor: str | None) -> Iterator[Page]:
-        path = f"/v4/groups/{self.group_guid()}/bitlinks"
-        after = cursor or ""
-        number = 1
-        while True:
-            params = {"size": PAGE_SIZE, **({"search_after": after} if after else {})}
-            body = self.client.get_json(path, params)
-            links = need(body, "links", list, self.name, path)
-            pagination = mapping(body.get("pagination"))
-            after = pagination.get("search_after") or ""
-            total = pagination.get("total")
-            records = [
-                self._record(f"page {number}, item {i}", item) for i, item in enumerate(links, 1)
-            ]
-            last = not links or not isinstance(after, str) or not after
-            yield Page(
-                f"page {number}",
-                records,
-                None if last else after,
-                total if isinstance(total, int) else None,
-            )
-            if last:
-                return
-            number += 1
+    @cached_property
+    def path(self) -> str:
+        return f"/v4/groups/{self.group_guid()}/bitlinks"
 
-    @staticmethod
-    def _record(where: str, item: object) -> Record:
+    def fetch(self, cursor: str | None) -> Answer:
+        params = {"size": PAGE_SIZE, **({"search_after": cursor} if cursor else {})}
+        body = self.client.get_json(self.path, params)
+        links = need(body, "links", list, self.name, self.path)
+        pagination = mapping(body.get("pagination"))
+        after = pagination.get("search_after")
+        following = after if isinstance(after, str) and after else None
+        return Answer(numbered(links), following, integer(pagination.get("total")))
+
+    def to_record(self, where: str, item: object) -> Record:
         if not isinstance(item, dict):
             return Record(where, error="not a bitlink object")
         bitlink = item.get("id")

@@ -8,39 +8,42 @@ the `skip` offset of the next page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from balise.links.importers.http import PeerClient
-from balise.links.importers.peer import PAGE_SIZE, Page, count, moment, need, record
+from balise.links.importers.peer import (
+    PAGE_SIZE,
+    Answer,
+    PagedPeer,
+    count,
+    integer,
+    moment,
+    need,
+    numbered,
+    record,
+)
 from balise.links.transfer import Record
 
 PATH = "/api/v2/links"
 
 
-class Kutt:
+class Kutt(PagedPeer):
     name = "kutt"
 
     def __init__(self, client: PeerClient) -> None:
         self.client = client
 
-    def pages(self, cursor: str | None) -> Iterator[Page]:
-        skip = int(cursor or 0)
-        while True:
-            body = self.client.get_json(PATH, {"limit": PAGE_SIZE, "skip": skip})
-            data = need(body, "data", list, self.name, PATH)
-            total = body.get("total") if isinstance(body.get("total"), int) else None
-            number = skip // PAGE_SIZE + 1
-            records = [
-                self._record(f"page {number}, item {i}", item) for i, item in enumerate(data, 1)
-            ]
-            skip += len(data)
-            last = not data or (total is not None and skip >= total)
-            yield Page(f"page {number}", records, None if last else str(skip), total)
-            if last:
-                return
+    def first_number(self, cursor: str | None) -> int:
+        return int(cursor or 0) // PAGE_SIZE + 1
 
-    @staticmethod
-    def _record(where: str, item: object) -> Record:
+    def fetch(self, cursor: str | None) -> Answer:
+        skip = int(cursor or 0)
+        body = self.client.get_json(PATH, {"limit": PAGE_SIZE, "skip": skip})
+        data = need(body, "data", list, self.name, PATH)
+        total = integer(body.get("total"))
+        skip += len(data)
+        last = total is not None and skip >= total
+        return Answer(numbered(data), None if last else str(skip), total)
+
+    def to_record(self, where: str, item: object) -> Record:
         if not isinstance(item, dict):
             return Record(where, error="not a link object")
         if item.get("password") is True:

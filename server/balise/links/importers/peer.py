@@ -1,4 +1,5 @@
-"""What every peer importer shares: a page of records, and reading the peers' values."""
+"""What every peer importer shares: a page of records, the paging loop, and reading the
+peers' values."""
 
 from __future__ import annotations
 
@@ -29,6 +30,64 @@ class Peer(Protocol):
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
         """The pages from `cursor` (None: the first page) to the last."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one page request told: its items, each with the name it is reported under; the
+    cursor of the next page (None: the peer says this one is the last); the number of links
+    the peer holds, when it says."""
+
+    items: list[tuple[str, object]]
+    next_cursor: str | None
+    total: int | None = None
+
+
+class PagedPeer:
+    """A peer read page by page with one loop (pages()); each importer gives only what
+    differs: fetch() (the page request, and where the next page starts), to_record() (the
+    mapping of an item) and first_number() (the number of the page a cursor names)."""
+
+    name: str
+
+    def fetch(self, cursor: str | None) -> Answer:
+        raise NotImplementedError
+
+    def to_record(self, where: str, item: object) -> Record:
+        raise NotImplementedError
+
+    def first_number(self, cursor: str | None) -> int:
+        return 1
+
+    def pages(self, cursor: str | None) -> Iterator[Page]:
+        """The pages from `cursor` to the last: an empty page is the last whatever the peer
+        says, and a peer that names the page it was asked for as the next one (which would
+        page forever) stops the import with one line."""
+        number = self.first_number(cursor)
+        while True:
+            answer = self.fetch(cursor)
+            label = f"page {number}"
+            records = [self.to_record(f"{label}, {key}", item) for key, item in answer.items]
+            following = answer.next_cursor if records else None
+            if following is not None and following == cursor:
+                raise PeerError(
+                    f"{self.name}: {label} names itself as the next page ({following!r}): "
+                    "the import stops rather than read it forever"
+                )
+            yield Page(label, records, following, answer.total)
+            if following is None:
+                return
+            cursor, number = following, number + 1
+
+
+def numbered(items: list[Any]) -> list[tuple[str, object]]:
+    """Items named `item 1`, `item 2`... in the order the peer gave them."""
+    return [(f"item {i}", item) for i, item in enumerate(items, 1)]
+
+
+def integer(value: object) -> int | None:
+    """A number the peer sends as a JSON integer (never a boolean)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def moment(value: object, *, naive_is_utc: bool = False) -> datetime | None:

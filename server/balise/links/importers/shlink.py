@@ -9,48 +9,50 @@ application/problem+json. The cursor is the next page number.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from balise.links.importers.http import PeerClient
-from balise.links.importers.peer import PAGE_SIZE, Page, count, mapping, moment, need, record
+from balise.links.importers.peer import (
+    PAGE_SIZE,
+    Answer,
+    PagedPeer,
+    count,
+    integer,
+    mapping,
+    moment,
+    need,
+    numbered,
+    record,
+)
 from balise.links.transfer import Record
 
 PATH = "/rest/v3/short-urls"
 
 
-class Shlink:
+class Shlink(PagedPeer):
     name = "shlink"
 
     def __init__(self, client: PeerClient) -> None:
         self.client = client
 
-    def pages(self, cursor: str | None) -> Iterator[Page]:
-        number = int(cursor or 1)
-        while True:
-            body = self.client.get_json(
-                PATH, {"page": number, "itemsPerPage": PAGE_SIZE, "orderBy": "dateCreated-ASC"}
-            )
-            found = need(body, "shortUrls", dict, self.name, PATH)
-            data = need(found, "data", list, self.name, PATH)
-            pagination = mapping(found.get("pagination"))
-            pages = pagination.get("pagesCount")
-            total = pagination.get("totalItems")
-            records = [
-                self._record(f"page {number}, item {i}", item) for i, item in enumerate(data, 1)
-            ]
-            last = not data or not isinstance(pages, int) or number >= pages
-            yield Page(
-                f"page {number}",
-                records,
-                None if last else str(number + 1),
-                total if isinstance(total, int) else None,
-            )
-            if last:
-                return
-            number += 1
+    def first_number(self, cursor: str | None) -> int:
+        return int(cursor or 1)
 
-    @staticmethod
-    def _record(where: str, item: object) -> Record:
+    def fetch(self, cursor: str | None) -> Answer:
+        number = self.first_number(cursor)
+        body = self.client.get_json(
+            PATH, {"page": number, "itemsPerPage": PAGE_SIZE, "orderBy": "dateCreated-ASC"}
+        )
+        found = need(body, "shortUrls", dict, self.name, PATH)
+        data = need(found, "data", list, self.name, PATH)
+        pagination = mapping(found.get("pagination"))
+        pages = integer(pagination.get("pagesCount"))
+        more = pages is not None and number < pages
+        return Answer(
+            numbered(data),
+            str(number + 1) if more else None,
+            integer(pagination.get("totalItems")),
+        )
+
+    def to_record(self, where: str, item: object) -> Record:
         if not isinstance(item, dict):
             return Record(where, error="not a short URL object")
         meta = mapping(item.get("meta"))

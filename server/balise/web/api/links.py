@@ -6,10 +6,10 @@ from flask import g
 from spectree import Response
 from sqlalchemy import Connection
 
-from balise.analytics import clicks
 from balise.errors import NotFound
-from balise.links import states
 from balise.links import store as links
+from balise.links.representation import link_data
+from balise.links.slugs import with_short_urls
 from balise.summaries import store as summaries
 from balise.web.api.blueprint import bp, operation
 from balise.web.api.schemas import (
@@ -20,43 +20,15 @@ from balise.web.api.schemas import (
     LinkPatch,
     ProblemOut,
 )
-from balise.web.api.schemas.controls import controls_out
 from balise.web.context import state, transaction
 from balise.web.summary_view import summary_out
 
 TAGS = ["links"]
 
 
-def link_state(conn: Connection, link: links.Link) -> str:
-    """One of links.states.STATES (exhausted once the clicks stored reach max_clicks)."""
-    served = clicks.served_clicks(conn, link.id) if link.max_clicks is not None else 0
-    return states.current_state(link, served)
-
-
 def link_out(link: links.Link, conn: Connection) -> dict[str, Any]:
-    """The JSON shape of a link (LinkOut)."""
-    short_url = state().short_url(link.slug)
-    return {
-        "slug": link.slug,
-        "short_url": short_url,
-        "preview_url": short_url + "+",
-        "url": link.url,
-        "title": link.title,
-        "tags": list(link.tags),
-        "lang": link.lang,
-        "redirect_delay": link.redirect_delay,
-        "reading_delay": link.reading_delay,
-        "expires_at": link.expires_at,
-        "max_clicks": link.max_clicks,
-        "disabled": link.disabled,
-        "redirect_mode": link.redirect_mode,
-        "redirect_status": link.redirect_status,
-        "state": link_state(conn, link),
-        "imported_clicks": link.imported_clicks,
-        "created_at": link.created_at,
-        "updated_at": link.updated_at,
-        **controls_out(link),
-    }
+    """The JSON shape of a link (LinkOut): the same as webhook events carry."""
+    return with_short_urls(link_data(conn, link), state().base_url)
 
 
 def find_link(conn: Any, slug: str) -> links.Link:

@@ -1,12 +1,14 @@
 """Creating links from a CSV file: choose or drop it, see each row checked, confirm, see what
 was created and what was skipped, and why.
 
-The file: UTF-8 (a byte order mark is fine), a header row naming the columns (COLUMNS, `url`
+The file: UTF-8 (a byte order mark is fine), a header row naming the columns (COLUMNS: every
+field a create takes, links.fields.CREATE_FIELDS, so a new field is a new column; `url`
 required, in any order and case), comma or semicolon separated (the header row tells), at most
 bulk.MAX_ITEMS rows and BALISE_MAX_BODY_BYTES. Each row is checked as the link form checks its
-fields (forms.check), so the errors read as the form's do; a slug used by an earlier row or
-taken by a link is said too. The preview carries the rows in the confirm form: they are checked
-again on confirmation and created in the chunked transactions of links/bulk.py.
+fields (forms.check), then by the rules the API applies on creation (links.fields.check,
+without hashing passwords), so the errors read as the form's do; a slug used by an earlier row
+or taken by a link is said too. The preview carries the rows in the confirm form: they are
+checked again on confirmation and created in the chunked transactions of links/bulk.py.
 """
 
 from __future__ import annotations
@@ -29,29 +31,20 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from balise.db.tables import links as links_table
-from balise.errors import BadRequest, SlugTaken
-from balise.links import bulk
+from balise.errors import BadRequest, SlugTaken, ValidationFailed
+from balise.links import bulk, fields
 from balise.links import store as links
 from balise.web.context import state, transaction
-from balise.web.dashboard import forms
+from balise.web.dashboard import controls, forms
 from balise.web.dashboard.blueprint import bp, render, require, user
 from balise.web.dashboard.i18n import field_message, integer
 from balise.web.dashboard.timezones import viewer_tz
 
-COLUMNS = (
-    "url",
-    "slug",
-    "title",
-    "tags",
-    "lang",
-    "redirect_delay",
-    "reading_delay",
-    "expires_at",
-    "max_clicks",
-    "disabled",
-    "redirect_mode",
-    "redirect_status",
-)
+COLUMNS = fields.CREATE_FIELDS
+# Cells read as yes or no, and as dates (ISO 8601; without an offset, in the viewer's zone).
+FLAGS = tuple(name for name in (*forms.FLAGS, *controls.FLAGS) if name in COLUMNS)
+DATES = ("expires_at", "valid_from")
+MASKED = ("password",)  # cells the preview does not show
 YES = frozenset({"1", "true", "yes", "y", "oui", "o", "x"})
 
 
@@ -127,26 +120,40 @@ def _form_of(cells: dict[str, str], tz: ZoneInfo) -> dict[str, Any]:
     """A row's cells as the link form would have sent them."""
     form = {name: cells.get(name, "") for name in COLUMNS}
     form["tags"] = form["tags"].replace("|", ",")
-    for flag in forms.FLAGS:
+    for flag in FLAGS:
         form[flag] = "1" if form[flag].strip().lower() in YES else ""
-    expires = form["expires_at"].strip()
-    if expires:
+    for name in DATES:
+        text = form[name].strip()
+        if not text:
+            continue
         try:
-            moment = datetime.fromisoformat(expires.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            pass  # left as it is: the form's check says it is not a date
-        else:
-            local = moment.astimezone(tz) if moment.tzinfo else moment
-            form["expires_at"] = local.strftime(forms.LOCAL_FORMAT)
+            continue  # left as it is: the form's check says it is not a date
+        local = moment.astimezone(tz) if moment.tzinfo else moment
+        form[name] = local.strftime(forms.LOCAL_FORMAT)
     return forms.read_form(MultiDict(form))
+
+
+def _check_row(row: Row, tz: ZoneInfo) -> None:
+    """The form's rules, then the API's on creation (dates in order, URLs of the rules and
+    the fallback...): every error of the row at once."""
+    server = state().server
+    row.values, row.errors = forms.check(
+        _form_of(row.cells, tz), tz, creating=True, base_url=server
+    )
+    if row.errors:
+        return
+    try:
+        fields.check(row.values, server, hash_password=False)
+    except ValidationFailed as exc:
+        row.errors = forms.domain_errors(exc)
 
 
 def check_rows(conn: Connection, rows: list[Row], tz: ZoneInfo) -> None:
     """Fill each row's values, or its errors: the form's rules, then slugs used twice or taken."""
     for row in rows:
-        row.values, row.errors = forms.check(
-            _form_of(row.cells, tz), tz, creating=True, base_url=state().server
-        )
+        _check_row(row, tz)
     wanted = {r.values["slug"].lower() for r in rows if not r.errors and r.values.get("slug")}
     taken: set[str] = set()
     if wanted:
@@ -222,6 +229,7 @@ def upload_links() -> Any:
         carried=carry(rows),
         filename=chosen.filename,
         columns=[name for name in COLUMNS if any(name in row.cells for row in rows)],
+        masked=MASKED,
     )
 
 
@@ -234,7 +242,8 @@ def _confirm(rows: list[Row], tz: ZoneInfo) -> Any:
         if outcome.created is not None:
             row.link = outcome.created
         elif not row.errors:  # refused when created (a slug taken meanwhile)
-            row.errors = {e["field"]: field_message(e["message"]) for e in outcome.errors}
+            found = {e["field"]: field_message(e["message"]) for e in outcome.errors}
+            row.errors = controls.fold(found)
     created = sum(1 for row in rows if row.link is not None)
     message = ngettext("%(num)s link created.", "%(num)s links created.", created)
     return render("upload.html", step="result", rows=rows, created=created, message=message)

@@ -74,7 +74,9 @@ class LinkPatch(LinkFields):
     )
 
 
-class LinkOut(ControlsOut):
+class LinkShown(ControlsOut):
+    """A link as the API answers it and webhook events carry it (links/representation.py)."""
+
     slug: str
     short_url: str
     preview_url: str
@@ -99,6 +101,9 @@ class LinkOut(ControlsOut):
     )
     created_at: datetime
     updated_at: datetime
+
+
+class LinkOut(LinkShown):
     summary: SummaryOut | None = Field(
         None,
         description="Only in the answer to a create that sent a summary, or to a duplicate of "

@@ -94,19 +94,3 @@ class ControlsOut(BaseModel):
     valid_from: datetime | None
     password_protected: bool = Field(description="Readers must type a password first.")
     rules: list[Rule] | None
-
-
-def controls_out(link: object) -> dict[str, object]:
-    """The control fields of a link as the API shows them (never the password)."""
-    out: dict[str, object] = {name: getattr(link, name) for name in controls.UTM_FIELDS}
-    rules = getattr(link, "rules", None)
-    out.update(
-        forward_query=getattr(link, "forward_query", False),
-        fallback_url=getattr(link, "fallback_url", None),
-        valid_from=getattr(link, "valid_from", None),
-        password_protected=getattr(link, "password_hash", None) is not None,
-        rules=[{k: v for k, v in rule.items() if v is not None} for rule in rules]
-        if rules
-        else None,
-    )
-    return out

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import models_json_schema
 
 from balise.values import INT_MAX
+from balise.web.api.schemas import LinkShown
 
 EventType = Literal[
     "link.created", "link.updated", "link.deleted", "summary.updated", "summary.deleted", "clicks"
@@ -105,20 +106,10 @@ class WebhookTestSent(BaseModel):
 # -- the events themselves ------------------------------------------------------------------
 
 
-class WebhookLink(_Strict):
-    slug: str
-    short_url: str
-    url: str
-    title: str | None
-    tags: list[str]
-    lang: Literal["fr", "en"] | None
-    redirect_delay: int | None
-    reading_delay: bool
-    expires_at: datetime | None
-    max_clicks: int | None
-    disabled: bool
-    created_at: datetime
-    updated_at: datetime
+class WebhookLink(LinkShown):
+    """The link as the API answers it (GET /api/v1/links/<slug>); as it was, once deleted."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class WebhookSummary(_Strict):
