@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, literal, select
 
+from balise.analytics import valuevisitors
 from balise.analytics.backfill import fill
 from balise.analytics.rollups import fill_from_clicks
 from balise.db.tables import clicks, daily_visitors, hourly_counts, link_tags, links
@@ -125,6 +126,7 @@ def make_clicks(engine: Engine, links_: int, total: int, now: datetime) -> dict[
         took["click_rollups"] = time.perf_counter() - began
         began = time.perf_counter()
         fill(conn)  # the pyramid, as migration 0010_daily does
+        valuevisitors.fill(conn)  # visitors per value, as migration 0011 does
         took["pyramid"] = time.perf_counter() - began
     return took
 

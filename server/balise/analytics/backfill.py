@@ -75,7 +75,8 @@ def fill(conn: Connection, batch: int = 20_000) -> None:
             query = select(literal(dim), literal(level), start, r[dim], n)
             query = query.group_by(start, r[dim]).having(n > 0)
             names = ["dim", "level", "start", "value", "clicks"]
-            conn.execute(site_values.insert().from_select(names, query))
+            # include_defaults=False: `visitors` (0011) may not exist yet when 0010 runs this
+            conn.execute(site_values.insert().from_select(names, query, include_defaults=False))
         if level != "h":
             _fill_link_values(conn, level, batch)
     _fill_visitors(conn, batch)

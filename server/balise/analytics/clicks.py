@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, Executable, Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from balise.analytics import valuevisitors
 from balise.analytics.classify import BOT, CLICK, PREFETCH, agent_facts
 from balise.analytics.previews import delete_past_viewers
 from balise.analytics.rollups import DIMENSIONS, add_clicks
@@ -212,6 +213,7 @@ def write_batch(
         _confirm(conn, confirmations, now, result, rows)
     increment_hourly(conn, rows.increments)
     add_clicks(conn, [*rows.clicks, *rows.confirmed])
+    valuevisitors.count(conn, rows.clicks)
     return result
 
 
@@ -344,6 +346,7 @@ def purge_expired(conn: Connection, now: datetime, retention_days: int) -> tuple
     delete_past_viewers(conn, day_of(now))
     # Visitors of days before yesterday cannot click again (their hash was of their day).
     conn.execute(delete(site_visitors).where(site_visitors.c.day < day_of(now - timedelta(days=1))))
+    valuevisitors.forget_before(conn, now)
     if not retention_days:
         return 0, 0
     return purge_before(conn, now - timedelta(days=retention_days))

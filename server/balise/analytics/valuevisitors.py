@@ -1,0 +1,102 @@
+"""Unique visitors per dimension value (referrer host, country, UTM value...), per UTC day.
+
+A visitor hash lives one UTC day, so the distinct visitors who clicked with one value, summed
+over days, is exact for that value over any range of whole days: `site_values.visitors` keeps
+it per day and month, and `value_visitors` the hashes of today and yesterday, so the batch
+writer counts a visitor once per day and value (insert if absent, count what was inserted).
+What filtered all-links statistics read instead of raw clicks (uniques.py). Owns
+`value_visitors`; adds to `site_values.visitors`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, literal, select
+
+from balise.analytics.rollups import DIMENSIONS
+from balise.db.dialect import insert
+from balise.db.pyramid import bucket
+from balise.db.tables import clicks, site_values, value_visitors
+
+UTC = timezone.utc
+
+
+def count(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Count the visitors of these click rows (ts, visitor_hash, DIMENSIONS) new to their day
+    and value, in the batch writer's transaction."""
+    keys = set()
+    for row in rows:
+        if row.get("visitor_hash"):
+            day = row["ts"].astimezone(UTC).date().isoformat()
+            for dim in DIMENSIONS:
+                keys.add((day, dim, row.get(dim) or "", row["visitor_hash"]))
+    if not keys:
+        return
+    names = ("day", "dim", "value", "visitor_hash")
+    stmt = insert(conn, value_visitors).on_conflict_do_nothing()
+    stmt = stmt.returning(value_visitors.c.day, value_visitors.c.dim, value_visitors.c.value)
+    rows = [dict(zip(names, k, strict=True)) for k in sorted(keys)]
+    new = Counter(tuple(r) for r in conn.execute(stmt, rows))
+    add(conn, new)
+
+
+def add(conn: Connection, new: Mapping[tuple[str, str, str], int]) -> None:
+    """Add visitors per (day, dimension, value) to the day and month rows of site_values."""
+    merged: Counter[tuple[str, str, datetime, str]] = Counter()
+    for (day, dim, value), n in new.items():
+        noon = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
+        for level in ("d", "m"):
+            merged[(dim, level, bucket(noon, level), value)] += n
+    if not merged:
+        return
+    keys = ("dim", "level", "start", "value")
+    rows = [
+        {**dict(zip(keys, k, strict=True)), "clicks": 0, "visitors": n}
+        for k, n in sorted(merged.items())
+    ]
+    stmt = insert(conn, site_values)
+    added = site_values.c.visitors + stmt.excluded.visitors
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={"visitors": added})
+    conn.execute(stmt, rows)
+
+
+def forget_before(conn: Connection, now: datetime) -> None:
+    """Hashes of days before yesterday cannot click again (their hash was of their day)."""
+    yesterday = (now - timedelta(days=1)).astimezone(UTC).date().isoformat()
+    conn.execute(delete(value_visitors).where(value_visitors.c.day < yesterday))
+
+
+def fill(conn: Connection, now: datetime | None = None) -> None:
+    """Count each day's visitors per value from the raw clicks still kept (migration 0011):
+    days whose clicks were purged before it ran stay at 0. Today's and yesterday's hashes are
+    kept in value_visitors."""
+    conn.execute(site_values.update().values(visitors=0))
+    conn.execute(value_visitors.delete())
+    day = _day(conn)
+    for dim in DIMENSIONS:
+        value = func.coalesce(clicks.c[dim], "")
+        query = (
+            select(day, value, func.count(func.distinct(clicks.c.visitor_hash)))
+            .where(clicks.c.visitor_hash.is_not(None))
+            .group_by(day, value)
+        )
+        add(conn, {(d, dim, v): int(n) for d, v, n in conn.execute(query)})
+    since = ((now or datetime.now(UTC)) - timedelta(days=1)).date().isoformat()
+    for dim in DIMENSIONS:
+        recent = (
+            select(day, literal(dim), func.coalesce(clicks.c[dim], ""), clicks.c.visitor_hash)
+            .where(clicks.c.visitor_hash.is_not(None), day >= since)
+            .distinct()
+        )
+        names = ["day", "dim", "value", "visitor_hash"]
+        conn.execute(value_visitors.insert().from_select(names, recent))
+
+
+def _day(conn: Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", clicks.c.ts), "YYYY-MM-DD")
+    return func.substr(clicks.c.ts, 1, 10)
