@@ -55,7 +55,7 @@ def test_direct_visits_are_a_filter_too(viewer, make_link, db):
         as_text=True
     )
     assert total(page, "Clics") == 6
-    assert "Visiteurs uniques</span><span class=\"value\">—<" in page
+    assert 'Visiteurs uniques</span><span class="value">—<' in page
     assert "comptés sous un filtre d’une seule valeur" in page
     page = viewer.get("/dashboard/stats?range=7d&country=").get_data(as_text=True)
     assert total(page, "Clics") == 0  # every seeded click has a country

@@ -43,13 +43,13 @@ def campaigns(conn: Connection, period: Period, limit: int = 200) -> list[dict[s
             visitors[value] += int(people or 0)
     if "h" in parts:  # a hash lives one UTC day: the cut days' hours are counted apart
         c = raw_clicks.c
-        query = (
+        per_value: Any = (
             select(c.utm_campaign, func.count(distinct(c.visitor_hash)))
             .where(ranges_where(c.ts, parts["h"]), c.visitor_hash.is_not(None))
             .where(c.utm_campaign.is_not(None))
             .group_by(c.utm_campaign)
         )
-        for value, people in conn.execute(query):
+        for value, people in conn.execute(per_value):
             visitors[value] += int(people)
     best = sorted(((-n, value) for value, n in clicks.items() if n > 0))[:limit]
     return [{"value": value, "clicks": -n, "visitors": visitors[value]} for n, value in best]
@@ -92,6 +92,3 @@ def tags(conn: Connection, period: Period, limit: int = 200) -> list[dict[str, A
          "links": int(row.links)}
         for row in conn.execute(query)
     ]  # fmt: skip
-
-
-
