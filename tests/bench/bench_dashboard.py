@@ -153,6 +153,7 @@ def big_pages() -> list[tuple[str, str]]:
         ("page all links, 12 m", "/dashboard/stats?range=12m"),
         ("page one link, 30 d", "/dashboard/links/s000001/stats?range=30d"),
         ("page filtered, 12 m", "/dashboard/stats?range=12m&referrer=t.co&device=mobile"),
+        ("page campaigns, 12 m", "/dashboard/campaigns?range=12m"),
     ]
 
 

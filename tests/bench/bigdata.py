@@ -103,8 +103,12 @@ def make_clicks(engine: Engine, links_: int, total: int, now: datetime) -> dict[
     sqlite = engine.dialect.name == "sqlite"
     took: dict[str, float] = {}
     began = time.perf_counter()
+    written = 0
     for chunk in _clicks(rng, links_, total, now):
         _write_clicks(engine, chunk, sqlite)
+        written += len(chunk)
+        if written % 1_000_000 == 0:
+            print(f"  {written:,} clicks: {time.perf_counter() - began:.0f} s", flush=True)
     took["clicks"] = time.perf_counter() - began
     with engine.begin() as conn:
         began = time.perf_counter()
@@ -120,14 +124,22 @@ def make_clicks(engine: Engine, links_: int, total: int, now: datetime) -> dict[
         conn.execute(
             daily_visitors.insert().from_select(["link_id", "day", "visitor_hash"], visitors)
         )
-        took["hourly counters, daily visitors"] = time.perf_counter() - began
+        took["hourly counters, daily visitors"] = _done("hourly counters, daily visitors", began)
         began = time.perf_counter()
         fill_from_clicks(conn, batch=50_000)  # migration 0007_rollups
-        took["click_rollups"] = time.perf_counter() - began
+        took["click_rollups"] = _done("click_rollups", began)
         began = time.perf_counter()
         fill(conn)  # the pyramid, as migration 0010_daily does
+        took["pyramid"] = _done("pyramid", began)
+        began = time.perf_counter()
         valuevisitors.fill(conn)  # visitors per value, as migration 0011 does
-        took["pyramid"] = time.perf_counter() - began
+        took["visitors per value"] = _done("visitors per value", began)
+    return took
+
+
+def _done(step: str, began: float) -> float:
+    took = time.perf_counter() - began
+    print(f"  {step}: {took:.0f} s", flush=True)
     return took
 
 
