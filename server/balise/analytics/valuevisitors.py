@@ -2,8 +2,10 @@
 
 A visitor hash lives one UTC day, so the distinct visitors who clicked with one value, summed
 over days, is exact for that value over any range of whole days: `site_values.visitors` keeps
-it per day and month, and `value_visitors` the hashes of today and yesterday, so the batch
-writer counts a visitor once per day and value (insert if absent, count what was inserted).
+it per day and month. The batch writer counts a visitor once per day and value: for the
+browser, OS, device and country (functions of what the hash is made of) when it is new to the
+day across links (`site_visitors`); for the referrer and UTM values with `value_visitors`, the
+hashes of today and yesterday per value (insert if absent, count what was inserted).
 What filtered all-links statistics read instead of raw clicks (uniques.py). Owns
 `value_visitors`; adds to `site_values.visitors`.
 """
@@ -23,24 +25,40 @@ from balise.db.pyramid import bucket
 from balise.db.tables import clicks, site_values, value_visitors
 
 UTC = timezone.utc
+# Functions of a visitor hash's address and user agent (one value per visitor and day), and
+# the dimensions a visitor may click with several values of in one day.
+FIXED = ("browser", "os", "device", "country")
+VARYING = tuple(d for d in DIMENSIONS if d not in FIXED)
 
 
-def count(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+def count(
+    conn: Connection, rows: Iterable[Mapping[str, Any]], new_site: set[tuple[str, str]]
+) -> None:
     """Count the visitors of these click rows (ts, visitor_hash, DIMENSIONS) new to their day
-    and value, in the batch writer's transaction."""
+    and value, in the batch writer's transaction. `new_site`: the (day, visitor hash) pairs new
+    across links this batch (clicks.count_visitors): a visitor's browser, OS, device and
+    country follow from the address and user agent its hash is made of, so it is new to those
+    values exactly when it is new to the day; the other dimensions are kept per hash."""
     keys = set()
+    fixed: Counter[tuple[str, str, str]] = Counter()
+    first = set()
     for row in rows:
         if row.get("visitor_hash"):
             day = row["ts"].astimezone(UTC).date().isoformat()
-            for dim in DIMENSIONS:
+            visitor = (day, row["visitor_hash"])
+            if visitor in new_site and visitor not in first:
+                first.add(visitor)
+                for dim in FIXED:
+                    fixed[(day, dim, row.get(dim) or "")] += 1
+            for dim in VARYING:
                 keys.add((day, dim, row.get(dim) or "", row["visitor_hash"]))
-    if not keys:
-        return
-    names = ("day", "dim", "value", "visitor_hash")
-    stmt = insert(conn, value_visitors).on_conflict_do_nothing()
-    stmt = stmt.returning(value_visitors.c.day, value_visitors.c.dim, value_visitors.c.value)
-    rows = [dict(zip(names, k, strict=True)) for k in sorted(keys)]
-    new = Counter(tuple(r) for r in conn.execute(stmt, rows))
+    new: Counter[tuple[str, str, str]] = Counter(fixed)
+    if keys:
+        names = ("day", "dim", "value", "visitor_hash")
+        stmt = insert(conn, value_visitors).on_conflict_do_nothing()
+        stmt = stmt.returning(value_visitors.c.day, value_visitors.c.dim, value_visitors.c.value)
+        found = [dict(zip(names, k, strict=True)) for k in sorted(keys)]
+        new.update(tuple(r) for r in conn.execute(stmt, found))
     add(conn, new)
 
 
@@ -86,7 +104,7 @@ def fill(conn: Connection, now: datetime | None = None) -> None:
         )
         add(conn, {(d, dim, v): int(n) for d, v, n in conn.execute(query)})
     since = ((now or datetime.now(UTC)) - timedelta(days=1)).date().isoformat()
-    for dim in DIMENSIONS:
+    for dim in VARYING:
         recent = (
             select(day, literal(dim), func.coalesce(clicks.c[dim], ""), clicks.c.visitor_hash)
             .where(clicks.c.visitor_hash.is_not(None), day >= since)
