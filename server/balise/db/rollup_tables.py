@@ -106,14 +106,14 @@ site_visitors = Table(
     sqlite_with_rowid=False,
 )
 
-# Visitor hashes of today and yesterday per dimension value, so a visitor counts once per day
-# and value in site_values.visitors (migration 0011); older days are deleted (counts stay).
+# Visitors of today and yesterday with the referrer and UTM values each clicked with (`seen`:
+# entries "<digit><value>" joined by \x1f, the digit naming the dimension), so a visitor counts
+# once per day and value in site_values.visitors (migration 0011); older days are deleted.
 value_visitors = Table(
     "value_visitors",
     metadata,
     Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
-    Column("dim", String(16), primary_key=True),
-    Column("value", String(255), primary_key=True),
     Column("visitor_hash", String(64), primary_key=True),
+    Column("seen", Text, nullable=False),
     sqlite_with_rowid=False,
 )

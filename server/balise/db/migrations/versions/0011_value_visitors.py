@@ -7,7 +7,7 @@ Create Date: 2026-11-30
 `site_values.visitors`: each UTC day's distinct visitors who clicked with a referrer host,
 country, UTM value... summed per day and month, so all-links statistics filtered on one value
 count their unique visitors from rollups (analytics/valuevisitors.py). `value_visitors`: the
-hashes of today and yesterday per value. Filled from the raw clicks kept when it runs (days
+visitors of today and yesterday with the referrer and UTM values they clicked with. Filled from the raw clicks kept when it runs (days
 already purged stay at 0, as filtered visitors were counted before). Downgrade drops both.
 """
 
@@ -28,12 +28,9 @@ def upgrade() -> None:
     op.create_table(
         "value_visitors",
         sa.Column("day", sa.String(length=10), nullable=False),
-        sa.Column("dim", sa.String(length=16), nullable=False),
-        sa.Column("value", sa.String(length=255), nullable=False),
         sa.Column("visitor_hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "day", "dim", "value", "visitor_hash", name=op.f("pk_value_visitors")
-        ),
+        sa.Column("seen", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "visitor_hash", name=op.f("pk_value_visitors")),
         sqlite_with_rowid=False,
     )
     from balise.analytics.valuevisitors import fill
