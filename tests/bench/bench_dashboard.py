@@ -177,7 +177,7 @@ def api_key(url: str) -> str:
     engine = make_engine(url)
     upgrade(engine)  # a kept database: the migrations since it was written, fills included
     with engine.begin() as conn:
-        key = keys.create_key(conn, "bench", "viewer")[1]
+        key = keys.create_key(conn, f"bench {time.time_ns()}", "viewer")[1]
     engine.dispose()
     return key
 
@@ -227,7 +227,7 @@ def main_big(args: argparse.Namespace) -> None:
             targets.append(("postgresql", *kept_database(args.postgres, args.keep)))
         else:
             targets.append(("postgresql", *scratch_database(args.postgres, "balise_bench")))
-    print(f"{args.links:,} links, {args.clicks:,} clicks over 13 months")
+    print(f"{args.links:,} links, {args.clicks:,} clicks over 13 months (unless kept)")
     for name, url, cleanup in targets:
         fresh = not args.keep or not kept(url)
         try:
