@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select, union_all
 
 from balise.analytics.periods import Period
 from balise.analytics.rollups import DIMENSIONS
@@ -130,10 +130,20 @@ def combo_value_counts(conn: Connection, period: Period, source: Source) -> dict
                 i = next(i for i in range(len(DIMENSIONS)) if row[i] is not None)
                 found[DIMENSIONS[i]][row[i]] += int(row[-1])
             continue
-        query = select(*columns, table.c.clicks)
-        for row in conn.execute(query.where(where, ranges_where(start, ranges))):
-            for i, dim in enumerate(DIMENSIONS):
-                found[dim][row[i]] += row.clicks
+        # SQLite: the matching rows once into a materialized CTE, then a sum per dimension
+        # over it, so only the distinct values come back to Python.
+        kept = (
+            select(*columns, table.c.clicks)
+            .where(where, ranges_where(start, ranges))
+            .cte("kept")
+            .prefix_with("MATERIALIZED")
+        )
+        sums = [
+            select(literal(i), kept.c[dim], func.sum(kept.c.clicks)).group_by(kept.c[dim])
+            for i, dim in enumerate(DIMENSIONS)
+        ]
+        for i, value, n in conn.execute(union_all(*sums)):
+            found[DIMENSIONS[i]][value] += int(n)
     return found
 
 
