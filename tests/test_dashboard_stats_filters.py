@@ -50,6 +50,13 @@ def test_direct_visits_are_a_filter_too(viewer, make_link, db):
     seed(db, make_link(slug="promo"))
     page = viewer.get("/dashboard/stats?range=7d&referrer=news.example").get_data(as_text=True)
     assert total(page, "Clics") == 3
+    # all links on two dimensions: unique visitors are not counted, and the page says so
+    page = viewer.get("/dashboard/stats?range=7d&referrer=t.co&device=mobile").get_data(
+        as_text=True
+    )
+    assert total(page, "Clics") == 6
+    assert 'Visiteurs uniques</span><span class="value">—<' in page
+    assert "comptés sous un filtre d’une seule valeur" in page
     page = viewer.get("/dashboard/stats?range=7d&country=").get_data(as_text=True)
     assert total(page, "Clics") == 0  # every seeded click has a country
     assert "Pays: <strong>Aucun / inconnu</strong>" in page

@@ -5,8 +5,8 @@
 Writes batches of random clicks (Zipf-like links, referrers, browsers...) with
 `clicks.write_batch`, as the writer thread does, into a scratch database with 10,000 links,
 and prints the median and p95 time of a whole batch and of the part spent on the time pyramid
-(per-link and site-wide hour/day/month rows and visitor counts; click_rollups and the hourly
-counters were written before it). The rollup
+(per-link and site-wide hour/day/month rows, visitor counts and visitors per dimension value;
+click_rollups and the hourly counters were written before it). The rollup
 functions are timed by wrapping them in place, so the same run gives both figures.
 """
 
@@ -30,10 +30,10 @@ from tests.bench import bigdata  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
 
 from balise.analytics import clicks as click_module
-from balise.analytics import rollups
+from balise.analytics import rollups, valuevisitors
 from balise.db import counters, make_engine, upgrade
 
-SPENT: list[float] = []
+SPENT: dict[str, float] = {}
 DEPTH = [0]
 
 
@@ -41,7 +41,7 @@ def campaign(rng: random.Random) -> str | None:
     return bigdata.zipf(rng, bigdata.CAMPAIGNS)  # type: ignore[no-any-return]
 
 
-def timed(fn: Callable[..., Any]) -> Callable[..., Any]:
+def timed(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         began = time.perf_counter()
         DEPTH[0] += 1
@@ -50,22 +50,24 @@ def timed(fn: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             DEPTH[0] -= 1
             if not DEPTH[0]:  # the outermost only: add_periods runs inside the others
-                SPENT.append(time.perf_counter() - began)
+                SPENT[name] = SPENT.get(name, 0.0) + time.perf_counter() - began
 
     return wrapper
 
 
-def run(url: str, batches: int, size: int) -> tuple[list[float], list[float]]:
+def run(url: str, batches: int, size: int) -> tuple[list[float], dict[str, list[float]]]:
     engine = make_engine(url)
     upgrade(engine)
     now = datetime.now(timezone.utc)
     bigdata.make_links(engine, 10_000, now)
     rng = random.Random(3)
     browsers = [agents.FIREFOX_DESKTOP, agents.SAFARI_IPHONE, agents.CHROME_ANDROID]
-    whole, rollup = [], []
-    rollups.add_to_pyramid = timed(rollups.add_to_pyramid)  # type: ignore[assignment]
-    counters.add_periods = timed(counters.add_periods)  # type: ignore[assignment]
+    whole: list[float] = []
+    parts: dict[str, list[float]] = {"pyramid": []}
+    rollups.add_to_pyramid = timed(rollups.add_to_pyramid, "values")  # type: ignore[assignment]
+    counters.add_periods = timed(counters.add_periods, "counters")  # type: ignore[assignment]
     click_module.add_periods = counters.add_periods  # type: ignore[attr-defined]
+    valuevisitors.count = timed(valuevisitors.count, "visitors/value")  # type: ignore[assignment]
     for n in range(batches + 3):
         hits = [
             click_module.Hit(
@@ -86,9 +88,11 @@ def run(url: str, batches: int, size: int) -> tuple[list[float], list[float]]:
             )  # fmt: skip
         if n >= 3:
             whole.append((time.perf_counter() - began) * 1000)
-            rollup.append(sum(SPENT) * 1000)
+            parts["pyramid"].append(sum(SPENT.values()) * 1000)
+            for name, spent in SPENT.items():
+                parts.setdefault(name, []).append(spent * 1000)
     engine.dispose()
-    return whole, rollup
+    return whole, parts
 
 
 def main() -> None:
@@ -103,10 +107,11 @@ def main() -> None:
     print(f"{args.batches} batches of {args.size} clicks; ms per batch (median, p95)")
     for name, url, cleanup in targets:
         try:
-            whole, rollup = run(url, args.batches, args.size)
+            whole, parts = run(url, args.batches, args.size)
             q = lambda v: (statistics.median(v), sorted(v)[int(len(v) * 0.95) - 1])  # noqa: E731
-            print(f"{name:<11} whole batch {q(whole)[0]:7.1f} {q(whole)[1]:7.1f}   "
-                  f"of which the pyramid {q(rollup)[0]:7.1f} {q(rollup)[1]:7.1f}")  # fmt: skip
+            print(f"{name:<11} whole batch {q(whole)[0]:7.1f} {q(whole)[1]:7.1f}")
+            for part, spent in parts.items():
+                print(f"{'':<11}   {part:<15} {q(spent)[0]:7.1f} {q(spent)[1]:7.1f}", flush=True)
         finally:
             if cleanup:
                 cleanup()

@@ -27,16 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert, inspect, select, text
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a file or with -m
 from tests.bench import bigdata  # noqa: E402
-from tests.databases import scratch_database  # noqa: E402
+from tests.databases import psycopg_url, scratch_database  # noqa: E402
 
 from balise import create_app
 from balise.accounts import keys, users
 from balise.db import make_engine, upgrade
 from balise.db.tables import clicks, hourly_counts, link_tags, links
+from balise.db.tables import users as users_table
 from balise.links.urls import url_key
 
 BASE_URL = "https://s.test"
@@ -151,24 +153,33 @@ def big_pages() -> list[tuple[str, str]]:
         ("page all links, 12 m", "/dashboard/stats?range=12m"),
         ("page one link, 30 d", "/dashboard/links/s000001/stats?range=30d"),
         ("page filtered, 12 m", "/dashboard/stats?range=12m&referrer=t.co&device=mobile"),
+        ("page campaigns, 12 m", "/dashboard/campaigns?range=12m"),
     ]
 
 
-def populate_big(url: str, links_: int, clicks_: int) -> float:
+def populate_big(url: str, links_: int, clicks_: int) -> dict[str, float]:
     engine = make_engine(url)
     upgrade(engine)
     began = time.perf_counter()
     bigdata.make_links(engine, links_, bigdata.NOW)
-    bigdata.make_clicks(engine, links_, clicks_, bigdata.NOW)
+    took = {"links": time.perf_counter() - began}
+    took.update(bigdata.make_clicks(engine, links_, clicks_, bigdata.NOW))
     with engine.begin() as conn:
         users.hasher = PasswordHasher(time_cost=1, memory_cost=1024)
         users.create_user(conn, "bench@example.org", PASSWORD, "viewer")
-        global API_KEY
-        API_KEY = keys.create_key(conn, "bench", "viewer")[1]
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("ANALYZE")
     engine.dispose()
-    return time.perf_counter() - began
+    return took
+
+
+def api_key(url: str) -> str:
+    engine = make_engine(url)
+    upgrade(engine)  # a kept database: the migrations since it was written, fills included
+    with engine.begin() as conn:
+        key = keys.create_key(conn, f"bench {time.time_ns()}", "viewer")[1]
+    engine.dispose()
+    return key
 
 
 def main() -> None:
@@ -179,6 +190,12 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=10_000_000)
     parser.add_argument("--calls", type=int, default=9, help="measured calls per request")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (--big)")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only (--big, --keep)")
+    parser.add_argument(
+        "--keep",
+        help="--big: keep the databases (SQLite file KEEP.db, PostgreSQL database KEEP) and "
+        "measure them again when they exist instead of writing new data",
+    )
     args = parser.parse_args()
     if args.big:
         return main_big(args)
@@ -200,24 +217,60 @@ def main() -> None:
 
 
 def main_big(args: argparse.Namespace) -> None:
+    global API_KEY
     targets: list[tuple[str, str, Any]] = []
     if not args.no_sqlite:
-        targets.append(("sqlite", f"sqlite:///{tempfile.mkdtemp()}/bench.db", None))
-    if args.postgres:
-        targets.append(("postgresql", *scratch_database(args.postgres, "balise_bench")))
-    print(f"{args.links:,} links, {args.clicks:,} clicks over 13 months")
+        path = f"{args.keep}.db" if args.keep else f"{tempfile.mkdtemp()}/bench.db"
+        targets.append(("sqlite", f"sqlite:///{path}", None))
+    if args.postgres and not args.no_postgres:
+        if args.keep:
+            targets.append(("postgresql", *kept_database(args.postgres, args.keep)))
+        else:
+            targets.append(("postgresql", *scratch_database(args.postgres, "balise_bench")))
+    print(f"{args.links:,} links, {args.clicks:,} clicks over 13 months (unless kept)")
     for name, url, cleanup in targets:
+        fresh = not args.keep or not kept(url)
         try:
-            took = populate_big(url, args.links, args.clicks)
-            print(f"\n{name}: data written in {took:.0f} s", flush=True)
+            if fresh:
+                took = populate_big(url, args.links, args.clicks)
+                steps = ", ".join(f"{k} {v:.0f} s" for k, v in took.items())
+                print(f"\n{name}: data written in {sum(took.values()):.0f} s ({steps})", flush=True)
+            else:
+                print(f"\n{name}: kept data, migrated to head", flush=True)
+            API_KEY = api_key(url)
             print(f"{'':<{len(name) + 2}}{'request':<26}{'median ms':>10}{'p95 ms':>9}")
             for label, (median, p95) in measure(url, big_pages(), calls=args.calls).items():
                 print(f"{'':<{len(name) + 2}}{label:<26}{median:>10.1f}{p95:>9.1f}", flush=True)
         finally:
             if cleanup:
                 cleanup()
-            elif url.startswith("sqlite:///"):
+            elif url.startswith("sqlite:///") and not args.keep:
                 Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+
+
+def kept_database(admin_url: str, name: str) -> tuple[str, None]:
+    """The PostgreSQL database `name` beside `admin_url`'s, created when absent, kept after."""
+    admin = create_engine(psycopg_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        found = text("SELECT 1 FROM pg_database WHERE datname = :n")
+        if not conn.execute(found, {"n": name}).first():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(psycopg_url(admin_url)).set(database=name).render_as_string(False), None
+
+
+def kept(url: str) -> bool:
+    """Whether a kept database already holds the benchmark's data (its user was made last)."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return False
+    engine = make_engine(url)
+    try:
+        if "users" not in inspect(engine).get_table_names():
+            return False
+        with engine.connect() as conn:
+            return conn.execute(select(users_table.c.id).limit(1)).first() is not None
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

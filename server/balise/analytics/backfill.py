@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, literal, select, union_all, update
+from sqlalchemy import Connection, bindparam, func, literal, select, true, union_all, update
 
 from balise.analytics.rollups import DIMENSIONS
 from balise.db.pyramid import bucket
@@ -50,7 +50,7 @@ def fill(conn: Connection, batch: int = 20_000) -> None:
     """Rebuild every pyramid table from the hourly counters, click rollups and daily visitors."""
     for table in (period_counts, site_counts, link_values, site_values, site_combos):
         conn.execute(table.delete())
-    h, r = hourly_counts.c, click_rollups.c
+    h = hourly_counts.c
     sums = [func.sum(h[name]) for name in COUNTERS]
     for level in ("d", "m"):
         start = truncated(conn, h.hour, level)
@@ -63,19 +63,10 @@ def fill(conn: Connection, batch: int = 20_000) -> None:
         query = select(literal(level), start, *sums, literal(0)).group_by(start)
         names = ["level", "start", *COUNTERS, "visitors"]
         conn.execute(site_counts.insert().from_select(names, query))
-        start = truncated(conn, r.hour, level)
-        dims = [r[d] for d in DIMENSIONS]
-        query = select(
-            literal(level), start, r.combo, *dims, func.sum(r.clicks), func.sum(r.confirmed)
-        ).group_by(start, r.combo, *dims)
-        names = ["level", "start", "combo", *DIMENSIONS, "clicks", "confirmed"]
-        conn.execute(site_combos.insert().from_select(names, query))
-        for dim in DIMENSIONS:
-            n = func.sum(r.clicks)
-            query = select(literal(dim), literal(level), start, r[dim], n)
-            query = query.group_by(start, r[dim]).having(n > 0)
-            names = ["dim", "level", "start", "value", "clicks"]
-            conn.execute(site_values.insert().from_select(names, query))
+        # Hours from click_rollups (one row per link, hour and combination); days from the
+        # hours and months from the days just written, which hold fewer rows.
+        _fill_site_combos(conn, level)
+        _fill_site_values(conn, level)
         if level != "h":
             _fill_link_values(conn, level, batch)
     _fill_visitors(conn, batch)
@@ -86,6 +77,46 @@ def fill(conn: Connection, batch: int = 20_000) -> None:
     )
     conn.execute(site_visitors.delete())
     conn.execute(site_visitors.insert().from_select(["day", "visitor_hash"], recent))
+
+
+FINER = {"d": "h", "m": "d"}
+
+
+def _fill_site_combos(conn: Connection, level: str) -> None:
+    table: Any
+    start: Any
+    where: Any
+    if level == "h":
+        table, start, where = click_rollups, click_rollups.c.hour, true()
+    else:
+        c = site_combos.c
+        table, start, where = site_combos, truncated(conn, c.start, level), c.level == FINER[level]
+    dims = [table.c[d] for d in DIMENSIONS]
+    query = select(
+        literal(level), start, table.c.combo, *dims, func.sum(table.c.clicks),
+        func.sum(table.c.confirmed),
+    ).where(where).group_by(start, table.c.combo, *dims)  # fmt: skip
+    names = ["level", "start", "combo", *DIMENSIONS, "clicks", "confirmed"]
+    conn.execute(site_combos.insert().from_select(names, query))
+
+
+def _fill_site_values(conn: Connection, level: str) -> None:
+    names = ["dim", "level", "start", "value", "clicks"]
+    parts: list[Any] = []
+    if level == "h":
+        r = click_rollups.c
+        for dim in DIMENSIONS:
+            n = func.sum(r.clicks)
+            query = select(literal(dim), literal(level), r.hour, r[dim], n)
+            parts.append(query.group_by(r.hour, r[dim]).having(n > 0))
+    else:
+        v = site_values.c
+        start = truncated(conn, v.start, level)
+        query = select(v.dim, literal(level), start, v.value, func.sum(v.clicks))
+        parts.append(query.where(v.level == FINER[level]).group_by(v.dim, start, v.value))
+    for query in parts:
+        # include_defaults=False: `visitors` (0011) may not exist yet when 0010 runs this
+        conn.execute(site_values.insert().from_select(names, query, include_defaults=False))
 
 
 def _fill_link_values(conn: Connection, level: str, batch: int) -> None:

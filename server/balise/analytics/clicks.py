@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, Executable, Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from balise.analytics import valuevisitors
 from balise.analytics.classify import BOT, CLICK, PREFETCH, agent_facts
 from balise.analytics.previews import delete_past_viewers
 from balise.analytics.rollups import DIMENSIONS, add_clicks
@@ -202,35 +203,42 @@ def write_batch(
         queue_for_webhooks(conn, rows.clicks, now)
     if rows.robots:
         conn.execute(insert(robot_hits), rows.robots)
+    new_site: set[tuple[str, str]] = set()
     if rows.visitors:
         values = [
             {"link_id": v[0], "day": v[1], "visitor_hash": v[2]} for v in sorted(rows.visitors)
         ]
-        count_visitors(conn, values)
+        new_site = count_visitors(conn, values)
     result = BatchResult(clicks_by_link=rows.clicks_by_link)
     if confirmations:
         _confirm(conn, confirmations, now, result, rows)
     increment_hourly(conn, rows.increments)
     add_clicks(conn, [*rows.clicks, *rows.confirmed])
+    valuevisitors.count(conn, rows.clicks, new_site)
     return result
 
 
-def count_visitors(conn: Connection, values: list[dict[str, Any]]) -> None:
+def count_visitors(conn: Connection, values: list[dict[str, Any]]) -> set[tuple[str, str]]:
     """Keep each (link, UTC day, visitor hash) once, and count the new ones per link and day
-    and, across links (`site_visitors`), per day, in the day and month counters."""
+    and, across links (`site_visitors`), per day, in the day and month counters. Returns the
+    (day, visitor hash) pairs new across links."""
     stmt = _insert_ignore(conn, daily_visitors).returning(  # type: ignore[attr-defined]
         daily_visitors.c.link_id, daily_visitors.c.day
     )
     new = Counter(tuple(r) for r in conn.execute(stmt, values))
     first_seen = sorted({(v["day"], v["visitor_hash"]) for v in values})
-    stmt = _insert_ignore(conn, site_visitors).returning(site_visitors.c.day)  # type: ignore[attr-defined]
+    stmt = _insert_ignore(conn, site_visitors).returning(  # type: ignore[attr-defined]
+        site_visitors.c.day, site_visitors.c.visitor_hash
+    )
     rows = [{"day": d, "visitor_hash": h} for d, h in first_seen]
-    site = Counter(r[0] for r in conn.execute(stmt, rows))
+    new_site = {(r[0], r[1]) for r in conn.execute(stmt, rows)}
+    site = Counter(day for day, _ in new_site)
     add_periods(
         conn,
         [{"link_id": k[0], "hour": _noon(k[1]), "visitors": n} for k, n in sorted(new.items())],
         [{"hour": _noon(day), "visitors": n} for day, n in sorted(site.items())],
     )
+    return new_site
 
 
 def _noon(day: str) -> datetime:
@@ -344,6 +352,7 @@ def purge_expired(conn: Connection, now: datetime, retention_days: int) -> tuple
     delete_past_viewers(conn, day_of(now))
     # Visitors of days before yesterday cannot click again (their hash was of their day).
     conn.execute(delete(site_visitors).where(site_visitors.c.day < day_of(now - timedelta(days=1))))
+    valuevisitors.forget_before(conn, now)
     if not retention_days:
         return 0, 0
     return purge_before(conn, now - timedelta(days=retention_days))

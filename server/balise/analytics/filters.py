@@ -50,6 +50,12 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.dims or self.tags)
 
+    def one_value(self) -> tuple[str, str | None] | None:
+        """(dimension, value) when the filter is one value of one dimension and no tag."""
+        if len(self.dims) == 1 and len(self.dims[0][1]) == 1 and not self.tags:
+            return self.dims[0][0], self.dims[0][1][0]
+        return None
+
     def as_params(self) -> list[tuple[str, str]]:
         """The filter as query parameters, for URLs that keep it."""
         names = {dimension: param for param, dimension in PARAMS.items()}

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select, union_all
 
 from balise.analytics.periods import Period
 from balise.analytics.rollups import DIMENSIONS
@@ -117,10 +117,33 @@ def combo_value_counts(conn: Connection, period: Period, source: Source) -> dict
     found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
     for level, ranges in merged(pieces(period.start, period.end)).items():
         table, start, where = source(level)
-        query = select(*(table.c[d] for d in DIMENSIONS), table.c.clicks)
-        for row in conn.execute(query.where(where, ranges_where(start, ranges))):
-            for i, dim in enumerate(DIMENSIONS):
-                found[dim][row[i]] += row.clicks
+        columns = [table.c[d] for d in DIMENSIONS]
+        if conn.dialect.name == "postgresql":
+            # One scan, eight sums in the database: only the distinct values come back. The
+            # columns are NOT NULL, so each row's one non-null column is the one it groups.
+            query = (
+                select(*columns, func.sum(table.c.clicks))
+                .where(where, ranges_where(start, ranges))
+                .group_by(func.grouping_sets(*columns))
+            )
+            for row in conn.execute(query):
+                i = next(i for i in range(len(DIMENSIONS)) if row[i] is not None)
+                found[DIMENSIONS[i]][row[i]] += int(row[-1])
+            continue
+        # SQLite: the matching rows once into a materialized CTE, then a sum per dimension
+        # over it, so only the distinct values come back to Python.
+        kept = (
+            select(*columns, table.c.clicks)
+            .where(where, ranges_where(start, ranges))
+            .cte("kept")
+            .prefix_with("MATERIALIZED")
+        )
+        sums = [
+            select(literal(i), kept.c[dim], func.sum(kept.c.clicks)).group_by(kept.c[dim])
+            for i, dim in enumerate(DIMENSIONS)
+        ]
+        for i, value, n in conn.execute(union_all(*sums)):
+            found[DIMENSIONS[i]][value] += int(n)
     return found
 
 

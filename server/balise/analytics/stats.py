@@ -8,7 +8,7 @@ come from uniques.py, the CSV export from export.py. Reads only; clicks.py write
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, true
@@ -29,6 +29,7 @@ from balise.db.tables import (
 
 COUNTERS = ("clicks", "confirmed", "bots", "prefetches", "preview_views")
 TOTALS = ("clicks", "confirmed", "unique_visitors", "bots", "prefetches", "preview_views")
+LONG_RANGE = timedelta(days=62)
 # Counters robots and previews feed: they carry no referrer, browser... so no filter applies.
 UNFILTERABLE = ("bots", "prefetches", "preview_views")
 TOP_COLUMNS = {
@@ -255,9 +256,14 @@ def top_links(
         return reads.top_links(conn, period, sorted_source, hours, limit)
     table = click_rollups if filters.dims else hourly_counts
     total = func.sum(table.c.clicks).label("n")
+    hour: Any = table.c.hour
+    if period.end - period.start > LONG_RANGE:
+        # Most rows are in the range: read the table in key (link) order rather than each row
+        # through the hour index (SQLite: 5 to 7 times faster over 12 of 13 months).
+        hour = func.coalesce(hour, hour)
     per_link = (
         select(table.c.link_id, total)
-        .where(table.c.hour >= period.start, table.c.hour < period.end)
+        .where(hour >= period.start, hour < period.end)
         .where(filters.rollups() if filters.dims else filters.links(table.c.link_id))
         .group_by(table.c.link_id)
         .having(total > 0)

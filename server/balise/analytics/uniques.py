@@ -16,7 +16,7 @@ from balise.analytics.filters import NO_FILTERS, Filters
 from balise.analytics.periods import Period
 from balise.analytics.reads import bucket_pieces, ranges_where
 from balise.db.pyramid import merged, pieces
-from balise.db.tables import clicks, daily_visitors, period_counts, site_counts
+from balise.db.tables import clicks, daily_visitors, period_counts, site_counts, site_values
 
 UTC = timezone.utc
 
@@ -36,14 +36,27 @@ def add_unique_visitors(
     kept_since: datetime | None,
     series: list[dict[str, Any]],
     filters: Filters = NO_FILTERS,
-) -> int:
+) -> int | None:
     """Fill each bucket's unique visitors; return the total over the period.
 
     Without a filter, whole UTC days come from the day and month counters (period_counts,
     site_counts) and only the hours of a UTC day cut by a bucket or the range from raw clicks.
-    Under a filter, only the clicks still kept count (`daily_visitors` has no dimensions)."""
+    All links filtered on one value of one dimension: the same from the visitors per value
+    (site_values, valuevisitors.py). All links under any other filter on dimensions: None (a
+    visitor of two values would count twice in a sum; counting them needs the raw clicks).
+    One link or tags under a filter: the clicks still kept (`daily_visitors` has no
+    dimensions)."""
     if not filters and period.interval != "hour":
-        return _from_counters(conn, period, link_id, series)
+        raw = for_link(clicks.c.link_id, link_id)
+        return _from_counters(conn, period, _counters(link_id), raw, series)
+    if filters.dims and link_id is None and not filters.tags:
+        one = filters.one_value()
+        if one is None:
+            for point in series:
+                point["unique_visitors"] = None
+            return None
+        if period.interval != "hour":
+            return _from_counters(conn, period, _values(*one), filters.clicks(), series)
     raw_from = period.start
     total = 0
     if kept_since is not None and kept_since > period.start and not filters.dims:
@@ -152,23 +165,41 @@ def hour_of_column(conn: Connection) -> tuple[ColumnElement[Any] | TextClause, A
     return expr, lambda v: datetime.fromisoformat(v).replace(tzinfo=UTC)
 
 
-def _from_counters(
-    conn: Connection, period: Period, link_id: int | None, series: list[dict[str, Any]]
-) -> int:
+def _counters(link_id: int | None) -> Any:
     table = site_counts if link_id is None else period_counts
     where = true() if link_id is None else period_counts.c.link_id == link_id
 
     def source(level: str) -> tuple[Any, Any, Any]:
         return table, table.c.start, and_(where, table.c.level == level)
 
+    return source
+
+
+def _values(dim: str, value: str | None) -> Any:
+    def source(level: str) -> tuple[Any, Any, Any]:
+        v = site_values.c
+        where = and_(v.dim == dim, v.value == (value or ""), v.level == level)
+        return site_values, v.start, where
+
+    return source
+
+
+def _from_counters(
+    conn: Connection,
+    period: Period,
+    source: Any,
+    raw_where: ColumnElement[bool],
+    series: list[dict[str, Any]],
+) -> int:
+    """Visitors of whole days and months from `source(level)` (table, start, condition) rows'
+    `visitors`; the hours of days the range or a bucket cuts from the raw clicks `raw_where`
+    keeps (a hash lives one UTC day, so the hours' days are counted apart)."""
     whole = merged(pieces(period.start, period.end))
     total = 0
     for level, ranges in whole.items():
         if level == "h":
             raw = and_(
-                ranges_where(clicks.c.ts, ranges),
-                clicks.c.visitor_hash.is_not(None),
-                for_link(clicks.c.link_id, link_id),
+                ranges_where(clicks.c.ts, ranges), clicks.c.visitor_hash.is_not(None), raw_where
             )
             query = select(func.count(func.distinct(clicks.c.visitor_hash))).where(raw)
             # distinct per UTC day: a hash lives one day, and the ranges are at most two days
@@ -189,10 +220,6 @@ def _from_counters(
             if i is not None:
                 series[i]["unique_visitors"] += int(n or 0)
     if hours:
-        raw = and_(
-            ranges_where(clicks.c.ts, hours),
-            clicks.c.visitor_hash.is_not(None),
-            for_link(clicks.c.link_id, link_id),
-        )
+        raw = and_(ranges_where(clicks.c.ts, hours), clicks.c.visitor_hash.is_not(None), raw_where)
         _visitors_per_day_or_week(conn, period, raw, series)
     return total

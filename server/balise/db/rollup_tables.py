@@ -67,7 +67,9 @@ link_values = Table(
     sqlite_with_rowid=False,
 )
 
-# Every link's clicks per dimension value and UTC hour, day and month.
+# Every link's clicks per dimension value and UTC hour, day and month; `visitors` (days and
+# months only): the sum of each UTC day's distinct visitors who clicked with that value (a
+# visitor hash lives one day, so the sum is exact for one value; see value_visitors).
 site_values = Table(
     "site_values",
     metadata,
@@ -76,6 +78,7 @@ site_values = Table(
     Column("start", UTCDateTime, primary_key=True),
     Column("value", String(255), primary_key=True),
     Column("clicks", Integer, nullable=False, default=0),
+    Column("visitors", Integer, nullable=False, default=0, server_default="0"),
     sqlite_with_rowid=False,
 )
 
@@ -100,5 +103,17 @@ site_visitors = Table(
     metadata,
     Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
     Column("visitor_hash", String(64), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+# Visitors of today and yesterday with the referrer and UTM values each clicked with (`seen`:
+# entries "<digit><value>" joined by \x1f, the digit naming the dimension), so a visitor counts
+# once per day and value in site_values.visitors (migration 0011); older days are deleted.
+value_visitors = Table(
+    "value_visitors",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("visitor_hash", String(64), primary_key=True),
+    Column("seen", Text, nullable=False),
     sqlite_with_rowid=False,
 )

@@ -27,6 +27,7 @@ from balise.db.rollup_tables import (
     site_counts,
     site_values,
     site_visitors,
+    value_visitors,
 )
 
 # Owner: keys.py (and users.py for the account link)
@@ -383,6 +384,7 @@ __all__ = [
     "site_values",
     "site_combos",
     "site_visitors",
+    "value_visitors",
     "daily_visitors",
     "preview_viewers",
     "visitor_salts",

@@ -199,10 +199,14 @@ def build_charts(found: dict[str, Any], lang: str) -> dict[str, Any]:
     labels = [bucket_label(p["start"], found["interval"], lang) for p in points]
     longs = [bucket_label(p["start"], found["interval"], lang, long=True) for p in points]
     built: dict[str, Any] = {"labels": longs}
+    # None: what a filter leaves uncounted (robots; visitors under some filters, see uniques.py)
+    missing = {name for name, value in found["totals"].items() if value is None}
     for name, (stacked, lines) in _specs().items():
         if name == "robots" and found["totals"]["bots"] is None:
             continue  # under a filter on dimensions: robots have no referrer, country...
-        tips = [_tip(lang, longs[i], p, TIP_KEYS[name]) for i, p in enumerate(points)]
+        lines = [s for s in lines if s.key not in missing]
+        keys = tuple(k for k in TIP_KEYS[name] if k not in missing)
+        tips = [_tip(lang, longs[i], p, keys) for i, p in enumerate(points)]
         common = {
             "stacked": stacked,
             "lines": lines,

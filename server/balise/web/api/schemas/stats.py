@@ -59,9 +59,11 @@ _NO_FILTER = "Null under a filter on dimensions (these counts have no referrer, 
 class Totals(BaseModel):
     clicks: int = Field(description="Clicks served to people (bots and prefetches apart).")
     confirmed: int = Field(description="Served clicks whose page confirmed them by beacon.")
-    unique_visitors: int = Field(
-        description="Sum over UTC days of each day's unique visitors (under a filter on "
-        "dimensions: among the clicks still kept)."
+    unique_visitors: int | None = Field(
+        description="Sum over UTC days of each day's unique visitors. All links filtered on "
+        "one value of one dimension: from the visitors counted per value and day; all links "
+        "under any other filter on dimensions: null (not counted); one link or tags under a "
+        "filter on dimensions: among the clicks still kept."
     )
     bots: int | None = Field(description=_NO_FILTER)
     prefetches: int | None = Field(description=_NO_FILTER)
