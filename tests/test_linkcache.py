@@ -422,6 +422,99 @@ def test_an_entry_invalidated_while_it_is_checked_is_not_kept():
     assert cache.get("a") == "new"
 
 
+def keeping_fresh(values: dict[str, str], clock: Clock):
+    """A cache with keep_fresh whose refresher runs when the test says (Turns); the versions
+    checked and the keys read in full are recorded."""
+    checks: list[list[str]] = []
+    loads: list[str] = []
+
+    def revalidate(held: dict[str, str]) -> set[str]:
+        checks.append(sorted(held))
+        return {k for k, v in held.items() if values.get(k) == v}
+
+    def loader(key: str) -> str | None:
+        loads.append(key)
+        return values.get(key)
+
+    cache = LinkCache(loader, revalidate=revalidate, ttl=4, clock=clock, keep_fresh=True)
+    cache._refresher.shutdown()  # noqa: SLF001
+    cache._refresher = turns = Turns()  # noqa: SLF001
+    return cache, turns, checks, loads
+
+
+def test_a_link_read_early_in_its_ttl_is_checked_before_the_ttl_ends_and_served_after():
+    clock = Clock()
+    values = {"a": "a1", "b": "b1"}
+    cache, turns, checks, loads = keeping_fresh(values, clock)
+    assert [cache.get("a"), cache.get("b")] == ["a1", "b1"]
+    clock.now = 1.0
+    assert cache.get("a") == "a1"  # read again early in its TTL; "b" is not
+    clock.now = 3.2  # near the end of the TTL: any reader's request sweeps
+    cache.get("other")
+    turns.run()
+    assert checks == [["a"]]  # only the entry read since its load, in one check
+    clock.now = 6.0  # past the first TTL: "a" lives on from its check, without a read
+    assert cache.get("a") == "a1"
+    assert loads == ["a", "b", "other"]
+    assert checks == [["a"]]
+    assert cache.get("b") == "b1"  # unread for a TTL, it lapsed: checked while its reader waits
+    assert checks == [["a"], ["b"]]
+
+
+def test_a_link_kept_fresh_that_changed_is_read_again_and_never_served_stale():
+    clock = Clock()
+    values = {"a": "a1"}
+    cache, turns, checks, loads = keeping_fresh(values, clock)
+    cache.get("a")
+    clock.now = 1.0
+    cache.get("a")
+    values["a"] = "a2"  # edited elsewhere (another instance, no Redis)
+    clock.now = 3.2
+    assert cache.get("a") == "a1"  # within its TTL: the old one may still be served
+    turns.run()
+    assert loads == ["a", "a"]  # the check saw the change: read again in full
+    assert cache.get("a") == "a2"
+    values.pop("a")  # deleted: the next check drops it
+    clock.now = 4.0
+    cache.get("a")
+    clock.now = 7.0
+    cache.get("x")
+    turns.run()
+    assert cache.get("a") is None
+
+
+def test_an_entry_kept_fresh_that_is_invalidated_is_read_again_at_once():
+    clock = Clock()
+    values = {"a": "a1"}
+    cache, turns, _checks, loads = keeping_fresh(values, clock)
+    cache.get("a")
+    clock.now = 1.0
+    cache.get("a")
+    values["a"] = "a2"
+    cache.invalidate("a")  # the change committed here, or came through Redis
+    assert cache.get("a") == "a2"
+    clock.now = 3.2
+    cache.get("a")
+    turns.run()
+    assert loads == ["a", "a"]  # the dropped entry's sweep record was skipped
+
+
+def test_readers_never_wait_on_a_kept_fresh_entry_while_the_source_is_slow():
+    clock = Clock()
+    values = {k: f"{k}1" for k in "abc"}
+    cache, turns, checks, _loads = keeping_fresh(values, clock)
+    for key in "abc":
+        cache.get(key)
+    clock.now = 1.0
+    for key in "abc":
+        cache.get(key)
+    clock.now = 3.2
+    assert [cache.get(k) for k in "abc"] == ["a1", "b1", "c1"]  # the check is queued only
+    assert checks == []
+    turns.run()
+    assert checks == [["a", "b", "c"]]  # one query for every entry due
+
+
 # -- against a real server ---------------------------------------------------------------------
 
 

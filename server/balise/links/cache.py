@@ -8,6 +8,11 @@ readers do not wait on the database; an entry past its TTL is read again before 
 With `revalidate`, the entries due are checked in batches first (one query for up to
 REVALIDATE_BATCH of them, e.g. comparing versions): an unchanged one lives another TTL from
 when that check began, and only the others are read again in full.
+With `keep_fresh`, entries read at any time during their TTL, not only in its last quarter,
+are checked the same way as their TTL ends (readers sweep every KEEP_FRESH_EVERY of the TTL
+for the entries about to expire, and hand them to the refresher): a link
+read every few TTLs keeps its entry (and rendered pages) instead of waiting on a read each
+time; one left unread for a whole TTL lapses, so the checks never exceed the entries read.
 Unknown slugs are cached too (briefly), so a slug asked again is not read again; they are
 bounded apart (`max_unknown`), so a flood of distinct unknown slugs never evicts a known one.
 
@@ -25,7 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, Protocol, TypeVar
@@ -35,6 +40,7 @@ log = logging.getLogger(__name__)
 REFRESH_AT = 0.75  # share of the TTL after which a requested entry is read again, ahead
 STALE_WAIT = 1.0  # seconds a reader holding a stale entry waits on a load before serving it
 REVALIDATE_BATCH = 500  # entries checked by one call of `revalidate`
+KEEP_FRESH_EVERY = 0.1  # share of the TTL between two sweeps of `keep_fresh`
 
 
 class Outage(Protocol):
@@ -49,11 +55,12 @@ class Outage(Protocol):
 
 
 class _Slot(Generic[T]):
-    __slots__ = ("value", "expires")
+    __slots__ = ("value", "expires", "used")
 
     def __init__(self, value: T | None, expires: float) -> None:
         self.value = value
         self.expires = expires
+        self.used = False  # read since it was loaded or last checked
 
 
 class LinkCache(Generic[T]):
@@ -70,6 +77,7 @@ class LinkCache(Generic[T]):
         refresh_ahead: bool = True,
         outage: Outage | None = None,
         stale_for: float = 0.0,
+        keep_fresh: bool = False,
     ) -> None:
         self._loader = loader
         self._revalidate = revalidate
@@ -93,16 +101,24 @@ class LinkCache(Generic[T]):
             else None
         )
         self.hits = self.misses = self.stale_hits = 0
+        # (expires, key) of known entries in about the order they expire, for the sweep; a
+        # record whose entry has since been dropped, reloaded or extended is skipped.
+        self._expiring: deque[tuple[float, str]] = deque()
+        self._keep_fresh = keep_fresh and refresh_ahead and revalidate is not None
+        self._next_sweep = 0.0
 
     def get(self, key: str) -> T | None:
         """The cached value for `key` (None: unknown), loading it when absent or past its TTL."""
         while True:
             with self._lock:
                 now = self._clock()
+                if self._keep_fresh and now >= self._next_sweep:
+                    self._sweep(now)
                 slot = self._slots.get(key)
                 waiting = self._loading.get(key)
                 if slot is not None and slot.expires > now:
                     self.hits += 1
+                    slot.used = True
                     self._slots.move_to_end(key)
                     if waiting is None and self._due(slot, now):
                         self._refresh_ahead(key)
@@ -148,6 +164,27 @@ class LinkCache(Generic[T]):
         if len(self._due_keys) == 1:  # the refresher takes every key due when it gets to run
             self._refresher.submit(self._refresh_due)
 
+    def _sweep(self, now: float) -> None:
+        """Hand the refresher the entries about to expire that were read since they were
+        loaded or last checked (`keep_fresh`; under the lock)."""
+        self._next_sweep = now + self._ttl * KEEP_FRESH_EVERY
+        if self._outage is not None and self._outage.down:
+            return
+        horizon = now + self._ttl * (1 - REFRESH_AT)
+        while self._expiring and self._expiring[0][0] <= horizon:
+            expires, key = self._expiring.popleft()
+            slot = self._slots.get(key)
+            if slot is None or slot.expires != expires or key in self._loading:
+                continue  # dropped, reloaded or extended since; or being read now
+            if slot.used and slot.value is not None and slot.expires > now:
+                self._refresh_ahead(key)  # else unread for a whole TTL: it lapses
+
+    def _track(self, key: str, slot: _Slot[T]) -> None:
+        """Note when a known entry expires, for the sweep (under the lock)."""
+        slot.used = False
+        if self._keep_fresh and slot.value is not None:
+            self._expiring.append((slot.expires, key))
+
     def _refresh_due(self) -> None:
         """Check the entries due (in batches), then read again those that changed."""
         with self._lock:
@@ -191,6 +228,7 @@ class LinkCache(Generic[T]):
                     continue
                 if slot.value is current[key]:
                     slot.expires = max(slot.expires, started + self._ttl)
+                    self._track(key, slot)
         return unchanged
 
     def _fallback(self, slot: _Slot[T] | None, now: float) -> T | None:
@@ -228,8 +266,9 @@ class LinkCache(Generic[T]):
             stale = self._finish(key, done)
             if generation == self._generation and not stale:
                 ttl = self._ttl if value is not None else self._negative_ttl
-                self._slots[key] = _Slot(value, started + ttl)
+                slot = self._slots[key] = _Slot(value, started + ttl)
                 self._slots.move_to_end(key)
+                self._track(key, slot)
                 self._bound(key, known=value is not None)
         return value
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cache, cached_property
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -31,6 +32,7 @@ from balise.links import store as links
 from balise.summaries import cards
 from balise.summaries import store as summaries
 from balise.web.reader.assets import page_csp, text
+from balise.web.reader.reads import ReaderReads
 from balise.web.summary_view import page_context
 
 READER_HEADERS = (
@@ -165,14 +167,17 @@ _ENTRY = select(
 )
 
 
-def load_entry(app: Flask, slug: str) -> ReaderEntry | None:
+def load_entry(app: Flask, slug: str, reads: ReaderReads | None = None) -> ReaderEntry | None:
     """Read a slug's link, summary and card (one query); None when unknown."""
     from balise.web.context import state
 
     if not links.possible_slug(slug):
         return None
-    with state(app).engine.connect() as conn:
-        row = conn.execute(_ENTRY.where(links_table.c.slug_key == slug.lower())).first()
+    if reads is not None:
+        row: Any = reads.entry_row(slug.lower())
+    else:
+        with state(app).engine.connect() as conn:
+            row = conn.execute(_ENTRY.where(links_table.c.slug_key == slug.lower())).first()
     if row is None:
         return None
     link = links._to_link(row, ())  # noqa: SLF001 - the one mapping of a links row
@@ -188,12 +193,23 @@ def load_entry(app: Flask, slug: str) -> ReaderEntry | None:
     return ReaderEntry(link, summary, delay, card if card and card.ok else None)
 
 
-def unchanged_links(app: Flask, versions: dict[str, int]) -> set[str]:
+def reader_reads(app: Flask) -> ReaderReads:
+    """The reader path's single-slug reads, compiled for the app's database."""
+    from balise.web.context import state
+
+    return ReaderReads(state(app).engine, _ENTRY)
+
+
+def unchanged_links(
+    app: Flask, versions: dict[str, int], reads: ReaderReads | None = None
+) -> set[str]:
     """Of these slug keys and link versions, those whose link still has that version (every
     change a reader can see bumps it: the link, its summary, its card). One query."""
     from balise.web.context import state
 
     keys = sorted(versions)
+    if len(keys) == 1 and reads is not None:
+        return set(keys) if reads.version_of(keys[0]) == versions[keys[0]] else set()
     query = select(links_table.c.slug_key, links_table.c.version).where(
         links_table.c.slug_key == keys[0] if len(keys) == 1 else links_table.c.slug_key.in_(keys)
     )
