@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cache, cached_property
@@ -33,6 +34,7 @@ from balise.summaries import cards
 from balise.summaries import store as summaries
 from balise.web.reader.assets import page_csp, text
 from balise.web.reader.reads import ReaderReads
+from balise.web.reader.skeleton import Skeletons
 from balise.web.summary_view import page_context
 
 READER_HEADERS = (
@@ -218,23 +220,7 @@ def unchanged_links(
 
 
 def render(app: Flask, entry: ReaderEntry, lang: str, target: str) -> Rendered:
-    from balise.web.context import state
-
-    link, summary = entry.link, entry.summary
-    short_url = state(app).short_url(link.slug)
-    # Outside any request (the lean path): an app context of its own, in the page's language.
-    with app.app_context(), force_locale(lang):
-        html = app.jinja_env.get_template("reader/reader.html").render(
-            lang=lang,
-            link=link,
-            target=target,
-            host=urlsplit(target).hostname,
-            short_url=short_url,
-            delay=entry.delay,
-            beacon_token=_TOKEN_MARK,
-            **{name: Markup(f"{_SHARED_MARK}{name}-") for name in _SHARED},  # noqa: S704
-            **page_context(link, summary, short_url=short_url, page_lang=lang, card=entry.card),
-        )
+    html = _skeletons(app).render(page_values(app, entry, lang, target))
     head, tail = _split(html)
     headers = (
         *READER_HEADERS,
@@ -242,6 +228,42 @@ def render(app: Flask, entry: ReaderEntry, lang: str, target: str) -> Rendered:
         ("Content-Language", lang),
     )
     return Rendered(head, tail, headers)
+
+
+def page_values(app: Flask, entry: ReaderEntry, lang: str, target: str) -> dict[str, Any]:
+    """What reader.html is rendered with, the token and shared assets left as marks."""
+    from balise.web.context import state
+
+    link, summary = entry.link, entry.summary
+    short_url = state(app).short_url(link.slug)
+    # Outside any request (the lean path): an app context of its own for the page's texts.
+    with app.app_context():
+        return {
+            "lang": lang,
+            "target": target,
+            "host": urlsplit(target).hostname,
+            "short_url": short_url,
+            "delay": entry.delay,
+            "beacon_token": Markup(_TOKEN_MARK),  # noqa: S704 - letters, digits and dashes
+            **{name: Markup(f"{_SHARED_MARK}{name}-") for name in _SHARED},  # noqa: S704
+            **page_context(link, summary, short_url=short_url, page_lang=lang, card=entry.card),
+        }
+
+
+def _skeletons(app: Flask) -> Skeletons:
+    """The app's reader pages by shape (skeleton.py), made on first use."""
+    found = app.extensions.get("balise.reader_skeletons")
+    if found is None:
+        found = app.extensions.setdefault("balise.reader_skeletons", Skeletons(_jinja(app)))
+    return found  # type: ignore[no-any-return]
+
+
+def _jinja(app: Flask) -> Callable[[dict[str, Any]], str]:
+    def render_page(context: dict[str, Any]) -> str:
+        with app.app_context(), force_locale(context["lang"]):
+            return app.jinja_env.get_template("reader/reader.html").render(**context)
+
+    return render_page
 
 
 def _split(html: str) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:

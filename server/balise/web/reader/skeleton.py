@@ -1,0 +1,144 @@
+"""Reader pages rendered once per shape by Jinja, then filled in for each link.
+
+A link the cache does not hold is rendered while its reader waits; with a million links,
+that is most of what a miss costs (about 0.45 ms of Jinja, gettext and escaping with the GIL
+held). Yet reader.html does nothing with a text but print it, escaped (`{{ value }}`), and
+test whether it is empty: so every page with the same *shape* (the page language, the delay,
+which texts are empty, how many social tags, sections and paragraphs) is the same page with
+other texts in it. Jinja renders a shape once with a unique mark in place of each text; a
+page of that shape is then the skeleton's pieces joined with the link's texts, escaped by
+the same markupsafe.escape that autoescape uses.
+
+The first page of each shape is also rendered by Jinja and compared, and so is one page in
+VERIFY_EVERY after it: should the template ever do more with a text (a filter, a test on its
+value), the pages would differ, the shape would be rendered by Jinja from then on and a
+warning logged. tests/test_reader_skeleton.py renders pages both ways with awkward texts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import secrets
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from markupsafe import Markup, escape
+
+log = logging.getLogger(__name__)
+VERIFY_EVERY = 64  # pages of a known shape between two comparisons with Jinja's
+MAX_SHAPES = 2_000  # beyond it, new shapes are rendered by Jinja (bounded memory)
+# Keys whose value is part of the shape itself: it decides the translations (lang).
+AS_SHAPE = frozenset({"lang"})
+_MARK = "balise-text-" + secrets.token_hex(10) + "-"
+_TEXT = re.compile(re.escape(_MARK) + r"(\d+)-")
+
+
+class _Opaque(Exception):
+    """A value this module cannot reduce to a shape: the page is rendered by Jinja."""
+
+
+def _abstract(value: Any, texts: list[str]) -> tuple[Any, Hashable]:
+    """`value` with its texts replaced by marks (appended to `texts`), and its shape."""
+    if isinstance(value, Markup):  # trusted constants (inline assets, the token's mark)
+        return value, ("markup", str(value))
+    if isinstance(value, str):
+        if not value:
+            return value, ""
+        texts.append(value)
+        return f"{_MARK}{len(texts) - 1}-", "text"
+    if value is None or isinstance(value, (bool, int)):
+        return value, (type(value).__name__, value)
+    if isinstance(value, (list, tuple)):
+        pairs = [_abstract(item, texts) for item in value]
+        marked = [m for m, _ in pairs]
+        return (marked if isinstance(value, list) else tuple(marked)), (
+            type(value).__name__,
+            tuple(s for _, s in pairs),
+        )
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes: dict[str, Any] = {}
+        shapes = []
+        for field in dataclasses.fields(value):
+            marked_field, shape = _abstract(getattr(value, field.name), texts)
+            changes[field.name] = marked_field
+            shapes.append((field.name, shape))
+        return dataclasses.replace(value, **changes), (type(value).__qualname__, tuple(shapes))
+    raise _Opaque(type(value).__name__)
+
+
+class Skeletons:
+    """Pages of reader.html by shape; `jinja(context)` renders one the ordinary way."""
+
+    def __init__(self, jinja: Callable[[dict[str, Any]], str]) -> None:
+        self._jinja = jinja
+        # shape -> the skeleton's pieces (texts between marks, and the marks' numbers), or
+        # None for a shape whose pages Jinja must render (it differed once)
+        self._shapes: dict[Hashable, tuple[tuple[str, ...], tuple[int, ...]] | None] = {}
+        self._lock = threading.Lock()
+        self._renders = 0
+        self.filled = self.verified = self.mismatches = 0
+
+    def render(self, context: dict[str, Any]) -> str:
+        texts: list[str] = []
+        try:
+            marked: dict[str, Any] = {}
+            shapes: list[tuple[str, Hashable]] = []
+            shape: Hashable
+            for name in sorted(context):
+                if name in AS_SHAPE:
+                    marked[name], shape = context[name], ("as-is", context[name])
+                else:
+                    marked[name], shape = _abstract(context[name], texts)
+                shapes.append((name, shape))
+        except _Opaque:
+            return self._jinja(context)
+        key = tuple(shapes)
+        with self._lock:
+            self._renders += 1
+            verify = self._renders % VERIFY_EVERY == 0
+            known = key in self._shapes
+            skeleton = self._shapes.get(key)
+        if known and skeleton is None:
+            return self._jinja(context)
+        if skeleton is None:
+            if len(self._shapes) >= MAX_SHAPES:
+                return self._jinja(context)
+            skeleton = _pieces(self._jinja(marked))
+            verify = True
+        page = _fill(skeleton, texts)
+        if verify:
+            expected = self._jinja(context)
+            with self._lock:
+                self.verified += 1
+                if page != expected:
+                    self.mismatches += 1
+                    self._shapes[key] = None
+                    log.warning("reader page filled in differs from Jinja's; shape dropped")
+                    return expected
+                self._shapes.setdefault(key, skeleton)
+        self.filled += 1
+        return page
+
+
+def _pieces(html: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    literals: list[str] = []
+    slots: list[int] = []
+    position = 0
+    for mark in _TEXT.finditer(html):
+        literals.append(html[position : mark.start()])
+        slots.append(int(mark.group(1)))
+        position = mark.end()
+    literals.append(html[position:])
+    return tuple(literals), tuple(slots)
+
+
+def _fill(skeleton: tuple[tuple[str, ...], tuple[int, ...]], texts: list[str]) -> str:
+    literals, slots = skeleton
+    out = [literals[0]]
+    for slot, literal in zip(slots, literals[1:], strict=True):
+        out.append(escape(texts[slot]))
+        out.append(literal)
+    return "".join(out)
