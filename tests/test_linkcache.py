@@ -515,6 +515,83 @@ def test_readers_never_wait_on_a_kept_fresh_entry_while_the_source_is_slow():
     assert checks == [["a", "b", "c"]]  # one query for every entry due
 
 
+class Every(dict):
+    """Every key is a link."""
+
+    def get(self, key, default=None):
+        return f"page of {key}"
+
+
+def test_a_hot_link_stays_cached_under_a_scan_of_links_read_once():
+    for admission, kept in ((True, True), (False, False)):
+        cache, loads = make(Every(), ttl=60, max_entries=50, admission=admission)
+        for _ in range(3):
+            cache.get("hot")
+        for n in range(500):  # a crawler, an export: each link read once
+            cache.get(f"once-{n}")
+            if n % 100 == 0:
+                cache.get("hot")  # readers keep coming back to it
+        loads.clear()
+        cache.get("hot")
+        assert (loads == []) is kept  # plain LRU would have dropped it at some point
+
+
+def test_a_link_that_becomes_popular_gets_into_a_full_cache():
+    cache, loads = make(Every(), ttl=60, max_entries=20, admission=True)
+    for n in range(20):
+        for _ in range(2):
+            cache.get(f"old-{n}")
+    assert len(cache) == 20
+    for _ in range(3):  # read each time until asked more often than the oldest entry
+        cache.get("new")
+    assert loads.count("new") == 3
+    loads.clear()
+    assert cache.get("new") == "page of new"
+    assert loads == [] and len(cache) == 20
+
+
+def test_readers_of_an_entry_the_cache_does_not_keep_still_share_one_read():
+    values = {"cold": "c"} | {f"k{n}": f"v{n}" for n in range(10)}
+    loads: list[str] = []
+    release = threading.Event()
+
+    def loader(key: str) -> str:
+        loads.append(key)
+        if key == "cold":
+            release.wait(5)
+        return values[key]
+
+    cache = LinkCache(loader, ttl=60, max_entries=10, admission=True, refresh_ahead=False)
+    for _ in range(6):  # asked more often than "cold" will be
+        for n in range(10):
+            cache.get(f"k{n}")
+    results: list[str | None] = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get("cold"))) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    assert results == ["c"] * 5
+    assert loads.count("cold") == 1  # one read for the five readers
+    assert cache.rejected == 1 and cache.peek("cold") is None  # and not kept
+
+
+def test_an_edited_link_is_never_served_stale_from_a_full_cache_with_admission():
+    values = {f"k{n}": f"v{n}" for n in range(10)}
+    cache = LinkCache(values.get, ttl=60, max_entries=10, admission=True, refresh_ahead=False)
+    for _ in range(2):
+        for n in range(10):
+            cache.get(f"k{n}")
+    values["k3"] = "edited"
+    cache.invalidate("k3")  # the edit committed here, or came through Redis
+    assert cache.get("k3") == "edited"
+    for n in range(100):
+        cache.get(f"scan-{n}")  # refused: k3 is asked more often
+    assert cache.get("k3") == "edited"
+
+
 # -- against a real server ---------------------------------------------------------------------
 
 
@@ -565,9 +642,7 @@ def test_concurrent_readers_of_an_uncached_link_wait_for_one_read(db, make_link,
         assert _get(server, "/crowded")[0] == 200 and _misses(server) == before + 1
 
 
-def test_the_cache_holds_balise_cache_size_links_and_drops_the_least_recent(
-    db, make_link, tmp_path
-):
+def test_the_cache_holds_balise_cache_size_links_and_keeps_the_most_asked(db, make_link, tmp_path):
     for i in range(120):
         make_link(slug=f"sized{i:03d}")
     url = db.url.render_as_string(hide_password=False)
@@ -577,10 +652,14 @@ def test_the_cache_holds_balise_cache_size_links_and_drops_the_least_recent(
         before = _misses(server)
         assert {_get(server, f"/sized{i:03d}")[0] for i in range(120)} == {200}
         assert _misses(server) == before + 120
-        assert _get(server, "/sized119")[0] == 200  # among the 100 most recent: held
-        assert _misses(server) == before + 120
-        assert _get(server, "/sized000")[0] == 200  # dropped for the newer ones: read again
+        assert _get(server, "/sized000")[0] == 200  # full at 100: the 20 later ones, read
+        assert _misses(server) == before + 120  # once like those held, were not kept
+        assert _get(server, "/sized119")[0] == 200  # read again: asked more than the least
+        assert _misses(server) == before + 121  # recently used one (sized001), it replaces it
+        assert _get(server, "/sized119")[0] == 200
         assert _misses(server) == before + 121
+        assert _get(server, "/sized001")[0] == 200
+        assert _misses(server) == before + 122
 
 
 def test_an_expired_entry_still_held_is_checked_before_it_is_read_again():

@@ -13,6 +13,10 @@ are checked the same way as their TTL ends (readers sweep every KEEP_FRESH_EVERY
 for the entries about to expire, and hand them to the refresher): a link
 read every few TTLs keeps its entry (and rendered pages) instead of waiting on a read each
 time; one left unread for a whole TTL lapses, so the checks never exceed the entries read.
+With `admission`, a full cache lets a newly read entry push out the least recently used one
+only if its key was asked more often lately (admission.py, TinyLFU); otherwise the entry
+serves the readers waiting on its read and is not kept. A scan of links read once cannot
+then empty the cache of the links readers come back to.
 Unknown slugs are cached too (briefly), so a slug asked again is not read again; they are
 bounded apart (`max_unknown`), so a flood of distinct unknown slugs never evicts a known one.
 
@@ -33,7 +37,9 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+from balise.links.admission import FrequencySketch
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -63,6 +69,14 @@ class _Slot(Generic[T]):
         self.used = False  # read since it was loaded or last checked
 
 
+class _Load(threading.Event):
+    """A read under way; once set, `value` is what it read, when `handed` (the readers that
+    waited on it take it, kept in the cache or not)."""
+
+    value: Any = None
+    handed = False
+
+
 class LinkCache(Generic[T]):
     def __init__(
         self,
@@ -78,6 +92,7 @@ class LinkCache(Generic[T]):
         outage: Outage | None = None,
         stale_for: float = 0.0,
         keep_fresh: bool = False,
+        admission: bool = False,
     ) -> None:
         self._loader = loader
         self._revalidate = revalidate
@@ -91,7 +106,7 @@ class LinkCache(Generic[T]):
         self._outage = outage
         self._stale_for = stale_for if outage is not None else 0.0
         self._slots: OrderedDict[str, _Slot[T]] = OrderedDict()
-        self._loading: dict[str, threading.Event] = {}
+        self._loading: dict[str, _Load] = {}
         self._stale: set[str] = set()
         self._lock = threading.Lock()
         self._generation = 0  # bumped by invalidate_all: loads begun before it are discarded
@@ -106,6 +121,8 @@ class LinkCache(Generic[T]):
         self._expiring: deque[tuple[float, str]] = deque()
         self._keep_fresh = keep_fresh and refresh_ahead and revalidate is not None
         self._next_sweep = 0.0
+        self._sketch = FrequencySketch(max_entries) if admission else None
+        self.rejected = 0  # entries read but not kept (admission)
 
     def get(self, key: str) -> T | None:
         """The cached value for `key` (None: unknown), loading it when absent or past its TTL."""
@@ -114,6 +131,8 @@ class LinkCache(Generic[T]):
                 now = self._clock()
                 if self._keep_fresh and now >= self._next_sweep:
                     self._sweep(now)
+                if self._sketch is not None:
+                    self._sketch.add(key)
                 slot = self._slots.get(key)
                 waiting = self._loading.get(key)
                 if slot is not None and slot.expires > now:
@@ -138,6 +157,10 @@ class LinkCache(Generic[T]):
             if not waiting.wait(STALE_WAIT if stale is not None else 5) and stale is not None:
                 self.stale_hits += 1  # the database is too slow to wait for: an outage
                 return stale
+            if waiting.handed:  # the read this reader waited on, kept or not (single flight)
+                with self._lock:
+                    self.hits += 1
+                return waiting.value  # type: ignore[no-any-return]
         try:
             return self._load(key, generation, done, held)
         except Exception as exc:
@@ -237,8 +260,8 @@ class LinkCache(Generic[T]):
             return None
         return slot.value
 
-    def _begin(self, key: str) -> threading.Event:
-        event = self._loading[key] = threading.Event()
+    def _begin(self, key: str) -> _Load:
+        event = self._loading[key] = _Load()
         return event
 
     def _refresh(self, key: str, generation: int) -> None:
@@ -248,9 +271,7 @@ class LinkCache(Generic[T]):
             if self._outage is None or not self._outage.failed(exc):
                 log.exception("could not refresh the cached link %r", key)
 
-    def _load(
-        self, key: str, generation: int, done: threading.Event, held: T | None = None
-    ) -> T | None:
+    def _load(self, key: str, generation: int, done: _Load, held: T | None = None) -> T | None:
         """Read `key` (an expired value still held is checked first, when `revalidate` can)."""
         started = self._clock()  # what the loader reads is at least this recent
         try:
@@ -263,8 +284,11 @@ class LinkCache(Generic[T]):
                 self._finish(key, done)
             raise
         with self._lock:
-            stale = self._finish(key, done)
-            if generation == self._generation and not stale:
+            keep = generation == self._generation and key not in self._stale
+            if keep:  # before the readers waiting on this read wake up
+                done.value, done.handed = value, True
+            self._finish(key, done)
+            if keep:
                 ttl = self._ttl if value is not None else self._negative_ttl
                 slot = self._slots[key] = _Slot(value, started + ttl)
                 self._slots.move_to_end(key)
@@ -282,7 +306,20 @@ class LinkCache(Generic[T]):
             while len(self._unknown) > self._max_unknown:
                 self._slots.pop(self._unknown.popitem(last=False)[0], None)
         while len(self._slots) - len(self._unknown) > self._max:
+            victim = next(iter(self._slots))
+            if self._refused(key, victim):
+                del self._slots[key]
+                self.rejected += 1
+                return
             self._unknown.pop(self._slots.popitem(last=False)[0], None)
+
+    def _refused(self, key: str, victim: str) -> bool:
+        """Whether the new entry `key` may not push out `victim` (admission; under the lock)."""
+        if self._sketch is None or victim == key or victim in self._unknown:
+            return False
+        if key in self._unknown:
+            return False  # an unknown slug: bounded apart, never weighed against links
+        return self._sketch.frequency(key) <= self._sketch.frequency(victim)
 
     def _finish(self, key: str, done: threading.Event) -> bool:
         """End a load (under the lock); True when an invalidation overtook it."""

@@ -48,11 +48,12 @@ class Reader:
         self.app = app
         self.tracker = tracker
         self.database = database
-        # Least recently used slugs beyond BALISE_CACHE_SIZE are dropped (README, Performance:
-        # what an entry costs in memory). Entries due for a refresh are checked by version in
-        # batches; only changed links are read again. Entries read at any time during their TTL
-        # are checked so before it ends (keep_fresh), so a link read every few seconds is not
-        # read again in full, nor its page rendered again, each time its TTL runs out.
+        # Beyond BALISE_CACHE_SIZE a link read is kept only if it was asked more often lately
+        # than the least recently used one, which it then replaces (admission; README,
+        # Performance: what an entry costs in memory). Entries due for a refresh are checked
+        # by version in batches; only changed links are read again. Entries read at any time
+        # during their TTL are checked so before it ends (keep_fresh), so a link read every few
+        # seconds is not read again in full, nor its page rendered again, each time.
         # Unknown slugs are kept as long as known ones (one bound for every change to show on
         # other instances); a creation drops its slug at once through the invalidator.
         # While the database is away, entries are served up to CACHE_STALE_IF_ERROR past the TTL.
@@ -67,6 +68,7 @@ class Reader:
             outage=database,
             stale_for=float(settings["CACHE_STALE_IF_ERROR"]),
             keep_fresh=True,
+            admission=True,
         )
         self.invalidator = Invalidator(self.cache, settings["REDIS_URL"])
         self._budget = parse_many(str(settings["RATELIMIT_NOT_FOUND"]))

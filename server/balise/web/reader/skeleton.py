@@ -6,8 +6,8 @@ held). Yet reader.html does nothing with a text but print it, escaped (`{{ value
 test whether it is empty: so every page with the same *shape* (the page language, the delay,
 which texts are empty, how many social tags, sections and paragraphs) is the same page with
 other texts in it. Jinja renders a shape once with a unique mark in place of each text; a
-page of that shape is then the skeleton's pieces joined with the link's texts, escaped by
-the same markupsafe.escape that autoescape uses.
+page of that shape is then the skeleton's pieces joined with the link's texts, escaped as
+markupsafe.escape (what autoescape uses) escapes them.
 
 The first page of each shape is also rendered by Jinja and compared, and so is one page in
 VERIFY_EVERY after it: should the template ever do more with a text (a filter, a test on its
@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 log = logging.getLogger(__name__)
 VERIFY_EVERY = 64  # pages of a known shape between two comparisons with Jinja's
@@ -34,6 +34,7 @@ MAX_SHAPES = 2_000  # beyond it, new shapes are rendered by Jinja (bounded memor
 AS_SHAPE = frozenset({"lang"})
 _MARK = "balise-text-" + secrets.token_hex(10) + "-"
 _TEXT = re.compile(re.escape(_MARK) + r"(\d+)-")
+_SPECIAL = re.compile("[&<>'\"]")
 
 
 class _Opaque(Exception):
@@ -135,10 +136,23 @@ def _pieces(html: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     return tuple(literals), tuple(slots)
 
 
+def _escape(text: str) -> str:
+    """markupsafe.escape's characters and entities, without making a Markup object."""
+    if not _SPECIAL.search(text):
+        return text
+    return (
+        text.replace("&", "&amp;")
+        .replace(">", "&gt;")
+        .replace("<", "&lt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+
+
 def _fill(skeleton: tuple[tuple[str, ...], tuple[int, ...]], texts: list[str]) -> str:
     literals, slots = skeleton
     out = [literals[0]]
     for slot, literal in zip(slots, literals[1:], strict=True):
-        out.append(escape(texts[slot]))
+        out.append(_escape(texts[slot]))
         out.append(literal)
     return "".join(out)
