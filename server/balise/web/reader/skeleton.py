@@ -41,33 +41,49 @@ class _Opaque(Exception):
     """A value this module cannot reduce to a shape: the page is rendered by Jinja."""
 
 
-def _abstract(value: Any, texts: list[str]) -> tuple[Any, Hashable]:
-    """`value` with its texts replaced by marks (appended to `texts`), and its shape."""
-    if isinstance(value, Markup):  # trusted constants (inline assets, the token's mark)
-        return value, ("markup", str(value))
-    if isinstance(value, str):
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names
+
+
+def _shape(value: Any, texts: list[str]) -> Hashable:
+    """The shape of `value`; its texts (non-empty strings) appended to `texts` in order."""
+    kind = type(value)
+    if kind is str:
+        if value:
+            texts.append(value)
+            return 1
+        return 0
+    if kind is Markup:  # trusted constants (inline assets, the token's mark)
+        return ("markup", value)
+    if value is None or kind is bool or kind is int:
+        return (kind, value)
+    if kind is list or kind is tuple:
+        return (kind, tuple([_shape(item, texts) for item in value]))
+    if dataclasses.is_dataclass(kind):
+        return (kind, tuple([_shape(getattr(value, name), texts) for name in _fields(kind)]))
+    raise _Opaque(kind.__name__)
+
+
+def _marked(value: Any, count: list[int]) -> Any:
+    """`value` with each text replaced by a mark numbered as _shape numbers it."""
+    kind = type(value)
+    if kind is str:
         if not value:
-            return value, ""
-        texts.append(value)
-        return f"{_MARK}{len(texts) - 1}-", "text"
-    if value is None or isinstance(value, (bool, int)):
-        return value, (type(value).__name__, value)
-    if isinstance(value, (list, tuple)):
-        pairs = [_abstract(item, texts) for item in value]
-        marked = [m for m, _ in pairs]
-        return (marked if isinstance(value, list) else tuple(marked)), (
-            type(value).__name__,
-            tuple(s for _, s in pairs),
-        )
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes: dict[str, Any] = {}
-        shapes = []
-        for field in dataclasses.fields(value):
-            marked_field, shape = _abstract(getattr(value, field.name), texts)
-            changes[field.name] = marked_field
-            shapes.append((field.name, shape))
-        return dataclasses.replace(value, **changes), (type(value).__qualname__, tuple(shapes))
-    raise _Opaque(type(value).__name__)
+            return value
+        count[0] += 1
+        return f"{_MARK}{count[0] - 1}-"
+    if kind is list or kind is tuple:
+        return kind([_marked(item, count) for item in value])
+    if dataclasses.is_dataclass(kind) and kind is not Markup:
+        changes = {name: _marked(getattr(value, name), count) for name in _fields(kind)}
+        return dataclasses.replace(value, **changes)
+    return value  # Markup, None, booleans, numbers: part of the shape
 
 
 class Skeletons:
@@ -85,18 +101,15 @@ class Skeletons:
     def render(self, context: dict[str, Any]) -> str:
         texts: list[str] = []
         try:
-            marked: dict[str, Any] = {}
-            shapes: list[tuple[str, Hashable]] = []
-            shape: Hashable
-            for name in sorted(context):
-                if name in AS_SHAPE:
-                    marked[name], shape = context[name], ("as-is", context[name])
-                else:
-                    marked[name], shape = _abstract(context[name], texts)
-                shapes.append((name, shape))
+            shapes = tuple(
+                [
+                    (name, ("as-is", value) if name in AS_SHAPE else _shape(value, texts))
+                    for name, value in sorted(context.items())
+                ]
+            )
         except _Opaque:
             return self._jinja(context)
-        key = tuple(shapes)
+        key = shapes
         with self._lock:
             self._renders += 1
             verify = self._renders % VERIFY_EVERY == 0
@@ -107,6 +120,11 @@ class Skeletons:
         if skeleton is None:
             if len(self._shapes) >= MAX_SHAPES:
                 return self._jinja(context)
+            count = [0]
+            marked = {
+                name: value if name in AS_SHAPE else _marked(value, count)
+                for name, value in sorted(context.items())
+            }
             skeleton = _pieces(self._jinja(marked))
             verify = True
         page = _fill(skeleton, texts)
