@@ -1,14 +1,14 @@
 """The reader path's two single-slug reads, compiled once and run on a driver connection.
 
 A slug the cache does not hold (or holds past its TTL) is read while its reader waits, with
-the GIL mostly held: through SQLAlchemy's Connection such a read cost about 1 ms on SQLite
-(statement building, cache key, result metadata, connection events), of which the database's
-own work was about a tenth. Here each statement is compiled once for the engine's dialect,
-run with the driver's cursor on a connection checked out of the engine's own pool (so
-pre-ping, pool limits and the pool's reset on return still apply), and its row converted by
-the same result processors SQLAlchemy would use (dates, JSON, booleans). Driver errors are
-raised as SQLAlchemy would raise them (DBAPIError, connection invalidated on a disconnect),
-so db/outage.py tells an outage from a bug exactly as for any other query.
+the GIL mostly held: through SQLAlchemy's statement execution such a read cost about 1 ms on
+SQLite (statement building, cache key, result metadata), of which the database's own work was
+about a tenth. Here each statement is compiled once for the engine's dialect and run with the
+driver's cursor of an ordinary engine connection (so pre-ping, pool limits, the pool's reset
+on return and connect errors are as for any query; the engine's cursor events are sent), and
+its row converted by the same result processors SQLAlchemy would use (dates, JSON, booleans).
+Driver errors are raised as SQLAlchemy would raise them (DBAPIError, the connection
+invalidated on a disconnect), so db/outage.py tells an outage from a bug as for any query.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, select
+from sqlalchemy import Connection, Engine, Select, bindparam, select
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from balise.db.tables import links as links_table
@@ -52,18 +52,23 @@ class Compiled:
 
     def first(self, key: str) -> Row | None:
         """The first row for `key`, or None."""
-        raw = self.engine.raw_connection()
-        cursor = None
-        try:
-            cursor = raw.cursor()
-            cursor.execute(self.sql, self.params(key))
-            values = cursor.fetchone()
-        except self.engine.dialect.loaded_dbapi.Error as exc:
-            raise self._wrap(exc, raw, cursor) from exc
-        finally:
-            if cursor is not None:
+        params = self.params(key)
+        # The engine's own connection: a failure to connect is raised (and reported to the
+        # engine's handle_error listeners: db/outage.py) as for any other query.
+        with self.engine.connect() as conn:
+            cursor = conn.connection.cursor()
+            try:
+                dispatch = self.engine.dispatch  # the cursor events SQLAlchemy would send
+                if dispatch.before_cursor_execute:
+                    dispatch.before_cursor_execute(conn, cursor, self.sql, params, None, False)
+                cursor.execute(self.sql, params)
+                values = cursor.fetchone()
+                if dispatch.after_cursor_execute:
+                    dispatch.after_cursor_execute(conn, cursor, self.sql, params, None, False)
+            except self.engine.dialect.loaded_dbapi.Error as exc:
+                raise self._wrap(exc, conn, cursor) from exc
+            finally:
                 cursor.close()
-            raw.close()  # back to the pool, which rolls the read's transaction back
         if values is None:
             return None
         return Row(
@@ -73,12 +78,12 @@ class Compiled:
             }
         )
 
-    def _wrap(self, exc: Any, raw: Any, cursor: Any) -> StatementError:
+    def _wrap(self, exc: Any, conn: Connection, cursor: Any) -> StatementError:
         """The driver's error as SQLAlchemy raises it; a lost connection leaves the pool."""
         dialect = self.engine.dialect
-        disconnect = dialect.is_disconnect(exc, raw.dbapi_connection, cursor)
+        disconnect = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
         if disconnect:
-            raw.invalidate(exc)
+            conn.invalidate(exc)
         return DBAPIError.instance(
             self.sql,
             None,
