@@ -422,6 +422,176 @@ def test_an_entry_invalidated_while_it_is_checked_is_not_kept():
     assert cache.get("a") == "new"
 
 
+def keeping_fresh(values: dict[str, str], clock: Clock):
+    """A cache with keep_fresh whose refresher runs when the test says (Turns); the versions
+    checked and the keys read in full are recorded."""
+    checks: list[list[str]] = []
+    loads: list[str] = []
+
+    def revalidate(held: dict[str, str]) -> set[str]:
+        checks.append(sorted(held))
+        return {k for k, v in held.items() if values.get(k) == v}
+
+    def loader(key: str) -> str | None:
+        loads.append(key)
+        return values.get(key)
+
+    cache = LinkCache(loader, revalidate=revalidate, ttl=4, clock=clock, keep_fresh=True)
+    cache._refresher.shutdown()  # noqa: SLF001
+    cache._refresher = turns = Turns()  # noqa: SLF001
+    return cache, turns, checks, loads
+
+
+def test_a_link_read_early_in_its_ttl_is_checked_before_the_ttl_ends_and_served_after():
+    clock = Clock()
+    values = {"a": "a1", "b": "b1"}
+    cache, turns, checks, loads = keeping_fresh(values, clock)
+    assert [cache.get("a"), cache.get("b")] == ["a1", "b1"]
+    clock.now = 1.0
+    assert cache.get("a") == "a1"  # read again early in its TTL; "b" is not
+    clock.now = 3.2  # near the end of the TTL: any reader's request sweeps
+    cache.get("other")
+    turns.run()
+    assert checks == [["a"]]  # only the entry read since its load, in one check
+    clock.now = 6.0  # past the first TTL: "a" lives on from its check, without a read
+    assert cache.get("a") == "a1"
+    assert loads == ["a", "b", "other"]
+    assert checks == [["a"]]
+    assert cache.get("b") == "b1"  # unread for a TTL, it lapsed: checked while its reader waits
+    assert checks == [["a"], ["b"]]
+
+
+def test_a_link_kept_fresh_that_changed_is_read_again_and_never_served_stale():
+    clock = Clock()
+    values = {"a": "a1"}
+    cache, turns, checks, loads = keeping_fresh(values, clock)
+    cache.get("a")
+    clock.now = 1.0
+    cache.get("a")
+    values["a"] = "a2"  # edited elsewhere (another instance, no Redis)
+    clock.now = 3.2
+    assert cache.get("a") == "a1"  # within its TTL: the old one may still be served
+    turns.run()
+    assert loads == ["a", "a"]  # the check saw the change: read again in full
+    assert cache.get("a") == "a2"
+    values.pop("a")  # deleted: the next check drops it
+    clock.now = 4.0
+    cache.get("a")
+    clock.now = 7.0
+    cache.get("x")
+    turns.run()
+    assert cache.get("a") is None
+
+
+def test_an_entry_kept_fresh_that_is_invalidated_is_read_again_at_once():
+    clock = Clock()
+    values = {"a": "a1"}
+    cache, turns, _checks, loads = keeping_fresh(values, clock)
+    cache.get("a")
+    clock.now = 1.0
+    cache.get("a")
+    values["a"] = "a2"
+    cache.invalidate("a")  # the change committed here, or came through Redis
+    assert cache.get("a") == "a2"
+    clock.now = 3.2
+    cache.get("a")
+    turns.run()
+    assert loads == ["a", "a"]  # the dropped entry's sweep record was skipped
+
+
+def test_readers_never_wait_on_a_kept_fresh_entry_while_the_source_is_slow():
+    clock = Clock()
+    values = {k: f"{k}1" for k in "abc"}
+    cache, turns, checks, _loads = keeping_fresh(values, clock)
+    for key in "abc":
+        cache.get(key)
+    clock.now = 1.0
+    for key in "abc":
+        cache.get(key)
+    clock.now = 3.2
+    assert [cache.get(k) for k in "abc"] == ["a1", "b1", "c1"]  # the check is queued only
+    assert checks == []
+    turns.run()
+    assert checks == [["a", "b", "c"]]  # one query for every entry due
+
+
+class Every(dict):
+    """Every key is a link."""
+
+    def get(self, key, default=None):
+        return f"page of {key}"
+
+
+def test_a_hot_link_stays_cached_under_a_scan_of_links_read_once():
+    for admission, kept in ((True, True), (False, False)):
+        cache, loads = make(Every(), ttl=60, max_entries=50, admission=admission)
+        for _ in range(3):
+            cache.get("hot")
+        for n in range(500):  # a crawler, an export: each link read once
+            cache.get(f"once-{n}")
+            if n % 100 == 0:
+                cache.get("hot")  # readers keep coming back to it
+        loads.clear()
+        cache.get("hot")
+        assert (loads == []) is kept  # plain LRU would have dropped it at some point
+
+
+def test_a_link_that_becomes_popular_gets_into_a_full_cache():
+    cache, loads = make(Every(), ttl=60, max_entries=20, admission=True)
+    for n in range(20):
+        for _ in range(2):
+            cache.get(f"old-{n}")
+    assert len(cache) == 20
+    for _ in range(3):  # read each time until asked more often than the oldest entry
+        cache.get("new")
+    assert loads.count("new") == 3
+    loads.clear()
+    assert cache.get("new") == "page of new"
+    assert loads == [] and len(cache) == 20
+
+
+def test_readers_of_an_entry_the_cache_does_not_keep_still_share_one_read():
+    values = {"cold": "c"} | {f"k{n}": f"v{n}" for n in range(10)}
+    loads: list[str] = []
+    release = threading.Event()
+
+    def loader(key: str) -> str:
+        loads.append(key)
+        if key == "cold":
+            release.wait(5)
+        return values[key]
+
+    cache = LinkCache(loader, ttl=60, max_entries=10, admission=True, refresh_ahead=False)
+    for _ in range(6):  # asked more often than "cold" will be
+        for n in range(10):
+            cache.get(f"k{n}")
+    results: list[str | None] = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get("cold"))) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    assert results == ["c"] * 5
+    assert loads.count("cold") == 1  # one read for the five readers
+    assert cache.rejected == 1 and cache.peek("cold") is None  # and not kept
+
+
+def test_an_edited_link_is_never_served_stale_from_a_full_cache_with_admission():
+    values = {f"k{n}": f"v{n}" for n in range(10)}
+    cache = LinkCache(values.get, ttl=60, max_entries=10, admission=True, refresh_ahead=False)
+    for _ in range(2):
+        for n in range(10):
+            cache.get(f"k{n}")
+    values["k3"] = "edited"
+    cache.invalidate("k3")  # the edit committed here, or came through Redis
+    assert cache.get("k3") == "edited"
+    for n in range(100):
+        cache.get(f"scan-{n}")  # refused: k3 is asked more often
+    assert cache.get("k3") == "edited"
+
+
 # -- against a real server ---------------------------------------------------------------------
 
 
@@ -472,9 +642,7 @@ def test_concurrent_readers_of_an_uncached_link_wait_for_one_read(db, make_link,
         assert _get(server, "/crowded")[0] == 200 and _misses(server) == before + 1
 
 
-def test_the_cache_holds_balise_cache_size_links_and_drops_the_least_recent(
-    db, make_link, tmp_path
-):
+def test_the_cache_holds_balise_cache_size_links_and_keeps_the_most_asked(db, make_link, tmp_path):
     for i in range(120):
         make_link(slug=f"sized{i:03d}")
     url = db.url.render_as_string(hide_password=False)
@@ -484,10 +652,14 @@ def test_the_cache_holds_balise_cache_size_links_and_drops_the_least_recent(
         before = _misses(server)
         assert {_get(server, f"/sized{i:03d}")[0] for i in range(120)} == {200}
         assert _misses(server) == before + 120
-        assert _get(server, "/sized119")[0] == 200  # among the 100 most recent: held
-        assert _misses(server) == before + 120
-        assert _get(server, "/sized000")[0] == 200  # dropped for the newer ones: read again
+        assert _get(server, "/sized000")[0] == 200  # full at 100: the 20 later ones, read
+        assert _misses(server) == before + 120  # once like those held, were not kept
+        assert _get(server, "/sized119")[0] == 200  # read again: asked more than the least
+        assert _misses(server) == before + 121  # recently used one (sized001), it replaces it
+        assert _get(server, "/sized119")[0] == 200
         assert _misses(server) == before + 121
+        assert _get(server, "/sized001")[0] == 200
+        assert _misses(server) == before + 122
 
 
 def test_an_expired_entry_still_held_is_checked_before_it_is_read_again():

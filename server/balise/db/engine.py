@@ -19,6 +19,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # As many pooled connections as PostgreSQL's: with SQLAlchemy's default of 5, the
+        # reader threads' reads (8 by default) opened and closed a connection (four PRAGMAs)
+        # for each read beyond the fifth.
+        if parsed.database and parsed.database != ":memory:":
+            kwargs.setdefault("pool_size", 10)
+            kwargs.setdefault("max_overflow", 20)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )

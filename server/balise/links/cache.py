@@ -8,6 +8,15 @@ readers do not wait on the database; an entry past its TTL is read again before 
 With `revalidate`, the entries due are checked in batches first (one query for up to
 REVALIDATE_BATCH of them, e.g. comparing versions): an unchanged one lives another TTL from
 when that check began, and only the others are read again in full.
+With `keep_fresh`, entries read at any time during their TTL, not only in its last quarter,
+are checked the same way as their TTL ends (readers sweep every KEEP_FRESH_EVERY of the TTL
+for the entries about to expire, and hand them to the refresher): a link
+read every few TTLs keeps its entry (and rendered pages) instead of waiting on a read each
+time; one left unread for a whole TTL lapses, so the checks never exceed the entries read.
+With `admission`, a full cache lets a newly read entry push out the least recently used one
+only if its key was asked more often lately (admission.py, TinyLFU); otherwise the entry
+serves the readers waiting on its read and is not kept. A scan of links read once cannot
+then empty the cache of the links readers come back to.
 Unknown slugs are cached too (briefly), so a slug asked again is not read again; they are
 bounded apart (`max_unknown`), so a flood of distinct unknown slugs never evicts a known one.
 
@@ -25,16 +34,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+from balise.links.admission import FrequencySketch
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 REFRESH_AT = 0.75  # share of the TTL after which a requested entry is read again, ahead
 STALE_WAIT = 1.0  # seconds a reader holding a stale entry waits on a load before serving it
 REVALIDATE_BATCH = 500  # entries checked by one call of `revalidate`
+KEEP_FRESH_EVERY = 0.1  # share of the TTL between two sweeps of `keep_fresh`
 
 
 class Outage(Protocol):
@@ -49,11 +61,20 @@ class Outage(Protocol):
 
 
 class _Slot(Generic[T]):
-    __slots__ = ("value", "expires")
+    __slots__ = ("value", "expires", "used")
 
     def __init__(self, value: T | None, expires: float) -> None:
         self.value = value
         self.expires = expires
+        self.used = False  # read since it was loaded or last checked
+
+
+class _Load(threading.Event):
+    """A read under way; once set, `value` is what it read, when `handed` (the readers that
+    waited on it take it, kept in the cache or not)."""
+
+    value: Any = None
+    handed = False
 
 
 class LinkCache(Generic[T]):
@@ -70,6 +91,8 @@ class LinkCache(Generic[T]):
         refresh_ahead: bool = True,
         outage: Outage | None = None,
         stale_for: float = 0.0,
+        keep_fresh: bool = False,
+        admission: bool = False,
     ) -> None:
         self._loader = loader
         self._revalidate = revalidate
@@ -83,7 +106,7 @@ class LinkCache(Generic[T]):
         self._outage = outage
         self._stale_for = stale_for if outage is not None else 0.0
         self._slots: OrderedDict[str, _Slot[T]] = OrderedDict()
-        self._loading: dict[str, threading.Event] = {}
+        self._loading: dict[str, _Load] = {}
         self._stale: set[str] = set()
         self._lock = threading.Lock()
         self._generation = 0  # bumped by invalidate_all: loads begun before it are discarded
@@ -93,16 +116,28 @@ class LinkCache(Generic[T]):
             else None
         )
         self.hits = self.misses = self.stale_hits = 0
+        # (expires, key) of known entries in about the order they expire, for the sweep; a
+        # record whose entry has since been dropped, reloaded or extended is skipped.
+        self._expiring: deque[tuple[float, str]] = deque()
+        self._keep_fresh = keep_fresh and refresh_ahead and revalidate is not None
+        self._next_sweep = 0.0
+        self._sketch = FrequencySketch(max_entries) if admission else None
+        self.rejected = 0  # entries read but not kept (admission)
 
     def get(self, key: str) -> T | None:
         """The cached value for `key` (None: unknown), loading it when absent or past its TTL."""
         while True:
             with self._lock:
                 now = self._clock()
+                if self._keep_fresh and now >= self._next_sweep:
+                    self._sweep(now)
+                if self._sketch is not None:
+                    self._sketch.add(key)
                 slot = self._slots.get(key)
                 waiting = self._loading.get(key)
                 if slot is not None and slot.expires > now:
                     self.hits += 1
+                    slot.used = True
                     self._slots.move_to_end(key)
                     if waiting is None and self._due(slot, now):
                         self._refresh_ahead(key)
@@ -122,6 +157,10 @@ class LinkCache(Generic[T]):
             if not waiting.wait(STALE_WAIT if stale is not None else 5) and stale is not None:
                 self.stale_hits += 1  # the database is too slow to wait for: an outage
                 return stale
+            if waiting.handed:  # the read this reader waited on, kept or not (single flight)
+                with self._lock:
+                    self.hits += 1
+                return waiting.value  # type: ignore[no-any-return]
         try:
             return self._load(key, generation, done, held)
         except Exception as exc:
@@ -147,6 +186,27 @@ class LinkCache(Generic[T]):
         self._due_keys.append(key)
         if len(self._due_keys) == 1:  # the refresher takes every key due when it gets to run
             self._refresher.submit(self._refresh_due)
+
+    def _sweep(self, now: float) -> None:
+        """Hand the refresher the entries about to expire that were read since they were
+        loaded or last checked (`keep_fresh`; under the lock)."""
+        self._next_sweep = now + self._ttl * KEEP_FRESH_EVERY
+        if self._outage is not None and self._outage.down:
+            return
+        horizon = now + self._ttl * (1 - REFRESH_AT)
+        while self._expiring and self._expiring[0][0] <= horizon:
+            expires, key = self._expiring.popleft()
+            slot = self._slots.get(key)
+            if slot is None or slot.expires != expires or key in self._loading:
+                continue  # dropped, reloaded or extended since; or being read now
+            if slot.used and slot.value is not None and slot.expires > now:
+                self._refresh_ahead(key)  # else unread for a whole TTL: it lapses
+
+    def _track(self, key: str, slot: _Slot[T]) -> None:
+        """Note when a known entry expires, for the sweep (under the lock)."""
+        slot.used = False
+        if self._keep_fresh and slot.value is not None:
+            self._expiring.append((slot.expires, key))
 
     def _refresh_due(self) -> None:
         """Check the entries due (in batches), then read again those that changed."""
@@ -191,6 +251,7 @@ class LinkCache(Generic[T]):
                     continue
                 if slot.value is current[key]:
                     slot.expires = max(slot.expires, started + self._ttl)
+                    self._track(key, slot)
         return unchanged
 
     def _fallback(self, slot: _Slot[T] | None, now: float) -> T | None:
@@ -199,8 +260,8 @@ class LinkCache(Generic[T]):
             return None
         return slot.value
 
-    def _begin(self, key: str) -> threading.Event:
-        event = self._loading[key] = threading.Event()
+    def _begin(self, key: str) -> _Load:
+        event = self._loading[key] = _Load()
         return event
 
     def _refresh(self, key: str, generation: int) -> None:
@@ -210,9 +271,7 @@ class LinkCache(Generic[T]):
             if self._outage is None or not self._outage.failed(exc):
                 log.exception("could not refresh the cached link %r", key)
 
-    def _load(
-        self, key: str, generation: int, done: threading.Event, held: T | None = None
-    ) -> T | None:
+    def _load(self, key: str, generation: int, done: _Load, held: T | None = None) -> T | None:
         """Read `key` (an expired value still held is checked first, when `revalidate` can)."""
         started = self._clock()  # what the loader reads is at least this recent
         try:
@@ -225,11 +284,15 @@ class LinkCache(Generic[T]):
                 self._finish(key, done)
             raise
         with self._lock:
-            stale = self._finish(key, done)
-            if generation == self._generation and not stale:
+            keep = generation == self._generation and key not in self._stale
+            if keep:  # before the readers waiting on this read wake up
+                done.value, done.handed = value, True
+            self._finish(key, done)
+            if keep:
                 ttl = self._ttl if value is not None else self._negative_ttl
-                self._slots[key] = _Slot(value, started + ttl)
+                slot = self._slots[key] = _Slot(value, started + ttl)
                 self._slots.move_to_end(key)
+                self._track(key, slot)
                 self._bound(key, known=value is not None)
         return value
 
@@ -243,7 +306,20 @@ class LinkCache(Generic[T]):
             while len(self._unknown) > self._max_unknown:
                 self._slots.pop(self._unknown.popitem(last=False)[0], None)
         while len(self._slots) - len(self._unknown) > self._max:
+            victim = next(iter(self._slots))
+            if self._refused(key, victim):
+                del self._slots[key]
+                self.rejected += 1
+                return
             self._unknown.pop(self._slots.popitem(last=False)[0], None)
+
+    def _refused(self, key: str, victim: str) -> bool:
+        """Whether the new entry `key` may not push out `victim` (admission; under the lock)."""
+        if self._sketch is None or victim == key or victim in self._unknown:
+            return False
+        if key in self._unknown:
+            return False  # an unknown slug: bounded apart, never weighed against links
+        return self._sketch.frequency(key) <= self._sketch.frequency(victim)
 
     def _finish(self, key: str, done: threading.Event) -> bool:
         """End a load (under the lock); True when an invalidation overtook it."""

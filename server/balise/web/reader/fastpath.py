@@ -29,7 +29,7 @@ from balise.links.invalidation import Invalidator
 from balise.links.store import RESERVED_SLUGS, possible_slug
 from balise.web.i18n import DEFAULT_LANG, LANGS
 from balise.web.reader.gate import request_facts
-from balise.web.reader.page import ReaderEntry, load_entry, unchanged_links
+from balise.web.reader.page import ReaderEntry, load_entry, reader_reads, unchanged_links
 from balise.web.reader.track import Tracker
 
 if TYPE_CHECKING:
@@ -48,9 +48,12 @@ class Reader:
         self.app = app
         self.tracker = tracker
         self.database = database
-        # Least recently used slugs beyond BALISE_CACHE_SIZE are dropped (README, Performance:
-        # what an entry costs in memory). Entries due for a refresh are checked by version in
-        # batches; only changed links are read again.
+        # Beyond BALISE_CACHE_SIZE a link read is kept only if it was asked more often lately
+        # than the least recently used one, which it then replaces (admission; README,
+        # Performance: what an entry costs in memory). Entries due for a refresh are checked
+        # by version in batches; only changed links are read again. Entries read at any time
+        # during their TTL are checked so before it ends (keep_fresh), so a link read every few
+        # seconds is not read again in full, nor its page rendered again, each time.
         # Unknown slugs are kept as long as known ones (one bound for every change to show on
         # other instances); a creation drops its slug at once through the invalidator.
         # While the database is away, entries are served up to CACHE_STALE_IF_ERROR past the TTL.
@@ -64,13 +67,16 @@ class Reader:
             max_unknown=MAX_UNKNOWN,
             outage=database,
             stale_for=float(settings["CACHE_STALE_IF_ERROR"]),
+            keep_fresh=True,
+            admission=True,
         )
         self.invalidator = Invalidator(self.cache, settings["REDIS_URL"])
         self._budget = parse_many(str(settings["RATELIMIT_NOT_FOUND"]))
+        self._reads = reader_reads(app)
 
     def _load(self, slug: str) -> ReaderEntry | None:
         """Read the slug; an unchanged link keeps the entry it had, with its rendered pages."""
-        entry = load_entry(self.app, slug)
+        entry = load_entry(self.app, slug, self._reads)
         held = self.cache.peek(slug)
         if entry is not None and held is not None and held.link.version == entry.link.version:
             return held
@@ -92,7 +98,7 @@ class Reader:
     def _unchanged(self, entries: dict[str, ReaderEntry]) -> set[str]:
         """The slugs whose link still has the version their entry was made from."""
         versions = {key: entry.link.version for key, entry in entries.items()}
-        return unchanged_links(self.app, versions)
+        return unchanged_links(self.app, versions, self._reads)
 
     def entry(self, slug: str) -> ReaderEntry | None:
         """The cached entry; None (unknown, and not cached) for what cannot be a slug."""

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cache, cached_property
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -31,6 +33,8 @@ from balise.links import store as links
 from balise.summaries import cards
 from balise.summaries import store as summaries
 from balise.web.reader.assets import page_csp, text
+from balise.web.reader.reads import ReaderReads
+from balise.web.reader.skeleton import Skeletons
 from balise.web.summary_view import page_context
 
 READER_HEADERS = (
@@ -165,14 +169,17 @@ _ENTRY = select(
 )
 
 
-def load_entry(app: Flask, slug: str) -> ReaderEntry | None:
+def load_entry(app: Flask, slug: str, reads: ReaderReads | None = None) -> ReaderEntry | None:
     """Read a slug's link, summary and card (one query); None when unknown."""
     from balise.web.context import state
 
     if not links.possible_slug(slug):
         return None
-    with state(app).engine.connect() as conn:
-        row = conn.execute(_ENTRY.where(links_table.c.slug_key == slug.lower())).first()
+    if reads is not None:
+        row: Any = reads.entry_row(slug.lower())
+    else:
+        with state(app).engine.connect() as conn:
+            row = conn.execute(_ENTRY.where(links_table.c.slug_key == slug.lower())).first()
     if row is None:
         return None
     link = links._to_link(row, ())  # noqa: SLF001 - the one mapping of a links row
@@ -188,12 +195,23 @@ def load_entry(app: Flask, slug: str) -> ReaderEntry | None:
     return ReaderEntry(link, summary, delay, card if card and card.ok else None)
 
 
-def unchanged_links(app: Flask, versions: dict[str, int]) -> set[str]:
+def reader_reads(app: Flask) -> ReaderReads:
+    """The reader path's single-slug reads, compiled for the app's database."""
+    from balise.web.context import state
+
+    return ReaderReads(state(app).engine, _ENTRY)
+
+
+def unchanged_links(
+    app: Flask, versions: dict[str, int], reads: ReaderReads | None = None
+) -> set[str]:
     """Of these slug keys and link versions, those whose link still has that version (every
     change a reader can see bumps it: the link, its summary, its card). One query."""
     from balise.web.context import state
 
     keys = sorted(versions)
+    if len(keys) == 1 and reads is not None:
+        return set(keys) if reads.version_of(keys[0]) == versions[keys[0]] else set()
     query = select(links_table.c.slug_key, links_table.c.version).where(
         links_table.c.slug_key == keys[0] if len(keys) == 1 else links_table.c.slug_key.in_(keys)
     )
@@ -202,23 +220,7 @@ def unchanged_links(app: Flask, versions: dict[str, int]) -> set[str]:
 
 
 def render(app: Flask, entry: ReaderEntry, lang: str, target: str) -> Rendered:
-    from balise.web.context import state
-
-    link, summary = entry.link, entry.summary
-    short_url = state(app).short_url(link.slug)
-    # Outside any request (the lean path): an app context of its own, in the page's language.
-    with app.app_context(), force_locale(lang):
-        html = app.jinja_env.get_template("reader/reader.html").render(
-            lang=lang,
-            link=link,
-            target=target,
-            host=urlsplit(target).hostname,
-            short_url=short_url,
-            delay=entry.delay,
-            beacon_token=_TOKEN_MARK,
-            **{name: Markup(f"{_SHARED_MARK}{name}-") for name in _SHARED},  # noqa: S704
-            **page_context(link, summary, short_url=short_url, page_lang=lang, card=entry.card),
-        )
+    html = _skeletons(app).render(page_values(app, entry, lang, target))
     head, tail = _split(html)
     headers = (
         *READER_HEADERS,
@@ -226,6 +228,42 @@ def render(app: Flask, entry: ReaderEntry, lang: str, target: str) -> Rendered:
         ("Content-Language", lang),
     )
     return Rendered(head, tail, headers)
+
+
+def page_values(app: Flask, entry: ReaderEntry, lang: str, target: str) -> dict[str, Any]:
+    """What reader.html is rendered with, the token and shared assets left as marks."""
+    from balise.web.context import state
+
+    link, summary = entry.link, entry.summary
+    short_url = state(app).short_url(link.slug)
+    # Outside any request (the lean path): an app context of its own for the page's texts.
+    with app.app_context():
+        return {
+            "lang": lang,
+            "target": target,
+            "host": urlsplit(target).hostname,
+            "short_url": short_url,
+            "delay": entry.delay,
+            "beacon_token": Markup(_TOKEN_MARK),  # noqa: S704 - letters, digits and dashes
+            **{name: Markup(f"{_SHARED_MARK}{name}-") for name in _SHARED},  # noqa: S704
+            **page_context(link, summary, short_url=short_url, page_lang=lang, card=entry.card),
+        }
+
+
+def _skeletons(app: Flask) -> Skeletons:
+    """The app's reader pages by shape (skeleton.py), made on first use."""
+    found = app.extensions.get("balise.reader_skeletons")
+    if found is None:
+        found = app.extensions.setdefault("balise.reader_skeletons", Skeletons(_jinja(app)))
+    return found  # type: ignore[no-any-return]
+
+
+def _jinja(app: Flask) -> Callable[[dict[str, Any]], str]:
+    def render_page(context: dict[str, Any]) -> str:
+        with app.app_context(), force_locale(context["lang"]):
+            return app.jinja_env.get_template("reader/reader.html").render(**context)
+
+    return render_page
 
 
 def _split(html: str) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
