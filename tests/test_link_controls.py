@@ -187,6 +187,31 @@ def test_utm_values_are_added_to_the_target_on_every_path(client, make_link):
         )
 
 
+def test_clicks_count_under_the_utm_values_the_reader_was_sent_with(
+    app, client, db, make_link, admin_headers
+):
+    make_link(slug="camp", url=TARGET, utm_campaign="spring", utm_medium="email")
+    make_link(slug="plain", url=TARGET)
+    for _ in range(2):  # Flask first (slug not cached), then the lean path
+        visit(client, "camp")
+    # The short URL's own values fill in what the link leaves unset; the link's values win.
+    visit(client, "camp", path="?utm_source=news&utm_campaign=other")
+    visit(client, "plain", path="?utm_campaign=other")
+    flushed(app)
+    stored = sorted(
+        (r["utm_source"] or "", r["utm_medium"] or "", r["utm_campaign"] or "")
+        for r in rows(db, clicks)
+    )
+    assert stored == [
+        ("", "", "other"),
+        ("", "email", "spring"),
+        ("", "email", "spring"),
+        ("news", "email", "spring"),
+    ]
+    spring = client.get("/api/v1/stats?utm_campaign=spring", headers=admin_headers).get_json()
+    assert spring["totals"]["clicks"] == 3
+
+
 def test_the_short_urls_query_is_forwarded_only_when_asked(client, make_link):
     make_link(slug="fwd", url=TARGET, forward_query=True, utm_source="mail")
     make_link(slug="nofwd", url=TARGET)

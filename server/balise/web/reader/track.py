@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from balise.analytics import classify
 from balise.analytics.beacon import BeaconTokens
-from balise.analytics.clicks import Hit, observe
+from balise.analytics.clicks import UTM_FIELDS, Hit, observe
 from balise.analytics.geoip import CountryLookup
 from balise.analytics.recorder import Recorder
 from balise.errors import BadRequest, Gone
@@ -91,6 +91,12 @@ class Tracker:
             or environ.get("HTTP_SEC_GPC", "").strip() == "1"
         )
         query = environ.get("QUERY_STRING", "")
+        args = dict(parse_qsl(query)) if "utm_" in query else {}
+        # The link's own UTM values win, as they do in the target the reader is sent to
+        # (links/controls.py), so its clicks count under the campaign the marketer set.
+        for name in UTM_FIELDS:
+            if value := getattr(link, name, None):
+                args[name] = value
         return observe(
             verdict.kind,
             link.id,
@@ -99,7 +105,7 @@ class Tracker:
             ip=environ.get("REMOTE_ADDR") or "",
             user_agent=environ.get("HTTP_USER_AGENT", ""),
             referrer=environ.get("HTTP_REFERER"),
-            args=dict(parse_qsl(query)) if "utm_" in query else {},
+            args=args,
             dnt=dnt,
             agent=verdict.agent,
         )
