@@ -40,11 +40,11 @@ test-server: $(DEV_STAMP) tests/a11y/node_modules/axe-core/axe.min.js
 
 # axe-core for the accessibility audit (tests/test_a11y_browser.py), pinned by its lock file.
 tests/a11y/node_modules/axe-core/axe.min.js: tests/a11y/package.json tests/a11y/package-lock.json
-	cd tests/a11y && npm ci --no-audit --no-fund --silent
+	cd tests/a11y && npm ci --prefer-offline --no-audit --no-fund --silent
 
 test-extension:
 	@if [ -f extension/package.json ]; then \
-		cd extension && npm ci --no-audit --no-fund --silent && npm test && npm run --silent lint; \
+		cd extension && npm ci --prefer-offline --no-audit --no-fund --silent && npm test && npm run --silent lint; \
 	fi
 
 lint: $(DEV_STAMP)

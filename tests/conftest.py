@@ -2,6 +2,12 @@
 
 PostgreSQL runs need BALISE_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1/test); each
 test session creates its own database there and drops it at the end, so runs never collide.
+
+The suite runs on parallel workers (pytest-xdist, settings in pyproject.toml), each test file
+whole on one worker, so a browser or live server started once for a module (or the extension
+package) serves all its tests. Each worker is a session of its own: its own PostgreSQL database
+(named by its pid), SQLite template and temporary directories; the tests that use Redis give
+their keys a prefix of their own; live servers take free ports.
 """
 
 from __future__ import annotations
