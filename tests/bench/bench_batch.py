@@ -21,6 +21,7 @@ import argparse
 import bisect
 import cProfile
 import itertools
+import os
 import pstats
 import random
 import secrets
@@ -158,7 +159,8 @@ def main() -> None:
             for part, spent in parts.items():
                 print(f"{'':<11}   {part:<15} {q(spent)[0]:7.1f} {q(spent)[1]:7.1f}", flush=True)
             if profile:
-                pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+                order = os.environ.get("BENCH_SORT", "cumulative")  # or tottime
+                pstats.Stats(profile).sort_stats(order).print_stats(40)
         finally:
             if cleanup:
                 cleanup()
