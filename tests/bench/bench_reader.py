@@ -10,8 +10,14 @@ browser's user agent. Prints requests/s, p50/p99 latency, Balise's ratios to the
 its slug-cache hit ratio over the measured run, and the clicks stored against the clicks it
 says it served (they must be equal); the last line is one JSON object with the figures.
 
+Balise's measured run follows a short warm-up (`--warmup`): with more links than its slug
+cache holds, it is a server just started, its cache still cold. `--steady S` measures it
+again in its steady state: wrk goes on requesting the same Zipf stream (new random draws,
+same shape) for S seconds more, then a second run of `--duration` is measured; both are
+printed, the steady one as `steady_*` figures (`steady_cache_hit_ratio` too).
+
     .venv/bin/python tests/bench/bench_reader.py [--duration 15] [--connections 32]
-        [--links 1000] [--zipf S] [--cache-size N] [--controls FRACTION]
+        [--links 1000] [--zipf S] [--cache-size N] [--controls FRACTION] [--steady S]
         [--postgres postgresql://...] [--servers balise,same-bytes,flask,bare-302]
         [--profile balise.txt]
 
@@ -298,6 +304,15 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     hits2, misses2 = cache_counts(port)
     if spy is not None:
         spy.wait(timeout=60)
+    steady: tuple[Result, float] | None = None
+    if args.steady:
+        _wrk(port, args, workdir, duration=args.steady)  # the same stream, not measured
+        hits3, misses3 = cache_counts(port)
+        again = _wrk(port, args, workdir, duration=args.duration)
+        hits4, misses4 = cache_counts(port)
+        looked_again = (hits4 - hits3) + (misses4 - misses3)
+        again.name = LABELS["balise"] + ", steady"
+        steady = (again, (hits4 - hits3) / looked_again)
     pages = capture_pages(port, args.summaries)
     (workdir / "pages").write_text(json.dumps(pages))
     log = stop(proc)
@@ -321,7 +336,8 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     n_clicks, n_robots = count_rows(database_url)
     n_clicks -= clicks_before
     looked = (hits2 - hits) + (misses2 - misses)
-    return report(results, args, controls, served, n_clicks, n_robots, (hits2 - hits) / looked)
+    hit_ratio = (hits2 - hits) / looked
+    return report(results, args, controls, served, n_clicks, n_robots, hit_ratio, steady)
 
 
 def count_rows(database_url: str) -> tuple[int, int]:
@@ -341,6 +357,7 @@ def report(
     n_clicks: int,
     n_robots: int,
     hit_ratio: float,
+    steady: tuple[Result, float] | None = None,
 ) -> dict[str, Any]:
     backend = "PostgreSQL" if args.postgres else "SQLite"
     mix = f"Zipf s={args.zipf}" if args.zipf else "in turn"
@@ -350,17 +367,24 @@ def report(
         f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, "
         f"waitress {args.threads} threads, {os.cpu_count()} cores\n"
     )
-    print(f"{'server':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>11}{'errors':>8}")
-    for r in results.values():
+    print(f"{'server':<30}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>11}{'errors':>8}")
+    shown = [*results.values(), *([steady[0]] if steady else [])]
+    for r in shown:
         print(
-            f"{r.name:<22}{r.rps:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
+            f"{r.name:<30}{r.rps:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
             f"{r.requests:>11}{r.errors:>8}"
         )
     balise = results["balise"]
     for key, r in results.items():
         if key != "balise":
             print(f"Balise / {r.name}: {balise.rps / r.rps:.2f}")
+    if steady:
+        for key, r in results.items():
+            if key != "balise":
+                print(f"Balise, steady / {r.name}: {steady[0].rps / r.rps:.2f}")
     print(f"\nslug cache hit ratio over the measured run: {hit_ratio:.3f}")
+    if steady:
+        print(f"slug cache hit ratio over the steady run ({args.steady} s later): {steady[1]:.3f}")
     print(f"clicks Balise served: {served}; clicks stored: {n_clicks}; robot hits: {n_robots}")
     figures: dict[str, Any] = {
         "backend": backend.lower(),
@@ -383,6 +407,18 @@ def report(
     if "same-bytes" in results:
         figures["same_bytes_p50_ms"] = results["same-bytes"].p50_ms
         figures["same_bytes_p99_ms"] = results["same-bytes"].p99_ms
+    if steady:
+        again = steady[0]
+        figures |= {
+            "steady_after_s": args.steady,
+            "steady_balise_rps": round(again.rps),
+            "steady_balise_p50_ms": again.p50_ms,
+            "steady_balise_p99_ms": again.p99_ms,
+            "steady_balise_errors": again.errors,
+            "steady_cache_hit_ratio": round(steady[1], 4),
+        }
+        if "same-bytes" in results:
+            figures["ratio_steady_same_bytes"] = round(again.rps / results["same-bytes"].rps, 3)
     figures |= {
         "cache_hit_ratio": round(hit_ratio, 4),
         "clicks_served": served,
@@ -399,6 +435,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=0, help="seconds (0: a third of --duration)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--steady",
+        type=int,
+        default=0,
+        help="seconds of the same load before measuring Balise again, in its steady state",
+    )
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads for every server")
     parser.add_argument("--links", type=int, default=1000, help="1 to 1,000,000")
@@ -425,6 +467,8 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     if not 1 <= args.duration <= 120 or not 1 <= args.connections <= 256:
         raise SystemExit("keep the load bounded: --duration 1-120 s, --connections 1-256")
+    if not 0 <= args.steady <= 600:
+        raise SystemExit("--steady: 0 to 600 s")
     if not 1 <= args.links <= 1_000_000:
         raise SystemExit("--links: 1 to 1,000,000")
     if not 0 <= args.summaries <= 1 or not 0 <= args.controls <= 1:

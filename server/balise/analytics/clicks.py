@@ -204,15 +204,18 @@ def write_batch(
     if rows.robots:
         conn.execute(insert(robot_hits), rows.robots)
     new_site: set[tuple[str, str]] = set()
+    per_link: list[dict[str, Any]] = []
+    per_day: list[dict[str, Any]] = []
     if rows.visitors:
         values = [
             {"link_id": v[0], "day": v[1], "visitor_hash": v[2]} for v in sorted(rows.visitors)
         ]
-        new_site = count_visitors(conn, values)
+        new_site, per_link, per_day = new_visitors(conn, values)
     result = BatchResult(clicks_by_link=rows.clicks_by_link)
     if confirmations:
         _confirm(conn, confirmations, now, result, rows)
-    increment_hourly(conn, rows.increments)
+    # The visitor counts join the click counters' day and month rows: one upsert per row.
+    increment_hourly(conn, rows.increments, per_link, per_day)
     add_clicks(conn, [*rows.clicks, *rows.confirmed])
     valuevisitors.count(conn, rows.clicks, new_site)
     return result
@@ -222,6 +225,17 @@ def count_visitors(conn: Connection, values: list[dict[str, Any]]) -> set[tuple[
     """Keep each (link, UTC day, visitor hash) once, and count the new ones per link and day
     and, across links (`site_visitors`), per day, in the day and month counters. Returns the
     (day, visitor hash) pairs new across links."""
+    new_site, per_link, per_day = new_visitors(conn, values)
+    add_periods(conn, per_link, per_day)
+    return new_site
+
+
+def new_visitors(
+    conn: Connection, values: list[dict[str, Any]]
+) -> tuple[set[tuple[str, str]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Keep each (link, UTC day, visitor hash) once and each (day, visitor hash) once across
+    links; returns the pairs new across links and the counter items (counters.add_periods)
+    of the new visitors per link and day and per day."""
     stmt = _insert_ignore(conn, daily_visitors).returning(  # type: ignore[attr-defined]
         daily_visitors.c.link_id, daily_visitors.c.day
     )
@@ -233,12 +247,10 @@ def count_visitors(conn: Connection, values: list[dict[str, Any]]) -> set[tuple[
     rows = [{"day": d, "visitor_hash": h} for d, h in first_seen]
     new_site = {(r[0], r[1]) for r in conn.execute(stmt, rows)}
     site = Counter(day for day, _ in new_site)
-    add_periods(
-        conn,
-        [{"link_id": k[0], "hour": _noon(k[1]), "visitors": n} for k, n in sorted(new.items())],
-        [{"hour": _noon(day), "visitors": n} for day, n in sorted(site.items())],
-    )
-    return new_site
+    per_link = [
+        {"link_id": k[0], "hour": _noon(k[1]), "visitors": n} for k, n in sorted(new.items())
+    ]
+    return new_site, per_link, [{"hour": _noon(d), "visitors": n} for d, n in sorted(site.items())]
 
 
 def _noon(day: str) -> datetime:

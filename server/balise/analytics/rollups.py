@@ -113,28 +113,35 @@ def add_to_pyramid(conn: Connection, rows: list[dict[str, Any]], sign: int = 1) 
 def add_link_values(
     conn: Connection, added: dict[tuple[int, str, datetime], dict[str, dict[str, int]]]
 ) -> None:
-    """Merge counts into the links' day and month rows: lock the rows there are (key order),
-    make the missing ones and lock them, add, write back. Concurrent batches of several
-    instances already queue on the site-wide counter rows they both add to (site_counts)."""
+    """Merge counts into the links' day and month rows: the missing ones are inserted with
+    their counts at once (key order; most rows of a batch spread over many links are new),
+    the rows there were are locked (key order), added to and written back. Concurrent batches
+    of several instances already queue on the site-wide counter rows they both add to
+    (site_counts)."""
     keys = sorted(added)
+    v = link_values.c
+    made = insert(conn, link_values).on_conflict_do_nothing()
+    made = made.returning(v.link_id, v.level, v.start)
     for first in range(0, len(keys), 500):
         part = keys[first : first + 500]
-        stored = _locked(conn, part)
-        missing = [k for k in part if k not in stored]
-        if missing:
-            new = [{"link_id": k[0], "level": k[1], "start": k[2], "counts": "{}"} for k in missing]
-            conn.execute(insert(conn, link_values).on_conflict_do_nothing(), new)
-            stored.update(_locked(conn, missing))
+        new = [
+            {"link_id": k[0], "level": k[1], "start": k[2], "counts": _dumps(added[k])}
+            for k in part
+        ]
+        inserted = {(i, lv, utc(s)) for i, lv, s in conn.execute(made, new)}
+        there = [k for k in part if k not in inserted]
+        if not there:
+            continue
+        stored = _locked(conn, there)
         rows = []
-        for key in part:
+        for key in there:
             counts = json.loads(stored[key])
             for dim, values in added[key].items():
                 kept = counts.setdefault(dim, {})
                 for value, n in values.items():
                     kept[value] = kept.get(value, 0) + n
             rows.append({"k_link": key[0], "k_level": key[1], "k_start": key[2],
-                         "counts": json.dumps(counts, separators=(",", ":"))})  # fmt: skip
-        v = link_values.c
+                         "counts": _dumps(counts)})  # fmt: skip
         conn.execute(
             update(link_values)
             .where(
@@ -145,6 +152,10 @@ def add_link_values(
             .values(counts=bindparam("counts")),
             rows,
         )
+
+
+def _dumps(counts: Mapping[str, Any]) -> str:
+    return json.dumps(counts, separators=(",", ":"))
 
 
 def _locked(conn: Connection, keys: list[tuple[int, str, datetime]]) -> dict[Any, str]:

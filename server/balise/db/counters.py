@@ -24,10 +24,17 @@ def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
 
 
-def increment_hourly(conn: Connection, increments: Iterable[Mapping[str, object]]) -> None:
+def increment_hourly(
+    conn: Connection,
+    increments: Iterable[Mapping[str, object]],
+    link_extra: Iterable[Mapping[str, object]] = (),
+    site_extra: Iterable[Mapping[str, object]] = (),
+) -> None:
     """Add to hourly counters. Each item: link_id, hour, and some of COUNTERS with amounts.
 
     Items for the same (link_id, hour) are merged first, so one batch is one row per key.
+    `link_extra` and `site_extra` (visitors) go to the day and month rows with them
+    (add_periods), in the same upserts.
     """
     merged: dict[tuple[int, datetime], dict[str, int]] = {}
     for item in increments:
@@ -35,16 +42,15 @@ def increment_hourly(conn: Connection, increments: Iterable[Mapping[str, object]
         row = merged.setdefault(key, dict.fromkeys(COUNTERS, 0))
         for name in COUNTERS:
             row[name] += int(item.get(name, 0) or 0)  # type: ignore[call-overload]
-    if not merged:
-        return
     rows = [{"link_id": k[0], "hour": k[1], **v} for k, v in sorted(merged.items())]
-    stmt = insert(conn, hourly_counts)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["link_id", "hour"],
-        set_={name: hourly_counts.c[name] + stmt.excluded[name] for name in COUNTERS},
-    )
-    conn.execute(stmt, rows)
-    add_periods(conn, rows, rows)
+    if rows:
+        stmt = insert(conn, hourly_counts)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["link_id", "hour"],
+            set_={name: hourly_counts.c[name] + stmt.excluded[name] for name in COUNTERS},
+        )
+        conn.execute(stmt, rows)
+    add_periods(conn, [*rows, *link_extra], [*rows, *site_extra])
 
 
 def add_periods(

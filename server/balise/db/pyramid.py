@@ -7,6 +7,7 @@ costs a few dozen rows per value whatever its length. Pure functions, no storage
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
@@ -14,6 +15,7 @@ LEVELS = ("h", "d", "m")
 UTC = timezone.utc
 
 
+@functools.lru_cache(maxsize=4096)  # a batch asks for the same few hours, days and months
 def bucket(moment: datetime, level: str) -> datetime:
     """The UTC start of the `level` bucket holding `moment`."""
     moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
