@@ -68,7 +68,9 @@ def _wait_for_a_lock_wait(db, deadline: float = 20.0) -> None:
         "WHERE wait_event_type = 'Lock' AND datname = current_database()"
     )
     give_up = time.monotonic() + deadline
-    with db.connect() as conn:
+    # PostgreSQL reads pg_stat_activity once per transaction: each poll ends its own, or a
+    # poll that ran before the other side began to wait would see nothing until the deadline.
+    with db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         while conn.execute(query).scalar_one() == 0:
             assert time.monotonic() < give_up, "the request never waited on the deletion"
             time.sleep(0.01)
