@@ -128,10 +128,10 @@ class Rollups:
 
     def _new_month(self, month: str) -> None:
         self.month = month
-        self.m_combos: dict[tuple[str, ...], list[int]] = {}
+        self.m_combos: dict[tuple[str, ...], list[Any]] = {}  # clicks, confirmed, combo
         self.m_values: Counter[tuple[int, str]] = Counter()
         self.m_visitors: Counter[tuple[int, str]] = Counter()
-        self.m_links: dict[int, dict[int, Counter[str]]] = {}
+        self.m_links: dict[int, list[dict[str, int]]] = {}  # per dimension: value -> clicks
         self.m_periods: dict[int, list[int]] = {}
         self.m_site = [0, 0, 0]  # clicks, confirmed, visitors
 
@@ -181,8 +181,9 @@ class Rollups:
                                 sorted(hourly.items())])  # fmt: skip
         s.add("daily_visitors", [(link, day, vh) for link, vh in sorted(visitors)])
         combos: dict[tuple[str, ...], str] = {}
-        for dims in {k[2] for k in rolled}:
-            combos[dims] = combo(dims)
+        for dims in {k[2] for k in rolled}:  # the month's combinations hashed once
+            known = self.m_combos.get(dims)
+            combos[dims] = combo(dims) if known is None else known[2]
         s.add("click_rollups", sorted(
             (k[0], k[1] + s.hour, combos[k[2]], *k[2], n, c) for k, (n, c) in rolled.items()
         ))  # fmt: skip
@@ -191,7 +192,7 @@ class Rollups:
         d_combos: dict[tuple[str, ...], list[int]] = {}
         h_values: Counter[tuple[str, int, str]] = Counter()
         d_values: Counter[tuple[int, str]] = Counter()
-        d_links: dict[int, dict[int, Counter[str]]] = {}
+        d_links: dict[int, list[dict[str, int]]] = {}
         m_links = self.m_links
         for (link, hour, dims), (n, c) in rolled.items():
             for target, key in ((h_combos, (hour, dims)), (d_combos, dims)):
@@ -203,17 +204,23 @@ class Rollups:
                     found[1] += c
             found = self.m_combos.get(dims)
             if found is None:
-                self.m_combos[dims] = [n, c]
+                self.m_combos[dims] = [n, c, combos[dims]]
             else:
                 found[0] += n
                 found[1] += c
-            day_link = d_links.setdefault(link, {})
-            month_link = m_links.setdefault(link, {})
+            day_link = d_links.get(link)
+            if day_link is None:
+                day_link = d_links[link] = [{} for _ in DIMENSIONS]
+            month_link = m_links.get(link)
+            if month_link is None:
+                month_link = m_links[link] = [{} for _ in DIMENSIONS]
             for i, value in enumerate(dims):
                 h_values[(hour, i, value)] += n
                 d_values[(i, value)] += n
-                _counter(day_link, i)[value] += n
-                _counter(month_link, i)[value] += n
+                counts = day_link[i]
+                counts[value] = counts.get(value, 0) + n
+                counts = month_link[i]
+                counts[value] = counts.get(value, 0) + n
         d_start = day + s.day
         s.add("site_combos", sorted(("h", k[0] + s.hour, combos[k[1]], *k[1], n, c)
                                     for k, (n, c) in h_combos.items()))  # fmt: skip
@@ -263,8 +270,8 @@ class Rollups:
             return
         s = self.sink
         start = self.month + s.month
-        s.add("site_combos", sorted(("m", start, combo(k), *k, n, c)
-                                    for k, (n, c) in self.m_combos.items()))  # fmt: skip
+        s.add("site_combos", sorted(("m", start, h, *k, n, c)
+                                    for k, (n, c, h) in self.m_combos.items()))  # fmt: skip
         s.add("site_values", sorted(
             (DIMENSIONS[i], "m", start, value, n, self.m_visitors[(i, value)])
             for (i, value), n in self.m_values.items()
@@ -282,19 +289,10 @@ class Rollups:
         self.end_month()
 
 
-def _counter(counts: dict[int, Counter[str]], i: int) -> Counter[str]:
-    found = counts.get(i)
-    if found is None:
-        found = counts[i] = Counter()
-    return found
-
-
-def _json(counts: dict[int, Counter[str]]) -> str:
-    """A link_values row's counts: {dimension: {value: clicks}} (values of no clicks left out)."""
-    return json.dumps(
-        {DIMENSIONS[i]: {v: n for v, n in counts[i].items() if n} for i in sorted(counts)},
-        separators=(",", ":"),
-    )
+def _json(counts: list[dict[str, int]]) -> str:
+    """A link_values row's counts: {dimension: {value: clicks}} (every click has a value of
+    each dimension, '' when absent)."""
+    return json.dumps(dict(zip(DIMENSIONS, counts, strict=True)), separators=(",", ":"))
 
 
 def differences(engine: Engine, reference: Engine) -> dict[str, tuple[int, int, int]]:
