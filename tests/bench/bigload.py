@@ -86,9 +86,9 @@ class Sink:
             sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})"
             self.conn.executemany(sql, rows)
         else:
-            text = "".join(
-                "\t".join("\\N" if v is None else _pg(v) for v in row) + "\n" for row in rows
-            )
+            if table == "clicks":  # the only table with NULLs and a boolean
+                rows = [["\\N" if v is None else _pg(v) for v in row] for row in rows]
+            text = "".join("\t".join(map(str, row)) + "\n" for row in rows)
             with self.conn.cursor() as cursor:
                 with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
                     copy.write(text)
