@@ -55,7 +55,7 @@ class Sink:
         self.written: Counter[str] = Counter()
         if self.sqlite:
             engine.dispose()  # journal_mode changes need the only connection
-            self.conn: Any = sqlite3.connect(engine.url.database, isolation_level=None)
+            self.conn: Any = sqlite3.connect(str(engine.url.database), isolation_level=None)
             for pragma in ("synchronous=OFF", "journal_mode=OFF", "foreign_keys=OFF",
                            "cache_size=-262144"):  # fmt: skip
                 self.conn.execute(f"PRAGMA {pragma}")
@@ -148,6 +148,10 @@ class Rollups:
         per_value: set[tuple[int, str, str]] = set()
         seen: dict[str, set[str]] = {}
         recent = day >= self.since
+        key: Any
+        dims: Any
+        found: Any
+        target: Any
         for row in rows:
             link, ts, vh = row[1], row[2], row[12]
             hour = ts[:13]
@@ -196,9 +200,9 @@ class Rollups:
         m_links = self.m_links
         for (link, hour, dims), (n, c) in rolled.items():
             for target, key in ((h_combos, (hour, dims)), (d_combos, dims)):
-                found = target.get(key)  # type: ignore[attr-defined]
+                found = target.get(key)
                 if found is None:
-                    target[key] = [n, c]  # type: ignore[index]
+                    target[key] = [n, c]
                 else:
                     found[0] += n
                     found[1] += c
@@ -240,9 +244,9 @@ class Rollups:
         h_site: dict[str, list[int]] = {}
         for (link, hour), (n, c) in hourly.items():
             for target, key in ((d_periods, link), (h_site, hour), (self.m_periods, link)):
-                found = target.get(key)  # type: ignore[attr-defined]
+                found = target.get(key)
                 if found is None:
-                    target[key] = [n, c, 0]  # type: ignore[index]
+                    target[key] = [n, c, 0]
                 else:
                     found[0] += n
                     found[1] += c
