@@ -7,10 +7,11 @@ database is created there and dropped after).
     .venv/bin/python tests/bench/bench_dashboard.py [--postgres postgresql://postgres@127.0.0.1/test]
 
 --big: 100,000 links and 10,000,000 clicks over 13 months written straight into the database
-(--links and --clicks scale it), with their hourly counters, click rollups and the rollup
-pyramid (migration 0010's fill); prints how long writing took and the median server time of
-the statistics API and pages: all links over 12 months, one link, and all links filtered.
+(--links and --clicks scale it), with every counter and rollup the batch writer keeps for
+them, summed in memory (bigload.py); prints how long writing took and the median server time
+of the statistics API and pages: all links over 12 months, one link, and all links filtered.
 --no-sqlite measures PostgreSQL only (run two processes to measure both side by side).
+--verify: those rollups against the migrations' fills over the same clicks, row for row.
 """
 
 from __future__ import annotations

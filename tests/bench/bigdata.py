@@ -1,8 +1,8 @@
 """Bulk data for the dashboard benchmark's large mode: links and clicks written straight into
-the database (SQLite executemany, PostgreSQL COPY), then the hourly counters and the click
-rollups and their time pyramid built from them, as the batch writer and migrations 0007 and
-0010 would. Referrers, countries, browsers... follow Zipf-like weights (1/rank). Bounded
-memory: clicks are generated and written in chunks."""
+the database (SQLite executemany, PostgreSQL COPY), one UTC day at a time, with every counter
+and rollup summed in memory as they are made (bigload.py) or, for --verify's reference,
+filled from the raw clicks by the migrations' own fills. Referrers, countries, browsers...
+follow Zipf-like weights (1/rank). Bounded memory: a day's clicks and a month's sums."""
 
 from __future__ import annotations
 
