@@ -7,10 +7,11 @@ database is created there and dropped after).
     .venv/bin/python tests/bench/bench_dashboard.py [--postgres postgresql://postgres@127.0.0.1/test]
 
 --big: 100,000 links and 10,000,000 clicks over 13 months written straight into the database
-(--links and --clicks scale it), with their hourly counters, click rollups and the rollup
-pyramid (migration 0010's fill); prints how long writing took and the median server time of
-the statistics API and pages: all links over 12 months, one link, and all links filtered.
+(--links and --clicks scale it), with every counter and rollup the batch writer keeps for
+them, summed in memory (bigload.py); prints how long writing took and the median server time
+of the statistics API and pages: all links over 12 months, one link, and all links filtered.
 --no-sqlite measures PostgreSQL only (run two processes to measure both side by side).
+--verify: those rollups against the migrations' fills over the same clicks, row for row.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sqlalchemy import create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a file or with -m
-from tests.bench import bigdata  # noqa: E402
+from tests.bench import bigdata, bigload  # noqa: E402
 from tests.databases import psycopg_url, scratch_database  # noqa: E402
 
 from balise import create_app
@@ -164,6 +165,7 @@ def populate_big(url: str, links_: int, clicks_: int) -> dict[str, float]:
     bigdata.make_links(engine, links_, bigdata.NOW)
     took = {"links": time.perf_counter() - began}
     took.update(bigdata.make_clicks(engine, links_, clicks_, bigdata.NOW))
+    engine = make_engine(url)  # the SQLite load closed the pool for its own connection
     with engine.begin() as conn:
         users.hasher = PasswordHasher(time_cost=1, memory_cost=1024)
         users.create_user(conn, "bench@example.org", PASSWORD, "viewer")
@@ -187,7 +189,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL (a scratch database is made there)")
     parser.add_argument("--big", action="store_true", help="the large mode (see above)")
     parser.add_argument("--links", type=int, default=100_000)
-    parser.add_argument("--clicks", type=int, default=10_000_000)
+    parser.add_argument("--clicks", type=int)
     parser.add_argument("--calls", type=int, default=9, help="measured calls per request")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (--big)")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only (--big, --keep)")
@@ -196,7 +198,15 @@ def main() -> None:
         help="--big: keep the databases (SQLite file KEEP.db, PostgreSQL database KEEP) and "
         "measure them again when they exist instead of writing new data",
     )
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="write --clicks (20,000 unless given) on 2,000 links twice, counters and rollups "
+        "summed in memory and filled by the migrations, and compare every table",
+    )
     args = parser.parse_args()
+    if args.verify:
+        return main_verify(args)
     if args.big:
         return main_big(args)
     targets: list[tuple[str, str, Any]] = [
@@ -227,6 +237,7 @@ def main_big(args: argparse.Namespace) -> None:
             targets.append(("postgresql", *kept_database(args.postgres, args.keep)))
         else:
             targets.append(("postgresql", *scratch_database(args.postgres, "balise_bench")))
+    args.clicks = args.clicks or 10_000_000
     print(f"{args.links:,} links, {args.clicks:,} clicks over 13 months (unless kept)")
     for name, url, cleanup in targets:
         fresh = not args.keep or not kept(url)
@@ -246,6 +257,53 @@ def main_big(args: argparse.Namespace) -> None:
                 cleanup()
             elif url.startswith("sqlite:///") and not args.keep:
                 Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+
+
+def main_verify(args: argparse.Namespace) -> None:
+    """The rollups summed in memory (bigload.py) against the migrations' fills over the same
+    clicks, on each database: every row of every counter and rollup table must be equal.
+    Visitor hashes of 6 bits: visitors come back within a day, across links and values."""
+    links_, clicks_ = 2_000, args.clicks or 20_000
+    wrong = False
+    for name in [n for n, off in (("sqlite", args.no_sqlite), ("postgresql", args.no_postgres))
+                 if not off and (n == "sqlite" or args.postgres)]:  # fmt: skip
+        made: list[tuple[str, Any]] = []
+        try:
+            for _ in range(2):
+                if name == "sqlite":
+                    made.append((f"sqlite:///{tempfile.mkdtemp()}/verify.db", None))
+                else:
+                    made.append(scratch_database(args.postgres, "balise_verify"))
+            took = []
+            for (url, _), in_memory in zip(made, (True, False), strict=True):
+                engine = make_engine(url)
+                upgrade(engine)
+                bigdata.make_links(engine, links_, bigdata.NOW)
+                began = time.perf_counter()
+                bigdata.make_clicks(
+                    engine, links_, clicks_, bigdata.NOW, in_memory=in_memory, visitor_bits=6
+                )
+                took.append(time.perf_counter() - began)
+                engine.dispose()
+            engines = [make_engine(url) for url, _ in made]
+            found = bigload.differences(*engines)
+            for engine in engines:
+                engine.dispose()
+        finally:
+            for url, cleanup in made:
+                if cleanup:
+                    cleanup()
+                else:
+                    Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        print(f"\n{name}: {clicks_:,} clicks on {links_:,} links, in memory {took[0]:.1f} s, "
+              f"migrations' fills {took[1]:.1f} s")  # fmt: skip
+        print(f"  {'table':<16}{'in memory':>11}{'fills':>9}{'differ':>8}")
+        for table, (ours, theirs, differ) in found.items():
+            print(f"  {table:<16}{ours:>11,}{theirs:>9,}{differ:>8,}")
+            wrong = wrong or differ > 0 or ours == 0
+    if wrong:
+        sys.exit("the rollups summed in memory differ from the migrations' fills")
+    print("\nevery counter and rollup table equal, row for row")
 
 
 def kept_database(admin_url: str, name: str) -> tuple[str, None]:

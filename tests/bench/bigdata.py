@@ -1,12 +1,14 @@
 """Bulk data for the dashboard benchmark's large mode: links and clicks written straight into
-the database (SQLite executemany, PostgreSQL COPY), then the hourly counters and the click
-rollups and their time pyramid built from them, as the batch writer and migrations 0007 and
-0010 would. Referrers, countries, browsers... follow Zipf-like weights (1/rank). Bounded
-memory: clicks are generated and written in chunks."""
+the database (SQLite executemany, PostgreSQL COPY), one UTC day at a time, with every counter
+and rollup summed in memory as they are made (bigload.py) or, for --verify's reference,
+filled from the raw clicks by the migrations' own fills. Referrers, countries, browsers...
+follow Zipf-like weights (1/rank). Bounded memory: a day's clicks and a month's sums."""
 
 from __future__ import annotations
 
+import gc
 import random
+import resource
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -14,6 +16,7 @@ from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, literal, select
+from tests.bench import bigload
 
 from balise.analytics import valuevisitors
 from balise.analytics.backfill import fill
@@ -21,7 +24,6 @@ from balise.analytics.rollups import fill_from_clicks
 from balise.db.tables import clicks, daily_visitors, hourly_counts, link_tags, links
 from balise.links.urls import url_key
 
-CHUNK = 100_000
 REFERRERS = [None, "t.co", "news.ycombinator.com", "www.linkedin.com", "www.google.com",
              "l.facebook.com", "mastodon.social", "www.reddit.com", "duckduckgo.com",
              *(f"blog{i}.example" for i in range(200))]  # fmt: skip
@@ -52,36 +54,62 @@ def make_links(engine: Engine, count: int, now: datetime) -> None:
             conn.execute(insert(link_tags), tags[start : start + 20_000])
 
 
-def _clicks(rng: random.Random, links_: int, total: int, now: datetime) -> Iterator[list[Any]]:
-    """Chunks of click rows: a few links draw most clicks (Pareto), spread over 13 months.
-    Column-wise draws (random.choices with k) and timestamps cut from precomputed minute
-    prefixes keep Python's share to a few microseconds a click."""
+def _days(now: datetime, span: int) -> list[tuple[str, int, int]]:
+    """The UTC days of the `span` minutes before `now`: (day, first minute, end minute)."""
+    first = now - timedelta(minutes=span)
+    days: list[tuple[str, int, int]] = []
+    m = 0
+    while m < span:
+        moment = first + timedelta(minutes=m)
+        midnight = (moment + timedelta(days=1)).replace(hour=0, minute=0)
+        end = min(span, m + int((midnight - moment).total_seconds() // 60))
+        days.append((moment.date().isoformat(), m, end))
+        m = end
+    return days
+
+
+def _clicks(
+    rng: random.Random, links_: int, total: int, now: datetime, visitor_bits: int = 40
+) -> Iterator[tuple[str, list[list[Any]]]]:
+    """(UTC day, its click rows), day after day: a few links draw most clicks (Pareto), the
+    clicks spread evenly over 13 months' minutes (each day gets its share of `total`, the
+    remainders to the largest fractions). Column-wise draws (random.choices with k) and
+    timestamps cut from precomputed minute prefixes keep Python's share to a few microseconds
+    a click. Visitor hashes are `visitor_bits` random bits (40: nearly one per click; few bits
+    make visitors come back, across links and values, as --verify wants)."""
     span = 60 * 24 * 395
     first = now - timedelta(minutes=span)
     minutes = [(first + timedelta(minutes=m)).strftime("%Y-%m-%d %H:%M:") for m in range(span)]
-    seconds = [f"{s:02d}.000000" for s in range(60)]
+    seconds = [f"{s:02d}" for s in range(60)]
     dims = (REFERRERS, BROWSERS, SYSTEMS, DEVICES, COUNTRIES, SOURCES, MEDIUMS, CAMPAIGNS)
     cum = [list(accumulate(1 / (i + 1) for i in range(len(v)))) for v in dims]
+    days = _days(now, span)
+    shares = [total * (end - start) / span for _, start, end in days]
+    sizes = [int(x) for x in shares]
+    by_rest = sorted(range(len(days)), key=lambda i: sizes[i] - shares[i])
+    for i in by_rest[: total - sum(sizes)]:
+        sizes[i] += 1
     n = 0
-    while n < total:
-        size = min(CHUNK, total - n)
+    for (day, start, end), size in zip(days, sizes, strict=True):
+        if not size:
+            continue
         drawn = [rng.choices(v, cum_weights=c, k=size) for v, c in zip(dims, cum, strict=True)]
-        rand = rng.random
+        rand, width = rng.random, end - start
         chunk = []
         for i, (ref, br, os_, dev, cc, src, med, camp) in enumerate(zip(*drawn, strict=True)):
             link = min(int(rng.paretovariate(1.2)), links_) if rand() < 0.5 else (
                 int(rand() * links_) + 1)  # fmt: skip
-            m = int(rand() * span)
-            ts = minutes[m] + seconds[int(rand() * 60)]
+            ts = minutes[start + int(rand() * width)] + seconds[int(rand() * 60)]
             if rand() < 0.05:  # do-not-track: link and time only
                 row = [f"{n + i:032x}", link, ts, None, None, None, None, None, None, None, None,
                        None, None, True, None]  # fmt: skip
             else:
                 row = [f"{n + i:032x}", link, ts, ref, None, br, os_, dev, cc, src, med, camp,
-                       f"{rng.getrandbits(40):x}", False, ts if rand() < 0.7 else None]  # fmt: skip
+                       f"{rng.getrandbits(visitor_bits):x}", False,
+                       ts if rand() < 0.7 else None]  # fmt: skip
             chunk.append(row)
         n += size
-        yield chunk
+        yield day, chunk
 
 
 def zipf(rng: random.Random, values: list[Any]) -> Any:
@@ -92,24 +120,63 @@ def zipf(rng: random.Random, values: list[Any]) -> Any:
 
 _WEIGHTS: dict[int, list[float]] = {}
 
-COLUMNS = ("uid", "link_id", "ts", "referrer_host", "referrer_path", "browser", "os", "device",
-           "country", "utm_source", "utm_medium", "utm_campaign", "visitor_hash", "dnt",
-           "confirmed_at")  # fmt: skip
 
+def make_clicks(
+    engine: Engine,
+    links_: int,
+    total: int,
+    now: datetime,
+    *,
+    in_memory: bool = True,
+    visitor_bits: int = 40,
+) -> dict[str, float]:
+    """`total` clicks, their hourly counters and their rollups; returns seconds per step.
 
-def make_clicks(engine: Engine, links_: int, total: int, now: datetime) -> dict[str, float]:
-    """`total` clicks, their hourly counters and their rollups; returns seconds per step."""
+    in_memory: every counter and rollup summed in this process as the clicks are made
+    (bigload.py), each row written once. Otherwise the raw clicks only, then the counters and
+    rollups filled from them in the database by the migrations' own fills (the reference
+    --verify compares with; about 12 minutes per million clicks on the loaded machine)."""
     rng = random.Random(13)
-    sqlite = engine.dialect.name == "sqlite"
-    took: dict[str, float] = {}
+    sink = bigload.Sink(engine)
+    since = (datetime.now(timezone.utc) - timedelta(days=1)).date().isoformat()
+    rollups = bigload.Rollups(sink, since) if in_memory else None
     began = time.perf_counter()
     written = 0
-    for chunk in _clicks(rng, links_, total, now):
-        _write_clicks(engine, chunk, sqlite)
-        written += len(chunk)
-        if written % 1_000_000 == 0:
-            print(f"  {written:,} clicks: {time.perf_counter() - began:.0f} s", flush=True)
-    took["clicks"] = time.perf_counter() - began
+    # Millions of live dicts and tuples (a month's sums): the cyclic collector's passes over
+    # them took about a third of the time, and nothing made here holds a cycle.
+    gc.disable()
+    try:
+        for day, chunk in _clicks(rng, links_, total, now, visitor_bits):
+            if rollups:
+                rollups.add_day(day, chunk)
+            for row in chunk:
+                row[2] += sink.ts
+                if row[14] is not None:
+                    row[14] += sink.ts
+            sink.add("clicks", chunk)
+            if (written + len(chunk)) // 1_000_000 > written // 1_000_000:
+                print(f"  {written + len(chunk):,} clicks: {time.perf_counter() - began:.0f} s",
+                      flush=True)  # fmt: skip
+            written += len(chunk)
+        if rollups:
+            rollups.close()
+    finally:
+        gc.enable()
+        sink.close()
+    if rollups:
+        rows = ", ".join(f"{t} {n:,}" for t, n in sink.written.items())
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        print(f"  rows written: {rows}; peak memory of this process {peak:,} MB", flush=True)
+        return {"clicks, counters and rollups": time.perf_counter() - began}
+    took = {"clicks": time.perf_counter() - began}
+    took.update(fill_in_database(engine))
+    return took
+
+
+def fill_in_database(engine: Engine) -> dict[str, float]:
+    """The hourly counters, daily visitors and every rollup, filled from the raw clicks in the
+    database as the migrations do (0007_rollups, 0010_daily, 0011_value_visitors)."""
+    took: dict[str, float] = {}
     with engine.begin() as conn:
         began = time.perf_counter()
         hour = _hour(conn)
@@ -153,28 +220,6 @@ def _day(conn: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", clicks.c.ts), "YYYY-MM-DD")
     return func.substr(clicks.c.ts, 1, 10)
-
-
-def _write_clicks(engine: Engine, chunk: list[list[Any]], sqlite: bool) -> None:
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        if sqlite:
-            marks = ", ".join("?" for _ in COLUMNS)
-            cursor.executemany(f"INSERT INTO clicks ({', '.join(COLUMNS)}) VALUES ({marks})", chunk)
-        else:
-            lines = []
-            for row in chunk:
-                row[2] += "+00"
-                if row[14] is not None:
-                    row[14] += "+00"
-                row[13] = "t" if row[13] else "f"
-                lines.append("\t".join("\\N" if v is None else str(v) for v in row))
-            with cursor.copy(f"COPY clicks ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                copy.write("\n".join(lines) + "\n")
-        raw.commit()
-    finally:
-        raw.close()
 
 
 NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
