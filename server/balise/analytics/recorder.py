@@ -3,11 +3,11 @@
 - The request never waits on the database, only on the buffer: a full buffer blocks it
   (back-pressure) rather than dropping a click.
 - The writer inserts in batches (BALISE_CLICK_BATCH_SIZE, BALISE_CLICK_FLUSH_INTERVAL) and adds to
-  hourly counters by upsert, so no request ever locks a per-link row.
-- A database error keeps the batch and retries it with back-off (at most RETRY_MAX apart); a
-  batch that a bad row makes fail for another reason is split until that row is isolated,
-  logged and dropped. During an outage the buffer keeps filling: it absorbs queue_size clicks,
-  then requests wait for room. The outage itself is logged once, by db.outage.
+  hourly counters by upsert, so no request ever locks a per-link row; under `balise serve` it
+  hands each batch to the click store process (storeproc.py) instead.
+- A batch is stored by batchstore.BatchStore: retried through outages, a bad row isolated.
+  During an outage the buffer keeps filling: it absorbs queue_size clicks, then requests wait
+  for room. The outage itself is logged once, by db.outage.
 - Beacon confirmations go through the same buffer, so one never overtakes its click.
 - close() (SIGTERM, normal exit) stores everything buffered before returning.
 """
@@ -19,28 +19,18 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Protocol, Union
+from typing import Protocol
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy import Engine
 
 from balise.analytics import classify
+from balise.analytics.batchstore import RETRY_MAX, TRANSIENT, BatchStore, Item
 from balise.analytics.buffer import ClickBuffer, Stop
-from balise.analytics.clicks import (
-    BatchResult,
-    Confirmation,
-    Hit,
-    any_click_stored,
-    purge_expired,
-    served_clicks,
-    write_batch,
-)
+from balise.analytics.clicks import Confirmation, Hit, purge_expired, served_clicks
 from balise.analytics.geoip import CountryLookup
-from balise.analytics.visitors import SaltStore, day_of
+from balise.analytics.visitors import SaltStore
 from balise.db.outage import describe, unreachable
 from balise.links.store import Link
 
@@ -59,11 +49,8 @@ class StoreProcess(Protocol):
 
 log = logging.getLogger(__name__)
 
-Item = Union[Hit, Confirmation]  # noqa: UP007 - a runtime alias on Python 3.10
-TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
+__all__ = ["CLOSE_TIMEOUT", "Item", "Recorder"]
 BASELINE_TTL = 10.0  # seconds before a max_clicks link's stored count is read again
-SQLITE_BUSY_MS = 30000  # engine default, restored after the writer's shorter wait
-RETRY_MAX = 5.0  # longest wait between two attempts at storing a batch
 CLOSE_TIMEOUT = 20.0  # seconds close() retries an unreachable database (under systemd's 30 s)
 
 
@@ -97,29 +84,38 @@ class Recorder:
         self.retention_days = retention_days
         self.countries = countries or CountryLookup(None)
         self.clock = clock
-        self.lock_timeout = lock_timeout
-        self.retry_base, self.retry_max = retry_base, retry_max
-        self.confirm_window = confirm_window
         self.purge_every = purge_every
         self._next_purge = time.monotonic() + first_purge_after
-        self.salts = SaltStore(self._transaction)
+        self.store = BatchStore(
+            engine,
+            countries=self.countries,
+            own_host=own_host,
+            clock=lambda: self.clock(),  # the recorder's, which may be replaced (tests)
+            lock_timeout=lock_timeout,
+            retry_base=retry_base,
+            retry_max=retry_max,
+            confirm_window=confirm_window,
+        )
+        self.salts: SaltStore = self.store.salts
         self._buffer: ClickBuffer[Item] = ClickBuffer(
             queue_size, self.batch_size, self.flush_interval
         )
         self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
-        self._commit_lock = threading.Lock()
         self._closed = False
-        self._give_up_at = float("inf")
         self._enqueued: Counter[int] = Counter()
-        self._committed: Counter[int] = Counter()
-        # Read by /metrics; only written while storing, under _write_lock.
-        self.stored_total = 0
-        self.store_failures = 0
         self._baselines: dict[int, tuple[int, float]] = {}
-        self._unmatched: list[Confirmation] = []
         self._thread = threading.Thread(target=self._run, name="balise-clicks", daemon=True)
         self._process: StoreProcess | None = None
+
+    @property
+    def stored_total(self) -> int:
+        """Clicks this process stored, or its click store process did (/metrics)."""
+        return self.store.stored_total
+
+    @property
+    def store_failures(self) -> int:
+        """Failed attempts at storing a batch (/metrics)."""
+        return self.store.store_failures
 
     def store_through(self, process: StoreProcess) -> None:
         """Hand batches to a click store process (storeproc.start) instead of storing them."""
@@ -176,8 +172,8 @@ class Recorder:
             return cached[0]
         try:
             # Under the commit lock, the stored count and what this process committed agree.
-            with self._commit_lock, self.engine.connect() as conn:
-                base = served_clicks(conn, link_id) - self._committed[link_id]
+            with self.store.commit_lock, self.engine.connect() as conn:
+                base = served_clicks(conn, link_id) - self.store.committed[link_id]
         except TRANSIENT:
             if cached is None:
                 raise
@@ -193,7 +189,7 @@ class Recorder:
         with self._lock:
             if self._closed:
                 return
-            self._give_up_at = time.monotonic() + timeout  # when the database never answers
+            self.store.give_up_at = time.monotonic() + timeout  # when the database never answers
             self._closed = self._buffer.closed = True
         atexit.unregister(self.close)
         self._buffer.release_waiting()  # requests waiting for room store their clicks themselves
@@ -212,14 +208,14 @@ class Recorder:
         log.info(
             "clicks served: %d, stored: %d",
             sum(self._enqueued.values()),
-            sum(self._committed.values()),
+            sum(self.store.committed.values()),
         )
 
     def _store_leftovers(self) -> None:
         """After close: store what the buffer holds, from whichever thread gets there."""
         leftovers, waiters = self._buffer.drain()
         if leftovers:
-            self._commit(leftovers)
+            self.store.commit(leftovers)
         for event in waiters:
             event.set()
 
@@ -236,8 +232,8 @@ class Recorder:
             if due > 0:
                 self._buffer.wait(due)
                 if self._buffer.due() > 0:
-                    if not len(self._buffer) and self._unmatched:
-                        self._commit([])  # confirmations waiting for their click
+                    if not len(self._buffer) and self.store.waiting:
+                        self.store.commit([])  # confirmations waiting for their click
                     self._maybe_purge()
                     continue
             batch, waiters, stopping = self._buffer.take()
@@ -246,8 +242,8 @@ class Recorder:
                 if batch or waiters:
                     remote.send(batch, waiters)  # it releases the waiters once stored
             else:
-                if batch or (self._unmatched and not len(self._buffer)):
-                    self._commit(batch)
+                if batch or (self.store.waiting and not len(self._buffer)):
+                    self.store.commit(batch)
                 for event in waiters:
                     event.set()
             if stopping:
@@ -273,7 +269,7 @@ class Recorder:
 
     def purge(self, now: datetime | None = None) -> tuple[int, int]:
         """Delete raw clicks and robot hits past the retention period, and past days' salts."""
-        with self._transaction() as conn:
+        with self.store.transaction() as conn:
             gone = purge_expired(conn, now or self.clock(), self.retention_days)
         if any(gone):
             log.info("retention: deleted %d clicks and %d robot hits", *gone)
@@ -283,145 +279,33 @@ class Recorder:
 
     def count_stored(self, by_link: Counter[int], stored: int, failures: int) -> None:
         """The child stored these clicks (parent side)."""
-        with self._commit_lock:
-            self._committed.update(by_link)
-        self.stored_total += stored
-        self.store_failures += failures
+        with self.store.commit_lock:
+            self.store.committed.update(by_link)
+        self.store.stored_total += stored
+        self.store.store_failures += failures
 
     def store_unacknowledged(self, items: list[Item]) -> None:
         """Store a batch the child may or may not have committed before it died."""
-        with self._write_lock:
-            self._store(list(items), maybe_stored=True)
+        self.store.store_unacknowledged(items)
 
     def committed(self) -> Counter[int]:
-        return self._committed
+        return self.store.committed
 
     def store_batch(self, items: list[Item]) -> None:
         """Store one batch now, from the calling thread (the child's loop)."""
         self._prepare_salts()
-        self._commit(items)
+        self.store.commit(items)
         self._maybe_purge()
 
     def idle_turn(self) -> None:
         """Nothing arrived for a flush interval: confirmations waiting, purge, salts."""
         self._prepare_salts()
-        if self._unmatched:
-            self._commit([])
+        if self.store.waiting:
+            self.store.commit([])
         self._maybe_purge()
 
     def finish(self, give_up_at: float) -> None:
         """The last turn of the child: confirmations still waiting get one more try."""
-        self._give_up_at = give_up_at
-        if self._unmatched:
-            self._commit([])
-
-    # -- storing --------------------------------------------------------------------------
-
-    def _commit(self, items: Sequence[Item]) -> None:
-        """Store items (and confirmations still waiting for their click), retrying on errors."""
-        with self._write_lock:
-            now = self.clock()
-            waiting = [
-                c
-                for c in self._unmatched
-                if (now - c.clicked_at).total_seconds() <= self.confirm_window
-            ]
-            self._unmatched = []
-            self._store([*items, *waiting])
-
-    def _store(self, items: list[Item], maybe_stored: bool = False) -> None:
-        attempt = 0
-        while True:
-            try:
-                result = self._write(items, retry=attempt > 0 or maybe_stored)
-            except TRANSIENT as exc:
-                attempt += 1
-                self.store_failures += 1
-                if time.monotonic() > self._give_up_at:
-                    log.error("giving up at shutdown: %d clicks not stored (%s)", len(items), exc)
-                    return
-                delay = min(self.retry_base * 2 ** (attempt - 1), self.retry_max)
-                log.log(
-                    logging.DEBUG if unreachable(exc) else logging.WARNING,
-                    "storing %d clicks failed (%s); retry %d in %.1fs",
-                    len(items),
-                    describe(exc),
-                    attempt,
-                    delay,
-                )
-                time.sleep(delay)
-                continue
-            except Exception as exc:  # noqa: BLE001 - a bad item must not stop the writer
-                self._isolate(items, exc)
-                return
-            if attempt:
-                log.info("stored %d clicks after %d retries", len(items), attempt)
-            self._unmatched.extend(result.unmatched)
-            return
-
-    def _isolate(self, items: list[Item], exc: Exception) -> None:
-        """A non-transient error: split the batch until the item that causes it is alone."""
-        if len(items) == 1:
-            log.error("dropping one %r that the database refuses: %s", items[0], exc)
-            return
-        half = len(items) // 2
-        self._store(items[:half])
-        self._store(items[half:])
-
-    def _write(self, items: list[Item], *, retry: bool) -> BatchResult:
-        hits = [i for i in items if isinstance(i, Hit)]
-        confirmations = [i for i in items if isinstance(i, Confirmation)]
-        now = self.clock()
-        salts = {
-            day: self.salts.salt_for(day, now)
-            for day in {day_of(h.ts) for h in hits if h.kind == "click" and not h.dnt}
-        }
-        with self._transaction() as conn:
-            if retry and any_click_stored(conn, [h.uid for h in hits if h.uid]):
-                return BatchResult()  # the last attempt committed; only its reply was lost
-            result = write_batch(
-                conn,
-                hits,
-                confirmations,
-                salt_for=salts.__getitem__,
-                country_for=self.countries.country,
-                own_host=self.own_host,
-                now=now,
-            )
-            with self._commit_lock:
-                conn.commit()
-                self._committed.update(result.clicks_by_link)
-                self.stored_total += sum(result.clicks_by_link.values())
-            return result
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        """A connection in a transaction that waits at most lock_timeout for locks (rather than
-        the engine's 30 s) so a locked database is retried; committed when the block ends."""
-        with self.engine.connect() as conn:
-            conn.begin()
-            try:
-                self._short_waits(conn)
-                yield conn
-                if conn.in_transaction():
-                    conn.commit()
-            finally:
-                if conn.in_transaction():
-                    conn.rollback()
-                self._restore_waits(conn)
-
-    def _short_waits(self, conn: Connection) -> None:
-        ms = int(self.lock_timeout * 1000)
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
-        elif conn.dialect.name == "sqlite":
-            conn.exec_driver_sql(f"PRAGMA busy_timeout = {ms}")
-
-    def _restore_waits(self, conn: Connection) -> None:
-        if conn.dialect.name != "sqlite":
-            return  # SET LOCAL ended with the transaction
-        try:
-            conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
-            conn.commit()
-        except SQLAlchemyError:
-            conn.invalidate()  # never hand the pool a connection with the short wait
+        self.store.give_up_at = give_up_at
+        if self.store.waiting:
+            self.store.commit([])
