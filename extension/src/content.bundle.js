@@ -182,12 +182,21 @@
   // src/lib/matcher.js
   var SLUG_RE = /^[A-Za-z0-9_-]{3,64}$/;
   var RESERVED = /* @__PURE__ */ new Set([
+    "admin",
     "api",
     "dashboard",
-    "static",
-    "healthz",
+    "downloads",
+    "export",
     "favicon.ico",
-    "robots.txt"
+    "healthz",
+    "login",
+    "logout",
+    "metrics",
+    "openapi.json",
+    "robots.txt",
+    "share",
+    "static",
+    "well-known"
   ]);
   function parse(href, base) {
     try {
@@ -243,7 +252,7 @@
       let segment = path.slice(1);
       if (segment.endsWith("/")) segment = segment.slice(0, -1);
       if (segment.endsWith("+")) segment = segment.slice(0, -1);
-      if (segment.includes("/") || RESERVED.has(segment) || !SLUG_RE.test(segment)) return null;
+      if (segment.includes("/") || RESERVED.has(segment.toLowerCase()) || !SLUG_RE.test(segment)) return null;
       return { server: entry.server, slug: segment, url: `${entry.server}/${segment}` };
     }
     return null;

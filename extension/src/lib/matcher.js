@@ -3,14 +3,24 @@
 
 export const SLUG_RE = /^[A-Za-z0-9_-]{3,64}$/;
 
-/** First path segments the server keeps for itself: never slugs. */
+/** First path segments the server keeps for itself (compared without case): never slugs.
+ * tests/test_extension_contract.py checks this list against the server's RESERVED_SLUGS. */
 export const RESERVED = new Set([
+  "admin",
   "api",
   "dashboard",
-  "static",
-  "healthz",
+  "downloads",
+  "export",
   "favicon.ico",
+  "healthz",
+  "login",
+  "logout",
+  "metrics",
+  "openapi.json",
   "robots.txt",
+  "share",
+  "static",
+  "well-known",
 ]);
 
 function parse(href, base) {
@@ -106,7 +116,7 @@ export function matchShortLink(href, compiled) {
     let segment = path.slice(1);
     if (segment.endsWith("/")) segment = segment.slice(0, -1);
     if (segment.endsWith("+")) segment = segment.slice(0, -1);
-    if (segment.includes("/") || RESERVED.has(segment) || !SLUG_RE.test(segment)) return null;
+    if (segment.includes("/") || RESERVED.has(segment.toLowerCase()) || !SLUG_RE.test(segment)) return null;
     return { server: entry.server, slug: segment, url: `${entry.server}/${segment}` };
   }
   return null;
