@@ -8,6 +8,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from balise.db.tables import clicks, links
@@ -319,6 +320,32 @@ def test_a_protected_link_asks_for_its_password_and_counts_the_click_after(
     assert target_of(right) == "https://secret.example/doc?utm_source=mail"
     flushed(app)
     assert len(rows(db, clicks)) == 1
+
+
+def test_a_password_hashed_by_an_earlier_version_still_opens_its_link(app, client, make_link, db):
+    """Link passwords are now hashed lighter (OWASP's minimum); a hash stored with
+    argon2-cffi's defaults, as earlier versions did, keeps working."""
+    make_link(slug="older", url="https://secret.example/old", password="sesame-42")
+    with db.begin() as conn:
+        stored = conn.execute(select(links.c.password_hash).where(links.c.slug == "older"))
+        assert "$m=19456,t=2,p=1$" in stored.scalar_one()
+        conn.execute(
+            links.update()
+            .where(links.c.slug == "older")
+            .values(password_hash=PasswordHasher().hash("open-sesame"))
+        )
+    # (the link was never read, so no cache holds the former hash)
+    assert (
+        client.post(
+            "/older", data={"password": "sesame-42"}, headers={"User-Agent": FIREFOX_DESKTOP}
+        ).status_code
+        == 403
+    )
+    right = client.post(
+        "/older", data={"password": "open-sesame"}, headers={"User-Agent": FIREFOX_DESKTOP}
+    )
+    assert right.status_code == 200
+    assert target_of(right) == "https://secret.example/old"
 
 
 def test_wrong_passwords_are_limited_per_address(app, client, make_link):
