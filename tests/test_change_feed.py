@@ -122,17 +122,26 @@ def test_every_change_committed_elsewhere_is_served_after_the_next_poll(db):
         cache.close()
 
 
-def test_the_first_poll_checks_again_what_was_read_before_it(db):
-    """Entries read before the feed's end was known may predate changes before that end."""
+def test_entries_read_before_the_feed_could_be_read_are_checked_again_by_its_first_poll(
+    db, tmp_path
+):
+    """The cache's first read waits for the feed's first poll (`ready`); when that poll fails,
+    what the cache reads meanwhile may predate changes before the feed's end: the first poll
+    that works has every entry checked again."""
     create(db, "early", "https://example.org/old")
     cache = cache_of(db)
+    without_feed = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no link_changes table
+    feed = ChangeFeed(without_feed, cache, 1.0)
     try:
+        feed.ready()  # its poll fails; the cache reads all the same
         assert cache.get("early") == "https://example.org/old"
-        edit(db, "early", url="https://example.org/new")
-        assert ChangeFeed(db, cache, 1.0).poll()
+        quietly(db, "early", "https://example.org/new")  # only a check of everything shows it
+        feed.engine = db  # the feed can be read again
+        assert feed.poll()
         assert cache.get("early") == "https://example.org/new"
     finally:
         cache.close()
+        without_feed.dispose()
 
 
 def test_a_change_that_commits_after_a_later_one_was_read_is_not_missed(db):
@@ -280,3 +289,13 @@ def test_a_slug_marked_twice_in_one_transaction_in_any_case_is_one_row(db):
     with db.connect() as conn:
         count = conn.execute(select(func.count()).select_from(link_changes)).scalar_one()
     assert count == 5
+
+
+def test_a_change_marked_before_any_statement_is_recorded_in_every_unit_of_work(db):
+    """The marks live on the pooled connection: a unit of work whose first statement is the
+    mark (no transaction yet) must not take an earlier one's record for its own."""
+    for _ in range(3):
+        with db.connect() as conn:
+            changes.mark_changed(conn, "first-statement")
+            conn.commit()
+    assert recorded(db) == ["first-statement"] * 3

@@ -24,16 +24,20 @@ _RECORDED = "balise.recorded_slugs"
 def mark_changed(conn: Connection, slug: str) -> None:
     key = slug.lower()
     conn.info.setdefault(_KEY, set()).add(key)
-    # Recorded once per transaction: conn.info outlives it (it belongs to the pooled connection).
-    transaction = conn.get_transaction()
+    # Recorded once per transaction: conn.info outlives it (it belongs to the pooled connection),
+    # so the slugs recorded are kept with the transaction they were recorded in.
     held = conn.info.get(_RECORDED)
+    transaction = conn.get_transaction()  # None before a first statement begins one
+    if transaction is not None and held is not None and held[0] is transaction:
+        if key in held[1]:
+            return
+    now = datetime.now(timezone.utc)
+    conn.execute(insert(link_changes).values(slug_key=key, changed_at=now))
+    transaction = conn.get_transaction()
     if held is None or held[0] is not transaction:
         held = conn.info[_RECORDED] = (transaction, set())
     recorded: set[str] = held[1]
-    if key not in recorded:
-        now = datetime.now(timezone.utc)
-        conn.execute(insert(link_changes).values(slug_key=key, changed_at=now))
-        recorded.add(key)
+    recorded.add(key)
 
 
 def take_changed(conn: Connection) -> set[str]:

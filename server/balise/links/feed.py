@@ -17,7 +17,9 @@ writers take turns and ids come in commit order: there are no gaps.
 Rows older than KEEP are pruned (each instance looks every PRUNE_EVERY). When a poll fails
 (the database is away) entries are served as the outage rules say (cache.py); when polls
 failed for more than half of KEEP, rows this instance never read may be gone, so every entry
-is checked again. The first poll finds the feed's end and checks every entry read before.
+is checked again. The first poll finds the feed's end; the cache's first read waits for it
+(`ready`), so no entry can predate a change before that end (if it failed, the first poll that
+works has every entry read meanwhile checked again).
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ class ChangeFeed:
         self._read_at = 0.0  # when the last poll that worked began
         self._prune_at = 0.0
         self._failing = False
+        self._early = False  # the cache read before the feed's end was known
+        self._tried = False
+        self._lock = threading.Lock()  # one poll at a time: the thread's or a first reader's
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.polls = 0  # polls that worked
@@ -87,8 +92,24 @@ class ChangeFeed:
             if self._stop.wait(self.every):
                 return
 
+    def ready(self) -> None:
+        """Called before the cache reads the database: the first time, poll first (so what the
+        cache reads is at least as recent as the feed's end it knows)."""
+        if self._last is not None:
+            return
+        with self._lock:  # a poll under way (the thread's first) is waited for
+            if self._last is None and not self._tried:
+                self._tried = True
+                self._poll()
+            if self._last is None:  # it failed: entries read meanwhile are checked later
+                self._early = True
+
     def poll(self) -> bool:
         """Read the changes since the last poll and drop their slugs; False when it failed."""
+        with self._lock:
+            return self._poll()
+
+    def _poll(self) -> bool:
         if self._outage is not None and self._outage.down:
             return False  # the database's probe tells when it is back
         began = self._clock()
@@ -113,7 +134,7 @@ class ChangeFeed:
         return True
 
     def _begin(self, conn: Connection, began: float) -> None:
-        """Find the end of the feed; every entry read before is checked again."""
+        """Find the end of the feed; entries read before it was known are checked again."""
         recent = changes.recorded_since(conn, self._now() - timedelta(seconds=GAP_WAIT))
         if recent:  # transactions still open may hold ids between these: gaps from now on
             self._last = recent[0][0]
@@ -124,7 +145,8 @@ class ChangeFeed:
             self._last = 0 if newest is None else newest
             self._exact = newest is not None  # empty: the next id may start anywhere
         self._read_at = began
-        self.cache.invalidate_all()
+        if self._early:
+            self.cache.invalidate_all()
 
     def _read(self, conn: Connection, began: float) -> None:
         assert self._last is not None  # noqa: S101 - _begin ran

@@ -85,6 +85,7 @@ class Reader:
 
     def _load(self, slug: str) -> ReaderEntry | None:
         """Read the slug; an unchanged link keeps the entry it had, with its rendered pages."""
+        self.feed.ready()
         entry = load_entry(self.app, slug, self._reads)
         held = self.cache.peek(slug)
         if entry is not None and held is not None and held.link.version == entry.link.version:
