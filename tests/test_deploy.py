@@ -52,6 +52,7 @@ SERVER_SETTINGS = {
     "BALISE_RATELIMIT_STORAGE_URI",
     "BALISE_REDIS_URL",
     "BALISE_CACHE_TTL",
+    "BALISE_CACHE_POLL",
     "BALISE_MAX_BODY_BYTES",
 }
 # Settings two instances must agree on to behave as one service.

@@ -325,7 +325,8 @@ def test_a_link_disabled_through_another_instance_is_refused_once_the_ttl_has_pa
     settings, make_link, db
 ):
     """Issue 11, finding 15, end to end: without Redis, a disabled link was still served
-    9.4 s later with BALISE_CACHE_TTL=5 (refresh ahead kept serving it until twice the TTL)."""
+    9.4 s later with BALISE_CACHE_TTL=5 (refresh ahead kept serving it until twice the TTL).
+    The TTL is the backstop for a change the feed does not carry (tests/test_change_feed.py)."""
     from sqlalchemy import update
 
     from balise import create_app
@@ -337,7 +338,7 @@ def test_a_link_disabled_through_another_instance_is_refused_once_the_ttl_has_pa
     link = make_link()
     try:
         assert client.get(f"/{link.slug}", headers={"User-Agent": BROWSERS[0]}).status_code == 200
-        with db.begin() as conn:  # what another instance's PATCH commits; nobody tells this one
+        with db.begin() as conn:  # written by hand: no change recorded, nobody tells this one
             conn.execute(
                 update(links)
                 .where(links.c.id == link.id)

@@ -1,4 +1,4 @@
-"""Two real `balise serve` instances sharing PostgreSQL and Redis behave as one service."""
+"""Two real `balise serve` instances sharing one database (and Redis) behave as one service."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from balise.accounts import keys
+from balise.cli import main
 from balise.db import make_engine, upgrade
 from balise.db.tables import clicks, hourly_counts, visitor_salts
 from tests.databases import scratch_database
 from tests.live_server import LiveServer
-
-pytestmark = pytest.mark.postgres
 
 BROWSER = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -58,6 +58,7 @@ def eventually(check, seconds: float = 3.0):
         time.sleep(0.02)
 
 
+@pytest.mark.postgres
 def test_two_instances_share_links_invalidation_limits_clicks_and_salt(
     shared_database, redis_url, tmp_path
 ):
@@ -74,6 +75,7 @@ def test_two_instances_share_links_invalidation_limits_clicks_and_salt(
         "RATELIMIT_CREATE": "4/minute",
         # Long enough that only Redis can explain a change showing at once on the other one.
         "CACHE_TTL": 300,
+        "CACHE_POLL": 60,
         "CLICK_FLUSH_INTERVAL": 0.2,
     }
     a = LiveServer(tmp_path / "a", shared_database, **settings)
@@ -136,23 +138,88 @@ def test_two_instances_share_links_invalidation_limits_clicks_and_salt(
     engine.dispose()
 
 
-def test_without_redis_a_change_shows_on_the_other_instance_within_the_cache_ttl(
-    shared_database, tmp_path
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_shared_database(request, tmp_path):
+    """A database of its own for the instances, on each backend (SQLite: one file for both)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+        return
+    url, drop = scratch_database(request.getfixturevalue("postgres_url"), "balise_feed")
+    yield url
+    drop()
+
+
+def test_without_redis_every_change_through_one_instance_shows_on_the_other_within_the_poll(
+    any_shared_database, tmp_path
 ):
-    engine = make_engine(shared_database)
+    """No Redis and a 300-s TTL (the default): only the change feed, read every second, can
+    explain B serving what A (or a command) changed."""
+    url = any_shared_database
+    engine = make_engine(url)
     upgrade(engine)
     with engine.begin() as conn:
-        _key, key = keys.create_key(conn, "ttl", "editor")
+        _key, key = keys.create_key(conn, "feed", "editor")
     engine.dispose()
-    settings = {"SECRET_KEY": secrets.token_hex(24), "CACHE_TTL": 1}
-    a = LiveServer(tmp_path / "a", shared_database, **settings)
-    b = LiveServer(tmp_path / "b", shared_database, **settings)
+    settings = {"SECRET_KEY": secrets.token_hex(24), "RATELIMIT_NOT_FOUND": "1000/minute"}
+    a = LiveServer(tmp_path / "a", url, **settings)
+    b = LiveServer(tmp_path / "b", url, **settings)
+
+    def on_b(path):
+        return call(b, "GET", path, ua="Twitterbot/1.0")
+
+    def within_the_poll(check):
+        return eventually(check, 5)  # a poll a second, on a loaded machine
+
+    def command(*args):
+        env = {"BALISE_DATABASE_URL": url, "BALISE_BASE_URL": a.base_url}
+        result = CliRunner().invoke(main, list(args), env=env)
+        assert result.exit_code == 0, result.output
+
     try:
-        call(a, "POST", "/api/v1/links", {"url": "https://example.org/", "slug": "ttl-link"}, key)
-        assert call(b, "GET", "/ttl-link", ua="Twitterbot/1.0")[0] == 200
-        call(a, "PATCH", "/api/v1/links/ttl-link", {"disabled": True}, key)
-        # B is not told: its entry is re-read once the 1 s TTL has passed (CACHE_TTL=300 would
-        # keep the old answer for this whole test, see the Redis test above).
-        assert eventually(lambda: call(b, "GET", "/ttl-link", ua="Twitterbot/1.0")[0] == 410, 5)
+        body = {"url": "https://example.org/one", "slug": "fed"}
+        assert call(a, "POST", "/api/v1/links", body, key)[0] == 201
+        assert "example.org/one" in on_b("/fed")[1]  # B holds it now, for 300 s
+
+        # The target, then the summary, edited through A.
+        assert call(a, "PATCH", "/api/v1/links/fed", {"url": "https://example.org/two"}, key)[0]
+        assert within_the_poll(lambda: "example.org/two" in on_b("/fed")[1])
+        summary = {"title": "Premier titre", "teaser": "Un résumé.", "lang": "fr"}
+        assert call(a, "PUT", "/api/v1/links/fed/summary", summary, key)[0] == 201
+        assert within_the_poll(lambda: "Premier titre" in on_b("/fed")[1])
+        summary["title"] = "Second titre"
+        assert call(a, "PUT", "/api/v1/links/fed/summary", summary, key)[0] == 200
+        assert within_the_poll(lambda: "Second titre" in on_b("/fed")[1])
+
+        # Disabled, enabled again, renamed, deleted.
+        call(a, "PATCH", "/api/v1/links/fed", {"disabled": True}, key)
+        assert within_the_poll(lambda: on_b("/fed")[0] == 410)
+        call(a, "PATCH", "/api/v1/links/fed", {"disabled": False}, key)
+        assert within_the_poll(lambda: on_b("/fed")[0] == 200)
+        assert on_b("/renamed")[0] == 404  # B holds the new slug as unknown
+        assert call(a, "PATCH", "/api/v1/links/fed", {"slug": "renamed"}, key)[0] == 200
+        assert within_the_poll(lambda: on_b("/fed")[0] == 404 and on_b("/renamed")[0] == 200)
+        assert call(a, "DELETE", "/api/v1/links/renamed", None, key)[0] == 204
+        assert within_the_poll(lambda: on_b("/renamed")[0] == 404)
+
+        # Commands: an import (a new slug B held as unknown, a link B holds, updated) and a
+        # summary written from the command line.
+        body = {"url": "https://example.org/kept-old", "slug": "kept"}
+        assert call(a, "POST", "/api/v1/links", body, key)[0] == 201
+        assert "example.org/kept-old" in on_b("/kept")[1]
+        assert on_b("/imported")[0] == 404
+        records = tmp_path / "links.jsonl"
+        records.write_text(
+            json.dumps({"slug": "imported", "url": "https://example.org/imported"})
+            + "\n"
+            + json.dumps({"slug": "kept", "url": "https://example.org/kept-new"})
+            + "\n"
+        )
+        command("import", "--update", str(records))
+        assert within_the_poll(lambda: "example.org/imported" in on_b("/imported")[1])
+        assert within_the_poll(lambda: "example.org/kept-new" in on_b("/kept")[1])
+        written = tmp_path / "summary.json"
+        written.write_text(json.dumps({"title": "Écrit en ligne de commande", "teaser": "T."}))
+        command("summaries", "set", "kept", "--from-file", str(written))
+        assert within_the_poll(lambda: "Écrit en ligne de commande" in on_b("/kept")[1])
     finally:
         assert (a.stop(), b.stop()) == (0, 0)

@@ -38,7 +38,10 @@ def test_a_changed_slug_stops_answering_on_every_instance_at_once(
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url,
         "RATELIMIT_KEY_PREFIX": f"balise-slugs-{secrets.token_hex(4)}",
-        "CACHE_TTL": 300,  # only Redis can explain a change showing at once on the other one
+        # Only Redis can explain a change showing at once on the other one (not the TTL, nor
+        # the change feed, read once a minute here).
+        "CACHE_TTL": 300,
+        "CACHE_POLL": 60,
     }
     a = LiveServer(tmp_path / "a", shared_database, **settings)
     b = LiveServer(tmp_path / "b", shared_database, **settings)

@@ -326,7 +326,8 @@ def test_export_is_not_a_slug_a_link_can_take(client, editor_headers):
 
 def test_an_import_update_shows_at_once_on_a_serving_instance(postgres_url, redis_url, tmp_path):
     """A serving instance that cached a link sees the import's change through Redis, long
-    before its cache TTL (300 s) would have it read again."""
+    before its cache TTL (300 s) or its next read of the change feed (60 s here) would have it
+    read again (tests/test_multi_instance.py: the same through the feed, without Redis)."""
     import secrets
     import time
     import urllib.request
@@ -342,7 +343,12 @@ def test_an_import_update_shows_at_once_on_a_serving_instance(postgres_url, redi
             conn, {"url": "https://example.org/old", "slug": "moved"}, base_url=BASE_URL
         )
     server = LiveServer(
-        tmp_path / "live", url, REDIS_URL=redis_url, CACHE_TTL=300, SECRET_KEY=secrets.token_hex(24)
+        tmp_path / "live",
+        url,
+        REDIS_URL=redis_url,
+        CACHE_TTL=300,
+        CACHE_POLL=60,
+        SECRET_KEY=secrets.token_hex(24),
     )
 
     def page() -> str:

@@ -128,10 +128,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CACHE_TTL",
         float,
-        5.0,
-        "Seconds an instance may serve a link from memory before reading it again; changes "
-        "made through another instance show within this time (at once with REDIS_URL), "
-        "except while the database is away (CACHE_STALE_IF_ERROR).",
+        300.0,
+        "Seconds an instance may serve a link from memory before checking it again: a backstop "
+        "(changes show within CACHE_POLL on every instance); the longest a change the feed "
+        "missed could take to show, except while the database is away (CACHE_STALE_IF_ERROR).",
+    ),
+    Setting(
+        "CACHE_POLL",
+        float,
+        1.0,
+        "Seconds between two reads of the change feed by each instance (0.1 to 60): changes "
+        "made through any instance or command show within this time (at once with REDIS_URL).",
     ),
     Setting(
         "CACHE_SIZE",
@@ -158,7 +165,8 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_URL",
         str,
         "",
-        "Redis for instant cache invalidation between instances (pub/sub); empty: TTL only.",
+        "Redis for instant cache invalidation between instances (pub/sub); empty: the change "
+        "feed alone (CACHE_POLL).",
     ),
     Setting("MAX_BODY_BYTES", int, 1_048_576, "Largest request body accepted (413 beyond)."),
     Setting("LOG_LEVEL", str, "INFO", "Logging level on standard error."),
@@ -337,6 +345,8 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
         raise SettingError("BALISE_SUMMARY_REDIRECT_DELAY must be between 0 and 30")
     if values["CLICK_STORE"] not in ("process", "thread"):
         raise SettingError("BALISE_CLICK_STORE must be process or thread")
+    if not 0.1 <= float(values["CACHE_POLL"]) <= 60:
+        raise SettingError("BALISE_CACHE_POLL must be between 0.1 and 60 seconds")
     if not 100 <= int(values["CACHE_SIZE"]) <= 10_000_000:
         raise SettingError("BALISE_CACHE_SIZE must be between 100 and 10000000 links")
     root = values["ROOT_REDIRECT"]

@@ -140,6 +140,20 @@ link_cards = Table(
     Column("fetched_at", UTCDateTime, nullable=False),
 )
 
+# Owner: db/changes.py. The change feed: a row per link whose reader page a committed unit of
+# work changed, written in that unit of work; every instance reads the rows added since its
+# last look and drops those slugs from its cache (links/feed.py). Rows older than an hour go.
+# AUTOINCREMENT on SQLite: ids never come back once the newest rows were pruned.
+link_changes = Table(
+    "link_changes",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("slug_key", String(64), nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Index("ix_link_changes_changed_at", "changed_at"),
+    sqlite_autoincrement=True,
+)
+
 link_tags = Table(
     "link_tags",
     metadata,
@@ -374,6 +388,7 @@ __all__ = [
     "api_keys",
     "links",
     "link_tags",
+    "link_changes",
     "clicks",
     "robot_hits",
     "hourly_counts",

@@ -1,8 +1,8 @@
 """An in-process cache of what the reader path needs per slug, with TTL and invalidation.
 
-An entry is never served more than `ttl` seconds after the read that produced it began, so an
-instance sees another's changes within that time; with Redis configured, invalidation.py also
-drops entries the moment any instance commits a change. A known slug is read again in the
+An entry is never served more than `ttl` seconds after the read that produced it began: a
+backstop, since changes reach the cache sooner through `invalidate` (the change feed,
+feed.py, within a poll; Redis, invalidation.py, at once). A known slug is read again in the
 background once its entry has lived REFRESH_AT of its TTL (refresh ahead), so in steady state
 readers do not wait on the database; an entry past its TTL is read again before answering.
 With `revalidate`, the entries due are checked in batches first (one query for up to

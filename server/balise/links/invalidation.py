@@ -1,9 +1,10 @@
 """Tell every instance that links changed: local cache at once, others through Redis pub/sub.
 
-Without Redis each instance relies on the cache TTL (BALISE_CACHE_TTL). With BALISE_REDIS_URL,
-a committed change is published on one channel and every subscriber drops those slugs at
-once; when the subscription breaks, the subscriber has every entry read again before it is
-served, since it may have missed messages, and reconnects with back-off.
+Every instance also reads the change feed (feed.py) every BALISE_CACHE_POLL seconds, which
+carries every committed change with or without Redis. With BALISE_REDIS_URL, a committed
+change is also published on one channel and every subscriber drops those slugs at once; when
+the subscription breaks, the subscriber has every entry checked again before it is served,
+since it may have missed messages, and reconnects with back-off.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Invalidator:
         if self._redis is not None and keys:
             try:
                 self._redis.publish(self.channel, "\n".join(keys))
-            except Exception as exc:  # noqa: BLE001 - the TTL still bounds staleness
+            except Exception as exc:  # noqa: BLE001 - the change feed still carries it
                 log.warning("could not publish link changes to Redis: %s", exc)
 
     def start(self) -> None:

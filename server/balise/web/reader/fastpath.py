@@ -25,6 +25,7 @@ from balise.db.outage import DatabaseStatus
 from balise.errors import Problem
 from balise.links import controls
 from balise.links.cache import LinkCache
+from balise.links.feed import ChangeFeed
 from balise.links.invalidation import Invalidator
 from balise.links.store import RESERVED_SLUGS, possible_slug
 from balise.web.i18n import DEFAULT_LANG, LANGS
@@ -54,8 +55,9 @@ class Reader:
         # by version in batches; only changed links are read again. Entries read at any time
         # during their TTL are checked so before it ends (keep_fresh), so a link read every few
         # seconds is not read again in full, nor its page rendered again, each time.
-        # Unknown slugs are kept as long as known ones (one bound for every change to show on
-        # other instances); a creation drops its slug at once through the invalidator.
+        # Unknown slugs are kept as long as known ones; a creation drops its slug like any
+        # change. The TTL is a backstop: changes reach the cache through the invalidator (at
+        # once here and, with Redis, on every instance) and the change feed (every CACHE_POLL).
         # While the database is away, entries are served up to CACHE_STALE_IF_ERROR past the TTL.
         ttl = float(settings["CACHE_TTL"])
         self.cache: LinkCache[ReaderEntry] = LinkCache(
@@ -71,11 +73,19 @@ class Reader:
             admission=True,
         )
         self.invalidator = Invalidator(self.cache, settings["REDIS_URL"])
+        # Changes made anywhere (other instances, commands) reach the cache within a poll.
+        self.feed = ChangeFeed(
+            app.extensions["balise"].engine,
+            self.cache,
+            float(settings["CACHE_POLL"]),
+            outage=database,
+        )
         self._budget = parse_many(str(settings["RATELIMIT_NOT_FOUND"]))
         self._reads = reader_reads(app)
 
     def _load(self, slug: str) -> ReaderEntry | None:
         """Read the slug; an unchanged link keeps the entry it had, with its rendered pages."""
+        self.feed.ready()
         entry = load_entry(self.app, slug, self._reads)
         held = self.cache.peek(slug)
         if entry is not None and held is not None and held.link.version == entry.link.version:
@@ -182,7 +192,9 @@ def init_app(app: Flask, tracker: Tracker) -> Reader:
     balise.services["reader"] = reader
     balise.on_links_changed(reader.invalidator.changed)
     reader.invalidator.start()
+    reader.feed.start()
     balise.on_shutdown(reader.invalidator.close)
+    balise.on_shutdown(reader.feed.close)
     balise.on_shutdown(reader.cache.close)
     app.wsgi_app = ReaderPath(reader, app.wsgi_app)  # type: ignore[method-assign]
     return reader
