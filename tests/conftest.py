@@ -28,6 +28,7 @@ from balise.accounts import keys
 from balise.db import make_engine, upgrade
 from balise.db.tables import metadata
 from balise.links import store as links
+from tests.dashboard_live import CHROMIUM
 from tests.databases import scratch_database
 
 BASE_URL = "https://s.test"
@@ -273,3 +274,16 @@ def redis_url() -> str:
     finally:
         client.close()
     return url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (headless), one per test module; skips without it."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()

@@ -9,14 +9,13 @@ axe-core comes from npm (tests/a11y/package.json; `make test` installs it).
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.dashboard_live import CHROMIUM, ROOT, LiveServer, live_server
+from tests.dashboard_live import ROOT, LiveServer, live_server
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
@@ -93,17 +92,11 @@ def _api(live: LiveServer, key: str, body: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM}")
+def browser(browser: Any) -> Any:
+    """The shared Chromium (conftest.py), once axe-core is there to audit with."""
     if not AXE.exists():
         pytest.skip("axe-core not installed: run `make test` (npm ci in tests/a11y)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
+    return browser
 
 
 def _context(browser: Any, lang: str, scheme: str) -> Any:

@@ -7,7 +7,6 @@ in BALISE_ARTIFACTS_DIR/dashboard, for people to look at.
 from __future__ import annotations
 
 import csv
-import os
 import re
 import time
 import urllib.request
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard_live import CHROMIUM, LiveServer, live_server, screenshots
+from tests.dashboard_live import LiveServer, live_server, screenshots
 from tests.local_servers import page, serving
 
 pytestmark = pytest.mark.browser
@@ -37,18 +36,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             "--password-stdin", stdin=PASSWORD,
         )  # fmt: skip
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
 
 
 def sign_in(browser: Any, server: LiveServer, email: str = EMAIL, **options: Any) -> Any:

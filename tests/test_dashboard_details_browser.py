@@ -3,13 +3,12 @@ a warning before leaving unsaved changes, and API-key cards that fit a phone."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.dashboard_live import CHROMIUM, LiveServer, artifacts_dir, live_server
+from tests.dashboard_live import LiveServer, artifacts_dir, live_server
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -24,18 +23,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             "--password-stdin", stdin=PASSWORD,
         )  # fmt: skip
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
 
 
 def _signed_in(browser: Any, server: LiveServer, **options: Any) -> tuple[Any, Any]:

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.dashboard_live import CHROMIUM, LiveServer, live_server, screenshots
+from tests.dashboard_live import LiveServer, live_server, screenshots
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.browser
@@ -26,18 +24,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             "users", "create", EMAIL, "--role", "editor", "--password-stdin", stdin=PASSWORD
         )
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
 
 
 def test_an_editor_adds_an_endpoint_sends_a_test_event_and_reads_the_log(browser, server):

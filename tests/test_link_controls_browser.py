@@ -12,9 +12,9 @@ import pytest
 
 from tests.agents import BROWSERS
 from tests.dashboard_live import artifacts_dir, screenshots
-from tests.test_dashboard_browser import browser, server, sign_in
+from tests.test_dashboard_browser import server, sign_in
 
-__all__ = ["browser", "server"]  # module fixtures shared with the dashboard's browser tests
+__all__ = ["server"]  # a module fixture shared with the dashboard's browser tests
 pytestmark = pytest.mark.browser
 
 

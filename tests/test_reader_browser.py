@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_summaries_browser import ARTIFACTS, CHROMIUM, SUMMARY, _call, browser, server
+from tests.test_summaries_browser import ARTIFACTS, CHROMIUM, SUMMARY, _call, server
 
-__all__ = ["browser", "server"]  # module fixtures shared with the summaries browser test
+__all__ = ["server"]  # a module fixture shared with the summaries browser test
 
 pytestmark = [
     pytest.mark.browser,

@@ -11,7 +11,6 @@ from tests.dashboard_live import screenshots
 from tests.test_dashboard_browser import (  # noqa: F401 - fixtures
     AGENTS,
     article,
-    browser,
     fetch,
     server,
     sign_in,

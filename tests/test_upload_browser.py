@@ -12,7 +12,7 @@ import pytest
 
 from tests.dashboard_live import LiveServer, artifacts_dir, live_server
 from tests.test_a11y_browser import AXE, _violations
-from tests.test_dashboard_browser import PASSWORD, browser, sign_in  # noqa: F401 - fixture
+from tests.test_dashboard_browser import PASSWORD, sign_in
 
 pytestmark = pytest.mark.browser
 EMAIL = "importer@example.org"
