@@ -18,7 +18,14 @@ from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, sele
 from balise.analytics.periods import Period
 from balise.analytics.rollups import DIMENSIONS
 from balise.db.pyramid import merged, pieces
-from balise.db.tables import click_rollups, hourly_counts, link_values, links, site_counts
+from balise.db.tables import (
+    click_rollups,
+    hourly_counts,
+    link_values,
+    links,
+    site_counts,
+    value_pairs,
+)
 
 UTC = timezone.utc
 PHASE_ONE_LISTS = 8
@@ -111,40 +118,73 @@ def link_value_counts(
     return found
 
 
+def pair_value_counts(
+    conn: Connection, period: Period, dim: str, values: list[str], hours: Source
+) -> dict[str, Counter[str]]:
+    """Clicks per value of every dimension over the period among the clicks with one of
+    `values` of `dim`: its pairs with every dimension per day and month (value_pairs), and
+    the combinations `hours` keeps for the hours of days the period cuts."""
+    found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
+    p = value_pairs.c
+    for level, ranges in merged(pieces(period.start, period.end)).items():
+        if level == "h":
+            _combo_counts(conn, hours, level, ranges, found)
+            continue
+        query = (
+            select(p.other, p.other_value, func.sum(p.clicks))
+            .where(p.dim == dim, p.value.in_(values), p.level == level)
+            .where(ranges_where(p.start, ranges))
+            .group_by(p.other, p.other_value)
+        )
+        for other, value, n in conn.execute(query):
+            found[other][value] += int(n)
+    return found
+
+
 def combo_value_counts(conn: Connection, period: Period, source: Source) -> dict[str, Counter[str]]:
     """Clicks per value of every dimension over the period, from the combinations `source`
     keeps (site_combos under a filter): one pass for the eight top lists."""
     found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
     for level, ranges in merged(pieces(period.start, period.end)).items():
-        table, start, where = source(level)
-        columns = [table.c[d] for d in DIMENSIONS]
-        if conn.dialect.name == "postgresql":
-            # One scan, eight sums in the database: only the distinct values come back. The
-            # columns are NOT NULL, so each row's one non-null column is the one it groups.
-            query = (
-                select(*columns, func.sum(table.c.clicks))
-                .where(where, ranges_where(start, ranges))
-                .group_by(func.grouping_sets(*columns))
-            )
-            for row in conn.execute(query):
-                i = next(i for i in range(len(DIMENSIONS)) if row[i] is not None)
-                found[DIMENSIONS[i]][row[i]] += int(row[-1])
-            continue
-        # SQLite: the matching rows once into a materialized CTE, then a sum per dimension
-        # over it, so only the distinct values come back to Python.
-        kept = (
-            select(*columns, table.c.clicks)
-            .where(where, ranges_where(start, ranges))
-            .cte("kept")
-            .prefix_with("MATERIALIZED")
-        )
-        sums = [
-            select(literal(i), kept.c[dim], func.sum(kept.c.clicks)).group_by(kept.c[dim])
-            for i, dim in enumerate(DIMENSIONS)
-        ]
-        for i, value, n in conn.execute(union_all(*sums)):
-            found[DIMENSIONS[i]][value] += int(n)
+        _combo_counts(conn, source, level, ranges, found)
     return found
+
+
+def _combo_counts(
+    conn: Connection,
+    source: Source,
+    level: str,
+    ranges: list[tuple[datetime, datetime]],
+    found: dict[str, Counter[str]],
+) -> None:
+    table, start, where = source(level)
+    columns = [table.c[d] for d in DIMENSIONS]
+    if conn.dialect.name == "postgresql":
+        # One scan, eight sums in the database: only the distinct values come back. The
+        # columns are NOT NULL, so each row's one non-null column is the one it groups.
+        query = (
+            select(*columns, func.sum(table.c.clicks))
+            .where(where, ranges_where(start, ranges))
+            .group_by(func.grouping_sets(*columns))
+        )
+        for row in conn.execute(query):
+            i = next(i for i in range(len(DIMENSIONS)) if row[i] is not None)
+            found[DIMENSIONS[i]][row[i]] += int(row[-1])
+        return
+    # SQLite: the matching rows once into a materialized CTE, then a sum per dimension
+    # over it, so only the distinct values come back to Python.
+    kept = (
+        select(*columns, table.c.clicks)
+        .where(where, ranges_where(start, ranges))
+        .cte("kept")
+        .prefix_with("MATERIALIZED")
+    )
+    sums = [
+        select(literal(i), kept.c[dim], func.sum(kept.c.clicks)).group_by(kept.c[dim])
+        for i, dim in enumerate(DIMENSIONS)
+    ]
+    for i, value, n in conn.execute(union_all(*sums)):
+        found[DIMENSIONS[i]][value] += int(n)
 
 
 def ranked(counts: Counter[str], limit: int) -> list[dict[str, Any]]:
@@ -208,15 +248,18 @@ def top_link_ids(
         seen = _rows_above(conn, sorted_source, floor)
         candidates = sorted(seen | set(known))
         exact = dict.fromkeys(candidates, 0)
+        # The lists' own starts (others hold no clicks): the candidates' rows are looked up
+        # by key rather than every row of a range read.
+        starts = {lv: sorted(when for level, when in lists if level == lv) for lv in ("d", "m")}
         for start in range(0, len(candidates), 500):
             chunk = candidates[start : start + 500]
-            for lv, ranges in parts.items():
-                if lv == "h":
+            for lv, whens in starts.items():
+                if not whens:
                     continue
                 table, column, where = sorted_source(lv)
                 query = (
                     select(table.c.link_id, func.sum(table.c.clicks))
-                    .where(where, ranges_where(column, ranges), table.c.link_id.in_(chunk))
+                    .where(where, column.in_(whens), table.c.link_id.in_(chunk))
                     .group_by(table.c.link_id)
                 )
                 for link_id, n in conn.execute(query):
@@ -295,6 +338,22 @@ def _rows_above(
             if n >= floor[(level, utc(when))]:
                 seen.add(int(link_id))
     return seen
+
+
+def hours_of_rollups(
+    where: ColumnElement[bool],
+) -> Callable[[list[tuple[datetime, datetime]]], Any]:
+    """Clicks per link over ranges of hours, from the click rollups `where` keeps."""
+
+    def query(ranges: list[tuple[datetime, datetime]]) -> Any:
+        r = click_rollups.c
+        return (
+            select(r.link_id, func.sum(r.clicks))
+            .where(where, ranges_where(r.hour, ranges))
+            .group_by(r.link_id)
+        )
+
+    return query
 
 
 def hours_of_links(where: ColumnElement[bool]) -> Callable[[list[tuple[datetime, datetime]]], Any]:
