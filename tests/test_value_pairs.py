@@ -29,7 +29,7 @@ def expected_pairs(rows) -> dict[tuple, tuple[int, int]]:
     for row in rows:
         values = [row[d] or "" for d in DIMENSIONS]
         confirmed = 1 if row["confirmed_at"] is not None else 0
-        for level in ("h", "d", "m"):
+        for level in ("h", "d"):
             start = bucket(row["ts"], level)
             for i, dim in enumerate(DIMENSIONS):
                 for j, other in enumerate(DIMENSIONS):

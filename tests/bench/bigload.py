@@ -137,7 +137,6 @@ class Rollups:
         self.m_links: dict[int, list[dict[str, int]]] = {}  # per dimension: value -> clicks
         self.m_periods: dict[int, list[int]] = {}
         self.m_site = [0, 0, 0]  # clicks, confirmed, visitors
-        self.m_pairs: dict[tuple[int, str, int, str], list[int]] = {}  # clicks, confirmed
         self.m_value_links: Counter[tuple[int, str, int]] = Counter()
 
     def add_day(self, day: str, rows: list[list[Any]]) -> None:
@@ -282,8 +281,8 @@ class Rollups:
         d_combos: dict[tuple[str, ...], list[int]],
         rolled: dict[tuple[int, str, tuple[str, ...]], list[int]],
     ) -> None:
-        """value_pairs: each value with itself per hour, every ordered pair per day (and the
-        month's sums); value_links: each link's clicks per value per day (and month)."""
+        """value_pairs: each value with itself per hour, every ordered pair per day;
+        value_links: each link's clicks per value per day (and month)."""
         s = self.sink
         h_diag: dict[tuple[str, int, str], list[int]] = {}
         for (hour, dims), (n, c) in h_combos.items():
@@ -307,14 +306,6 @@ class Rollups:
                 else:
                     found[0] += n
                     found[1] += c
-        m_pairs = self.m_pairs
-        for key, (n, c) in d_pairs.items():
-            found = m_pairs.get(key)
-            if found is None:
-                m_pairs[key] = [n, c]
-            else:
-                found[0] += n
-                found[1] += c
         s.add("value_pairs", sorted(
             (DIMENSIONS[i], v, "d", d_start, DIMENSIONS[j], w, n, c)
             for (i, v, j, w), (n, c) in d_pairs.items()
@@ -332,10 +323,6 @@ class Rollups:
             return
         s = self.sink
         start = self.month + s.month
-        s.add("value_pairs", sorted(
-            (DIMENSIONS[i], v, "m", start, DIMENSIONS[j], w, n, c)
-            for (i, v, j, w), (n, c) in self.m_pairs.items()
-        ))  # fmt: skip
         s.add("value_links", sorted((DIMENSIONS[i], v, "m", start, link, n)
                                     for (i, v, link), n in self.m_value_links.items()))  # fmt: skip
         s.add("site_combos", sorted(("m", start, h, *k, n, c)

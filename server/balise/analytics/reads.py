@@ -122,18 +122,20 @@ def pair_value_counts(
     conn: Connection, period: Period, dim: str, values: list[str], hours: Source
 ) -> dict[str, Counter[str]]:
     """Clicks per value of every dimension over the period among the clicks with one of
-    `values` of `dim`: its pairs with every dimension per day and month (value_pairs), and
+    `values` of `dim`: its pairs with every dimension per day (value_pairs), and
     the combinations `hours` keeps for the hours of days the period cuts."""
     found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
     p = value_pairs.c
-    for level, ranges in merged(pieces(period.start, period.end)).items():
-        if level == "h":
-            _combo_counts(conn, hours, level, ranges, found)
-            continue
+    parts = merged(pieces(period.start, period.end))
+    if "h" in parts:
+        _combo_counts(conn, hours, "h", parts["h"], found)
+    # Pairs are kept per day: whole months are read as their days.
+    days = merged(("d", a, b) for level in ("d", "m") for a, b in parts.get(level, [])).get("d")
+    if days:
         query = (
             select(p.other, p.other_value, func.sum(p.clicks))
-            .where(p.dim == dim, p.value.in_(values), p.level == level)
-            .where(ranges_where(p.start, ranges))
+            .where(p.dim == dim, p.value.in_(values), p.level == "d")
+            .where(ranges_where(p.start, days))
             .group_by(p.other, p.other_value)
         )
         for other, value, n in conn.execute(query):

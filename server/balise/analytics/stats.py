@@ -210,8 +210,9 @@ def _stored(values: tuple[str | None, ...]) -> list[str]:
 
 def _filtered(filters: Filters) -> reads.Source:
     """Clicks and confirmed clicks under a filter on dimensions: one dimension's values with
-    themselves (value_pairs, every level), two dimensions' pairs (value_pairs, days and months;
-    the combinations for hours), more dimensions' combinations (site_combos)."""
+    themselves (value_pairs, hours and days; a month as its days), two dimensions' pairs
+    (value_pairs' days; the combinations for hours), more dimensions' combinations
+    (site_combos)."""
     combos = _combos(filters)
     dims = filters.dims
 
@@ -222,7 +223,7 @@ def _filtered(filters: Filters) -> reads.Source:
             where = and_(
                 p.dim == dim,
                 p.value.in_(_stored(values)),
-                p.level == level,
+                p.level == ("h" if level == "h" else "d"),  # months are read as their days
                 p.other == other,
                 p.other_value.in_(_stored(others)),
             )

@@ -49,7 +49,7 @@ def add(conn: Connection, rows: Iterable[Mapping[str, Any]], sign: int = 1) -> N
     pairs: dict[tuple[int, str, str, datetime, int, str], list[int]] = {}
     dims = range(len(DIMENSIONS))
     for (hour, values), (n, c) in per_hour.items():
-        for level, start in (("h", hour), ("d", bucket(hour, "d")), ("m", bucket(hour, "m"))):
+        for level, start in (("h", hour), ("d", bucket(hour, "d"))):
             for i in dims:
                 for j in dims if level != "h" else (i,):
                     pair = (i, values[i], level, start, j, values[j])
@@ -99,9 +99,9 @@ def forget_link(
 
 
 def fill(conn: Connection) -> None:
-    """Rebuild value_pairs from site_combos (each dimension with itself per hour; every pair of
-    dimensions per day, then summed per month) and value_links from click_rollups (per day,
-    then summed per month), in the database, one INSERT ... SELECT each."""
+    """Rebuild value_pairs from site_combos (each dimension with itself per hour, every pair of
+    dimensions per day) and value_links from click_rollups (per day, then summed per month),
+    in the database, one INSERT ... SELECT each."""
     from balise.analytics.backfill import truncated  # backfill reads rollups, which adds here
 
     conn.execute(value_pairs.delete())
@@ -124,14 +124,6 @@ def fill(conn: Connection) -> None:
     # Each pair was counted once (dim before other in DIMENSIONS): its mirror is a copy.
     mirror = select(p.other, p.other_value, p.level, p.start, p.dim, p.value, p.clicks, p.confirmed)
     conn.execute(value_pairs.insert().from_select(names, mirror.where(p.dim != p.other)))
-    month = truncated(conn, p.start, "m")
-    monthly = (
-        select(p.dim, p.value, literal("m"), month, p.other, p.other_value,
-               func.sum(p.clicks), func.sum(p.confirmed))
-        .where(p.level == "d")
-        .group_by(p.dim, p.value, month, p.other, p.other_value)
-    )  # fmt: skip
-    conn.execute(value_pairs.insert().from_select(names, monthly))
     r = click_rollups.c
     day = truncated(conn, r.hour, "d")
     link_names = [*LINK_KEYS, "clicks"]

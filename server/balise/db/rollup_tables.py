@@ -119,12 +119,13 @@ value_visitors = Table(
 )
 
 # Every link's clicks per pair of dimension values (migration 0012): `dim` = `value` and
-# `other` = `other_value`, per UTC day and month for every ordered pair of dimensions, and for
-# the pair of a dimension with itself (`other` = `dim`: the value's own clicks and confirmed
-# clicks) per hour too. A filter on one dimension reads its value's rows: totals and series
-# (the pair with itself) and every other dimension's top list; a filter on two dimensions
-# reads one pair per day for its totals and series. Its size follows days and values (at most
-# the product of two dimensions' values per day), not clicks.
+# `other` = `other_value`, per UTC day ('d') for every ordered pair of dimensions, and per hour
+# ('h') for the pair of a dimension with itself (`other` = `dim`: the value's own clicks and
+# confirmed clicks). No month rows: a month is read as its days (at most 31 rows per pair),
+# which halves what the batch writer adds. A filter on one dimension reads its values' rows:
+# totals and series (the pair with itself) and every other dimension's top list; a filter on
+# two dimensions reads one pair per day for its totals and series. Its size follows days and
+# values (at most the product of two dimensions' values per day), not clicks.
 value_pairs = Table(
     "value_pairs",
     metadata,
