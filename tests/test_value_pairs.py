@@ -45,9 +45,8 @@ def expected_pairs(rows) -> dict[tuple, tuple[int, int]]:
 def expected_links(rows) -> Counter:
     found: Counter = Counter()
     for row in rows:
-        for level in ("d", "m"):
-            for dim in DIMENSIONS:
-                found[(dim, row[dim] or "", level, bucket(row["ts"], level), row["link_id"])] += 1
+        for dim in DIMENSIONS:
+            found[(dim, row[dim] or "", "m", bucket(row["ts"], "m"), row["link_id"])] += 1
     return found
 
 

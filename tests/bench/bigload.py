@@ -282,7 +282,7 @@ class Rollups:
         rolled: dict[tuple[int, str, tuple[str, ...]], list[int]],
     ) -> None:
         """value_pairs: each value with itself per hour, every ordered pair per day;
-        value_links: each link's clicks per value per day (and month)."""
+        value_links: each link's clicks per value, the month's sums."""
         s = self.sink
         h_diag: dict[tuple[str, int, str], list[int]] = {}
         for (hour, dims), (n, c) in h_combos.items():
@@ -310,13 +310,10 @@ class Rollups:
             (DIMENSIONS[i], v, "d", d_start, DIMENSIONS[j], w, n, c)
             for (i, v, j, w), (n, c) in d_pairs.items()
         ))  # fmt: skip
-        d_links: Counter[tuple[int, str, int]] = Counter()
+        m_links = self.m_value_links
         for (link, _, dims), (n, _) in rolled.items():
             for i, value in enumerate(dims):
-                d_links[(i, value, link)] += n
-        self.m_value_links.update(d_links)
-        s.add("value_links", sorted((DIMENSIONS[i], v, "d", d_start, link, n)
-                                    for (i, v, link), n in d_links.items()))  # fmt: skip
+                m_links[(i, value, link)] += n
 
     def end_month(self) -> None:
         if not self.month:

@@ -201,11 +201,11 @@ def top_links(
     hour_source: Callable[[list[tuple[datetime, datetime]]], Any],
     limit: int,
     values: int = 1,
+    levels: tuple[str, ...] = ("d", "m"),
 ) -> list[dict[str, Any]]:
     """The most clicked links with their slugs and titles (see top_link_ids)."""
-    return with_slugs(
-        conn, top_link_ids(conn, period, sorted_source, hour_source, limit, values), limit
-    )
+    chosen = top_link_ids(conn, period, sorted_source, hour_source, limit, values, levels)
+    return with_slugs(conn, chosen, limit)
 
 
 def top_link_ids(
@@ -215,24 +215,26 @@ def top_link_ids(
     hour_source: Callable[[list[tuple[datetime, datetime]]], Any],
     limit: int,
     values: int = 1,
+    levels: tuple[str, ...] = ("d", "m"),
 ) -> dict[int, int]:
     """The most clicked links, exactly, without summing every link's rows (TPUT, Cao and Wang
-    2004). Each day or month of the period is a list of per-link rows sorted by clicks
-    (`sorted_source`; a link may have `values` rows per list); hours are summed whole
-    (`hour_source(ranges)` -> select of link_id, n). 1: the top rows of each list give lower
-    bounds and their k-th best, tau; 2: every row of list i at or above tau * w_i / values
-    (w: the list's share of the clicks) is read: a link never met there has fewer than tau
-    clicks in all; 3: the candidates' exact sums."""
+    2004). Each day or month of the period (of `levels`) is a list of per-link rows sorted by
+    clicks (`sorted_source`; a link may have `values` rows per list); the other pieces are
+    summed whole (`hour_source(ranges)` -> select of link_id, n). 1: the top rows of each list
+    give lower bounds and their k-th best, tau; 2: every row of list i at or above
+    tau * w_i / values (w: the list's share of the clicks) is read: a link never met there has
+    fewer than tau clicks in all; 3: the candidates' exact sums."""
     parts = merged(pieces(period.start, period.end))
     lists = [
         (lv, when)
-        for lv in ("d", "m")
+        for lv in levels
         for a, b in parts.get(lv, [])
         for when in _starts(conn, lv, a, b)
     ]
     known: dict[int, int] = {}
-    if "h" in parts:
-        for link_id, n in conn.execute(hour_source(parts["h"])):
+    whole_pieces = [r for lv, ranges in parts.items() if lv not in levels for r in ranges]
+    if whole_pieces:
+        for link_id, n in conn.execute(hour_source(sorted(whole_pieces))):
             known[int(link_id)] = int(n or 0)
     if lists:
         sizes = _list_sizes(conn, lists)
@@ -252,7 +254,7 @@ def top_link_ids(
         exact = dict.fromkeys(candidates, 0)
         # The lists' own starts (others hold no clicks): the candidates' rows are looked up
         # by key rather than every row of a range read.
-        starts = {lv: sorted(when for level, when in lists if level == lv) for lv in ("d", "m")}
+        starts = {lv: sorted(when for level, when in lists if level == lv) for lv in levels}
         for start in range(0, len(candidates), 500):
             chunk = candidates[start : start + 500]
             for lv, whens in starts.items():
@@ -345,7 +347,7 @@ def _rows_above(
 def hours_of_rollups(
     where: ColumnElement[bool],
 ) -> Callable[[list[tuple[datetime, datetime]]], Any]:
-    """Clicks per link over ranges of hours, from the click rollups `where` keeps."""
+    """Clicks per link over ranges of whole hours, from the click rollups `where` keeps."""
 
     def query(ranges: list[tuple[datetime, datetime]]) -> Any:
         r = click_rollups.c

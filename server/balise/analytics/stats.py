@@ -303,7 +303,8 @@ def top_links(
         dim, values = filters.dims[0]
         hours = reads.hours_of_rollups(filters.rollups())
         source = _value_links(dim, _stored(values))
-        return reads.top_links(conn, period, source, hours, limit, values=len(values))
+        # Months from value_links; the days and hours of months the range cuts from the rollups.
+        return reads.top_links(conn, period, source, hours, limit, len(values), levels=("m",))
     table = click_rollups if filters.dims else hourly_counts
     total = func.sum(table.c.clicks).label("n")
     hour: Any = table.c.hour

@@ -44,7 +44,7 @@ def add(conn: Connection, rows: Iterable[Mapping[str, Any]], sign: int = 1) -> N
             found[0] += clicks
             found[1] += confirmed
         if clicks and row.get("link_id") is not None:
-            at = (int(row["link_id"]), bucket(row["hour"], "d"), values)
+            at = (int(row["link_id"]), bucket(row["hour"], "m"), values)
             per_link[at] = per_link.get(at, 0) + clicks
     pairs: dict[tuple[int, str, str, datetime, int, str], list[int]] = {}
     dims = range(len(DIMENSIONS))
@@ -66,11 +66,10 @@ def add(conn: Connection, rows: Iterable[Mapping[str, Any]], sign: int = 1) -> N
             for k, (n, c) in sorted(pairs.items())
         ])  # fmt: skip
     links: dict[tuple[int, str, str, datetime, int], int] = {}
-    for (link_id, day, values), n in per_link.items():
-        for level, start in (("d", day), ("m", bucket(day, "m"))):
-            for i in dims:
-                named = (i, values[i], level, start, link_id)
-                links[named] = links.get(named, 0) + n
+    for (link_id, month, values), n in per_link.items():
+        for i in dims:
+            named = (i, values[i], "m", month, link_id)
+            links[named] = links.get(named, 0) + n
     if links:
         upsert(conn, value_links, LINK_KEYS, ("clicks",), [
             {"dim": DIMENSIONS[k[0]], "value": k[1], "level": k[2], "start": k[3],
@@ -100,8 +99,8 @@ def forget_link(
 
 def fill(conn: Connection) -> None:
     """Rebuild value_pairs from site_combos (each dimension with itself per hour, every pair of
-    dimensions per day) and value_links from click_rollups (per day, then summed per month),
-    in the database, one INSERT ... SELECT each."""
+    dimensions per day) and value_links from click_rollups (per month), in the database, one
+    INSERT ... SELECT each."""
     from balise.analytics.backfill import truncated  # backfill reads rollups, which adds here
 
     conn.execute(value_pairs.delete())
@@ -125,20 +124,12 @@ def fill(conn: Connection) -> None:
     mirror = select(p.other, p.other_value, p.level, p.start, p.dim, p.value, p.clicks, p.confirmed)
     conn.execute(value_pairs.insert().from_select(names, mirror.where(p.dim != p.other)))
     r = click_rollups.c
-    day = truncated(conn, r.hour, "d")
+    month = truncated(conn, r.hour, "m")
     link_names = [*LINK_KEYS, "clicks"]
     for dim in DIMENSIONS:
         query = (
-            select(literal(dim), r[dim], literal("d"), day, r.link_id, func.sum(r.clicks))
-            .group_by(r[dim], day, r.link_id)
+            select(literal(dim), r[dim], literal("m"), month, r.link_id, func.sum(r.clicks))
+            .group_by(r[dim], month, r.link_id)
             .having(func.sum(r.clicks) != 0)
         )
         conn.execute(value_links.insert().from_select(link_names, query))
-    v = value_links.c
-    month = truncated(conn, v.start, "m")
-    monthly = (
-        select(v.dim, v.value, literal("m"), month, v.link_id, func.sum(v.clicks))
-        .where(v.level == "d")
-        .group_by(v.dim, v.value, month, v.link_id)
-    )
-    conn.execute(value_links.insert().from_select(link_names, monthly))

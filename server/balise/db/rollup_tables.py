@@ -140,9 +140,11 @@ value_pairs = Table(
     sqlite_with_rowid=False,
 )
 
-# Each link's clicks per dimension value, UTC day and month (migration 0012): what the top
+# Each link's clicks per dimension value and UTC month ('m'; migration 0012): what the top
 # links under a filter on one dimension read, best first along ix_value_links_top (the
-# threshold algorithm of reads.top_link_ids). No foreign key: a cascade would need an index
+# threshold algorithm of reads.top_link_ids; the days and hours of months a range cuts come
+# from click_rollups). Months only: day rows would be about nine per link and day clicked,
+# more rows than clicks. No foreign key: a cascade would need an index
 # by link; rollups.forget_link deletes a link's rows by the keys its link_values rows name.
 value_links = Table(
     "value_links",
