@@ -5,13 +5,14 @@ cost follows days and values, not clicks.
 
 `add` runs in the batch writer's transaction (rollups.add_to_pyramid), `forget_link` takes a
 deleted link's rows off, `fill` rebuilds both tables from the rollups (the migration's fill:
-site_combos and click_rollups outlive raw clicks).
+site_combos and link_values outlive raw clicks).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, literal, select, tuple_
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, delete, func, literal, select, tuple_
 from balise.db.counters import _upsert as upsert
 from balise.db.pyramid import bucket
 from balise.db.rollup_tables import DIMENSIONS as WIDTHS
-from balise.db.tables import click_rollups, site_combos, value_links, value_pairs
+from balise.db.tables import link_values, site_combos, site_counts, value_links, value_pairs
 
 PAIR_KEYS = ["dim", "value", "level", "start", "other", "other_value"]
 LINK_KEYS = ["dim", "value", "level", "start", "link_id"]
@@ -97,39 +98,54 @@ def forget_link(
         )
 
 
-def fill(conn: Connection) -> None:
+def fill(conn: Connection, batch: int = 50_000) -> None:
     """Rebuild value_pairs from site_combos (each dimension with itself per hour, every pair of
-    dimensions per day) and value_links from click_rollups (per month), in the database, one
-    INSERT ... SELECT each."""
-    from balise.analytics.backfill import truncated  # backfill reads rollups, which adds here
-
+    dimensions per day) and value_links from link_values' month rows (each link's counts per
+    value), both of which outlive raw clicks. Pairs: one INSERT ... SELECT per pair of
+    dimensions and month (a month's combinations stay in the cache across its 36 statements,
+    where whole-table scans read every combination 36 times), then the mirrors in one."""
     conn.execute(value_pairs.delete())
     conn.execute(value_links.delete())
     c = site_combos.c
     names = [*PAIR_KEYS, "clicks", "confirmed"]
-    for i, dim in enumerate(DIMENSIONS):
-        for j, other in enumerate(DIMENSIONS):
-            if j < i:
-                continue  # the mirror of a pair already counted, copied below
-            levels = ("h", "d") if i == j else ("d",)
-            query = (
-                select(literal(dim), c[dim], c.level, c.start, literal(other), c[other],
-                       func.sum(c.clicks), func.sum(c.confirmed))
-                .where(c.level.in_(levels))
-                .group_by(c.level, c.start, c[dim], c[other])
-            )  # fmt: skip
-            conn.execute(value_pairs.insert().from_select(names, query))
+    months = sorted(
+        utc(m)
+        for m in conn.execute(
+            select(site_counts.c.start).where(site_counts.c.level == "m")
+        ).scalars()
+    )
+    for month in months:
+        stop = bucket(month + timedelta(days=32), "m")
+        for i, dim in enumerate(DIMENSIONS):
+            for j, other in enumerate(DIMENSIONS):
+                if j < i:
+                    continue  # the mirror of a pair counted once, copied below
+                levels = ("h", "d") if i == j else ("d",)
+                query = (
+                    select(literal(dim), c[dim], c.level, c.start, literal(other), c[other],
+                           func.sum(c.clicks), func.sum(c.confirmed))
+                    .where(c.level.in_(levels), c.start >= month, c.start < stop)
+                    .group_by(c.level, c.start, c[dim], c[other])
+                )  # fmt: skip
+                conn.execute(value_pairs.insert().from_select(names, query))
     p = value_pairs.c
-    # Each pair was counted once (dim before other in DIMENSIONS): its mirror is a copy.
     mirror = select(p.other, p.other_value, p.level, p.start, p.dim, p.value, p.clicks, p.confirmed)
     conn.execute(value_pairs.insert().from_select(names, mirror.where(p.dim != p.other)))
-    r = click_rollups.c
-    month = truncated(conn, r.hour, "m")
-    link_names = [*LINK_KEYS, "clicks"]
-    for dim in DIMENSIONS:
-        query = (
-            select(literal(dim), r[dim], literal("m"), month, r.link_id, func.sum(r.clicks))
-            .group_by(r[dim], month, r.link_id)
-            .having(func.sum(r.clicks) != 0)
-        )
-        conn.execute(value_links.insert().from_select(link_names, query))
+    v = link_values.c
+    rows: list[dict[str, Any]] = []
+    query = select(v.link_id, v.start, v.counts).where(v.level == "m")
+    for link_id, start, text in conn.execute(query.execution_options(yield_per=batch)):
+        for dim, values in json.loads(text).items():
+            for value, n in values.items():
+                if n:
+                    rows.append({"dim": dim, "value": value, "level": "m", "start": utc(start),
+                                 "link_id": link_id, "clicks": n})  # fmt: skip
+        if len(rows) >= batch:
+            conn.execute(value_links.insert(), rows)
+            rows = []
+    if rows:
+        conn.execute(value_links.insert(), rows)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
