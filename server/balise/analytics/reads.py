@@ -99,19 +99,22 @@ def link_value_counts(
     """Clicks per value of every dimension over the period for the links `links_where` keeps:
     their day and month rows of counts, and click_rollups for the hours."""
     found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
-    for level, ranges in merged(pieces(period.start, period.end)).items():
-        if level == "h":
-            r = click_rollups.c
-            query = select(*(r[d] for d in DIMENSIONS), r.clicks)
-            query = query.where(links_where(r.link_id), ranges_where(r.hour, ranges))
-            for row in conn.execute(query):
-                for i, dim in enumerate(DIMENSIONS):
-                    found[dim][row[i]] += row.clicks
-            continue
-        v = link_values.c
-        query = select(v.counts).where(
-            links_where(v.link_id), v.level == level, ranges_where(v.start, ranges)
-        )
+    parts = merged(pieces(period.start, period.end))
+    if "h" in parts:
+        r = click_rollups.c
+        query = select(*(r[d] for d in DIMENSIONS), r.clicks)
+        query = query.where(links_where(r.link_id), ranges_where(r.hour, parts["h"]))
+        for row in conn.execute(query):
+            for i, dim in enumerate(DIMENSIONS):
+                found[dim][row[i]] += row.clicks
+    v = link_values.c
+    levels = [
+        and_(v.level == level, ranges_where(v.start, ranges))
+        for level, ranges in parts.items()
+        if level != "h"
+    ]
+    if levels:  # days and months in one query (one round trip less on PostgreSQL)
+        query = select(v.counts).where(links_where(v.link_id), or_(*levels))
         for text in conn.execute(query).scalars():
             for dim, values in json.loads(text).items():
                 found[dim].update(values)
