@@ -1,8 +1,9 @@
 """Statistics: totals, a gap-free series and top lists for one link or all links.
 
 Everything comes from the rollups (rollups.py, read through reads.py): the time pyramid of
-counters, values and combinations, and the per-link hourly combinations (`click_rollups`)
-where a filter on dimensions meets one link or tags. All outlive raw clicks. Unique visitors
+counters, values and combinations, pairs of values and links per value (valuepairs.py) for
+all links under a filter on one or two dimensions, and the per-link hourly combinations
+(`click_rollups`) where a filter on dimensions meets one link or tags. All outlive raw clicks. Unique visitors
 come from uniques.py, the CSV export from export.py. Reads only; clicks.py writes.
 """
 
