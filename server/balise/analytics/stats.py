@@ -3,8 +3,9 @@
 Everything comes from the rollups (rollups.py, read through reads.py): the time pyramid of
 counters, values and combinations, pairs of values and links per value (valuepairs.py) for
 all links under a filter on one or two dimensions, and the per-link hourly combinations
-(`click_rollups`) where a filter on dimensions meets one link or tags. All outlive raw clicks. Unique visitors
-come from uniques.py, the CSV export from export.py. Reads only; clicks.py writes.
+(`click_rollups`) where a filter on dimensions meets one link or tags. All outlive raw
+clicks. Unique visitors come from uniques.py, the CSV export from export.py. Reads only;
+clicks.py writes.
 """
 
 from __future__ import annotations
