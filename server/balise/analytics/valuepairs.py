@@ -10,7 +10,6 @@ site_combos and link_values outlive raw clicks).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,7 +19,7 @@ from sqlalchemy import Connection, delete, func, literal, select, tuple_
 from balise.db.counters import _upsert as upsert
 from balise.db.pyramid import bucket
 from balise.db.rollup_tables import DIMENSIONS as WIDTHS
-from balise.db.tables import link_values, site_combos, site_counts, value_links, value_pairs
+from balise.db.tables import site_combos, site_counts, value_links, value_pairs
 
 PAIR_KEYS = ["dim", "value", "level", "start", "other", "other_value"]
 LINK_KEYS = ["dim", "value", "level", "start", "link_id"]
@@ -98,7 +97,7 @@ def forget_link(
         )
 
 
-def fill(conn: Connection, batch: int = 50_000) -> None:
+def fill(conn: Connection) -> None:
     """Rebuild value_pairs from site_combos (each dimension with itself per hour, every pair of
     dimensions per day) and value_links from link_values' month rows (each link's counts per
     value), both of which outlive raw clicks. Pairs: one INSERT ... SELECT per pair of
@@ -131,20 +130,22 @@ def fill(conn: Connection, batch: int = 50_000) -> None:
     p = value_pairs.c
     mirror = select(p.other, p.other_value, p.level, p.start, p.dim, p.value, p.clicks, p.confirmed)
     conn.execute(value_pairs.insert().from_select(names, mirror.where(p.dim != p.other)))
-    v = link_values.c
-    rows: list[dict[str, Any]] = []
-    query = select(v.link_id, v.start, v.counts).where(v.level == "m")
-    for link_id, start, text in conn.execute(query.execution_options(yield_per=batch)):
-        for dim, values in json.loads(text).items():
-            for value, n in values.items():
-                if n:
-                    rows.append({"dim": dim, "value": value, "level": "m", "start": utc(start),
-                                 "link_id": link_id, "clicks": n})  # fmt: skip
-        if len(rows) >= batch:
-            conn.execute(value_links.insert(), rows)
-            rows = []
-    if rows:
-        conn.execute(value_links.insert(), rows)
+    # Each link's month row of counts {dimension: {value: clicks}} unnested in the database.
+    if conn.dialect.name == "postgresql":
+        unnested = (
+            "SELECT d.key, v.key, 'm', l.start, l.link_id, v.value::integer"
+            " FROM link_values l, jsonb_each(l.counts::jsonb) d, jsonb_each_text(d.value) v"
+            " WHERE l.level = 'm' AND v.value::integer <> 0"
+        )
+    else:
+        unnested = (
+            "SELECT d.key, v.key, 'm', l.start, l.link_id, v.value"
+            " FROM link_values l, json_each(l.counts) d, json_each(d.value) v"
+            " WHERE l.level = 'm' AND v.value <> 0"
+        )
+    conn.exec_driver_sql(
+        "INSERT INTO value_links (dim, value, level, start, link_id, clicks) " + unnested
+    )
 
 
 def utc(moment: datetime) -> datetime:
