@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, literal, select
 from tests.bench import bigload
 
-from balise.analytics import valuevisitors
+from balise.analytics import valuepairs, valuevisitors
 from balise.analytics.backfill import fill
 from balise.analytics.rollups import fill_from_clicks
 from balise.db.tables import clicks, daily_visitors, hourly_counts, link_tags, links
@@ -175,7 +175,8 @@ def make_clicks(
 
 def fill_in_database(engine: Engine) -> dict[str, float]:
     """The hourly counters, daily visitors and every rollup, filled from the raw clicks in the
-    database as the migrations do (0007_rollups, 0010_daily, 0011_value_visitors)."""
+    database as the migrations do (0007_rollups, 0010_daily, 0011_value_visitors,
+    0012_value_pairs)."""
     took: dict[str, float] = {}
     with engine.begin() as conn:
         began = time.perf_counter()
@@ -201,6 +202,9 @@ def fill_in_database(engine: Engine) -> dict[str, float]:
         began = time.perf_counter()
         valuevisitors.fill(conn)  # visitors per value, as migration 0011 does
         took["visitors per value"] = _done("visitors per value", began)
+        began = time.perf_counter()
+        valuepairs.fill(conn)  # pairs of values, links per value, as migration 0012 does
+        took["pairs of values"] = _done("pairs of values", began)
     return took
 
 

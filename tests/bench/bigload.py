@@ -42,6 +42,9 @@ TABLES = {
     "site_combos": ("level", "start", "combo", *DIMENSIONS, "clicks", "confirmed"),
     "site_visitors": ("day", "visitor_hash"),
     "value_visitors": ("day", "visitor_hash", "seen"),
+    "value_pairs": ("dim", "value", "level", "start", "other", "other_value", "clicks",
+                    "confirmed"),
+    "value_links": ("dim", "value", "level", "start", "link_id", "clicks"),
 }  # fmt: skip
 
 
@@ -134,6 +137,7 @@ class Rollups:
         self.m_links: dict[int, list[dict[str, int]]] = {}  # per dimension: value -> clicks
         self.m_periods: dict[int, list[int]] = {}
         self.m_site = [0, 0, 0]  # clicks, confirmed, visitors
+        self.m_value_links: Counter[tuple[int, str, int]] = Counter()
 
     def add_day(self, day: str, rows: list[list[Any]]) -> None:
         """One UTC day's click rows (bigload.CLICK_COLUMNS order), all of them at once."""
@@ -239,6 +243,7 @@ class Rollups:
                                     for (i, value), n in d_values.items()))  # fmt: skip
         s.add("link_values", [(link, "d", d_start, _json(counts))
                               for link, counts in sorted(d_links.items())])  # fmt: skip
+        self._pairs(d_start, h_combos, d_combos, rolled)
         # Counters per link and day, and across links per hour and day.
         d_periods: dict[int, list[int]] = {}
         h_site: dict[str, list[int]] = {}
@@ -269,11 +274,54 @@ class Rollups:
             s.add("site_visitors", [(day, vh) for vh in sorted(hashes)])
             s.add("value_visitors", [(day, vh, SEP.join(sorted(seen[vh]))) for vh in sorted(seen)])
 
+    def _pairs(
+        self,
+        d_start: str,
+        h_combos: dict[tuple[str, tuple[str, ...]], list[int]],
+        d_combos: dict[tuple[str, ...], list[int]],
+        rolled: dict[tuple[int, str, tuple[str, ...]], list[int]],
+    ) -> None:
+        """value_pairs: each value with itself per hour, every ordered pair per day;
+        value_links: each link's clicks per value, the month's sums."""
+        s = self.sink
+        h_diag: dict[tuple[str, int, str], list[int]] = {}
+        for (hour, dims), (n, c) in h_combos.items():
+            for i, value in enumerate(dims):
+                found = h_diag.get((hour, i, value))
+                if found is None:
+                    h_diag[(hour, i, value)] = [n, c]
+                else:
+                    found[0] += n
+                    found[1] += c
+        s.add("value_pairs", sorted((DIMENSIONS[i], v, "h", hour + s.hour, DIMENSIONS[i], v, n, c)
+                                    for (hour, i, v), (n, c) in h_diag.items()))  # fmt: skip
+        d_pairs: dict[tuple[int, str, int, str], list[int]] = {}
+        pairs = [(i, j) for i in range(len(DIMENSIONS)) for j in range(len(DIMENSIONS))]
+        for dims, (n, c) in d_combos.items():
+            for i, j in pairs:
+                key = (i, dims[i], j, dims[j])
+                found = d_pairs.get(key)
+                if found is None:
+                    d_pairs[key] = [n, c]
+                else:
+                    found[0] += n
+                    found[1] += c
+        s.add("value_pairs", sorted(
+            (DIMENSIONS[i], v, "d", d_start, DIMENSIONS[j], w, n, c)
+            for (i, v, j, w), (n, c) in d_pairs.items()
+        ))  # fmt: skip
+        m_links = self.m_value_links
+        for (link, _, dims), (n, _) in rolled.items():
+            for i, value in enumerate(dims):
+                m_links[(i, value, link)] += n
+
     def end_month(self) -> None:
         if not self.month:
             return
         s = self.sink
         start = self.month + s.month
+        s.add("value_links", sorted((DIMENSIONS[i], v, "m", start, link, n)
+                                    for (i, v, link), n in self.m_value_links.items()))  # fmt: skip
         s.add("site_combos", sorted(("m", start, h, *k, n, c)
                                     for k, (n, c, h) in self.m_combos.items()))  # fmt: skip
         s.add("site_values", sorted(

@@ -73,15 +73,27 @@ def tags(conn: Connection, period: Period, limit: int = 200) -> list[dict[str, A
     if not rows:
         return []
     both = union_all(*rows).subquery()
-    n = func.sum(both.c.clicks).label("clicks")
+    # Summed per link first (one row per link with a counter in the range), then per tag:
+    # joining every day and month row to the tags and counting distinct links there sorted
+    # rows tags times over.
+    per_link = (
+        select(
+            both.c.link_id,
+            func.sum(both.c.clicks).label("clicks"),
+            func.sum(both.c.confirmed).label("confirmed"),
+        )
+        .group_by(both.c.link_id)
+        .subquery()
+    )
+    n = func.sum(per_link.c.clicks).label("clicks")
     query = (
         select(
             link_tags.c.tag,
             n,
-            func.sum(both.c.confirmed).label("confirmed"),
-            func.count(distinct(both.c.link_id)).label("links"),
+            func.sum(per_link.c.confirmed).label("confirmed"),
+            func.count().label("links"),
         )
-        .join(link_tags, link_tags.c.link_id == both.c.link_id)
+        .join(link_tags, link_tags.c.link_id == per_link.c.link_id)
         .group_by(link_tags.c.tag)
         .having(n > 0)
         .order_by(n.desc(), link_tags.c.tag)

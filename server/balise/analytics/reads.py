@@ -18,7 +18,14 @@ from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, sele
 from balise.analytics.periods import Period
 from balise.analytics.rollups import DIMENSIONS
 from balise.db.pyramid import merged, pieces
-from balise.db.tables import click_rollups, hourly_counts, link_values, links, site_counts
+from balise.db.tables import (
+    click_rollups,
+    hourly_counts,
+    link_values,
+    links,
+    site_counts,
+    value_pairs,
+)
 
 UTC = timezone.utc
 PHASE_ONE_LISTS = 8
@@ -92,22 +99,50 @@ def link_value_counts(
     """Clicks per value of every dimension over the period for the links `links_where` keeps:
     their day and month rows of counts, and click_rollups for the hours."""
     found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
-    for level, ranges in merged(pieces(period.start, period.end)).items():
-        if level == "h":
-            r = click_rollups.c
-            query = select(*(r[d] for d in DIMENSIONS), r.clicks)
-            query = query.where(links_where(r.link_id), ranges_where(r.hour, ranges))
-            for row in conn.execute(query):
-                for i, dim in enumerate(DIMENSIONS):
-                    found[dim][row[i]] += row.clicks
-            continue
-        v = link_values.c
-        query = select(v.counts).where(
-            links_where(v.link_id), v.level == level, ranges_where(v.start, ranges)
-        )
+    parts = merged(pieces(period.start, period.end))
+    if "h" in parts:
+        r = click_rollups.c
+        query = select(*(r[d] for d in DIMENSIONS), r.clicks)
+        query = query.where(links_where(r.link_id), ranges_where(r.hour, parts["h"]))
+        for row in conn.execute(query):
+            for i, dim in enumerate(DIMENSIONS):
+                found[dim][row[i]] += row.clicks
+    v = link_values.c
+    levels = [
+        and_(v.level == level, ranges_where(v.start, ranges))
+        for level, ranges in parts.items()
+        if level != "h"
+    ]
+    if levels:  # days and months in one query (one round trip less on PostgreSQL)
+        query = select(v.counts).where(links_where(v.link_id), or_(*levels))
         for text in conn.execute(query).scalars():
             for dim, values in json.loads(text).items():
                 found[dim].update(values)
+    return found
+
+
+def pair_value_counts(
+    conn: Connection, period: Period, dim: str, values: list[str], hours: Source
+) -> dict[str, Counter[str]]:
+    """Clicks per value of every dimension over the period among the clicks with one of
+    `values` of `dim`: its pairs with every dimension per day (value_pairs), and
+    the combinations `hours` keeps for the hours of days the period cuts."""
+    found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
+    p = value_pairs.c
+    parts = merged(pieces(period.start, period.end))
+    if "h" in parts:
+        _combo_counts(conn, hours, "h", parts["h"], found)
+    # Pairs are kept per day: whole months are read as their days.
+    days = merged(("d", a, b) for level in ("d", "m") for a, b in parts.get(level, [])).get("d")
+    if days:
+        query = (
+            select(p.other, p.other_value, func.sum(p.clicks))
+            .where(p.dim == dim, p.value.in_(values), p.level == "d")
+            .where(ranges_where(p.start, days))
+            .group_by(p.other, p.other_value)
+        )
+        for other, value, n in conn.execute(query):
+            found[other][value] += int(n)
     return found
 
 
@@ -116,35 +151,45 @@ def combo_value_counts(conn: Connection, period: Period, source: Source) -> dict
     keeps (site_combos under a filter): one pass for the eight top lists."""
     found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
     for level, ranges in merged(pieces(period.start, period.end)).items():
-        table, start, where = source(level)
-        columns = [table.c[d] for d in DIMENSIONS]
-        if conn.dialect.name == "postgresql":
-            # One scan, eight sums in the database: only the distinct values come back. The
-            # columns are NOT NULL, so each row's one non-null column is the one it groups.
-            query = (
-                select(*columns, func.sum(table.c.clicks))
-                .where(where, ranges_where(start, ranges))
-                .group_by(func.grouping_sets(*columns))
-            )
-            for row in conn.execute(query):
-                i = next(i for i in range(len(DIMENSIONS)) if row[i] is not None)
-                found[DIMENSIONS[i]][row[i]] += int(row[-1])
-            continue
-        # SQLite: the matching rows once into a materialized CTE, then a sum per dimension
-        # over it, so only the distinct values come back to Python.
-        kept = (
-            select(*columns, table.c.clicks)
-            .where(where, ranges_where(start, ranges))
-            .cte("kept")
-            .prefix_with("MATERIALIZED")
-        )
-        sums = [
-            select(literal(i), kept.c[dim], func.sum(kept.c.clicks)).group_by(kept.c[dim])
-            for i, dim in enumerate(DIMENSIONS)
-        ]
-        for i, value, n in conn.execute(union_all(*sums)):
-            found[DIMENSIONS[i]][value] += int(n)
+        _combo_counts(conn, source, level, ranges, found)
     return found
+
+
+def _combo_counts(
+    conn: Connection,
+    source: Source,
+    level: str,
+    ranges: list[tuple[datetime, datetime]],
+    found: dict[str, Counter[str]],
+) -> None:
+    table, start, where = source(level)
+    columns = [table.c[d] for d in DIMENSIONS]
+    if conn.dialect.name == "postgresql":
+        # One scan, eight sums in the database: only the distinct values come back. The
+        # columns are NOT NULL, so each row's one non-null column is the one it groups.
+        query = (
+            select(*columns, func.sum(table.c.clicks))
+            .where(where, ranges_where(start, ranges))
+            .group_by(func.grouping_sets(*columns))
+        )
+        for row in conn.execute(query):
+            i = next(i for i in range(len(DIMENSIONS)) if row[i] is not None)
+            found[DIMENSIONS[i]][row[i]] += int(row[-1])
+        return
+    # SQLite: the matching rows once into a materialized CTE, then a sum per dimension
+    # over it, so only the distinct values come back to Python.
+    kept = (
+        select(*columns, table.c.clicks)
+        .where(where, ranges_where(start, ranges))
+        .cte("kept")
+        .prefix_with("MATERIALIZED")
+    )
+    sums = [
+        select(literal(i), kept.c[dim], func.sum(kept.c.clicks)).group_by(kept.c[dim])
+        for i, dim in enumerate(DIMENSIONS)
+    ]
+    for i, value, n in conn.execute(union_all(*sums)):
+        found[DIMENSIONS[i]][value] += int(n)
 
 
 def ranked(counts: Counter[str], limit: int) -> list[dict[str, Any]]:
@@ -159,11 +204,11 @@ def top_links(
     hour_source: Callable[[list[tuple[datetime, datetime]]], Any],
     limit: int,
     values: int = 1,
+    levels: tuple[str, ...] = ("d", "m"),
 ) -> list[dict[str, Any]]:
     """The most clicked links with their slugs and titles (see top_link_ids)."""
-    return with_slugs(
-        conn, top_link_ids(conn, period, sorted_source, hour_source, limit, values), limit
-    )
+    chosen = top_link_ids(conn, period, sorted_source, hour_source, limit, values, levels)
+    return with_slugs(conn, chosen, limit)
 
 
 def top_link_ids(
@@ -173,24 +218,26 @@ def top_link_ids(
     hour_source: Callable[[list[tuple[datetime, datetime]]], Any],
     limit: int,
     values: int = 1,
+    levels: tuple[str, ...] = ("d", "m"),
 ) -> dict[int, int]:
     """The most clicked links, exactly, without summing every link's rows (TPUT, Cao and Wang
-    2004). Each day or month of the period is a list of per-link rows sorted by clicks
-    (`sorted_source`; a link may have `values` rows per list); hours are summed whole
-    (`hour_source(ranges)` -> select of link_id, n). 1: the top rows of each list give lower
-    bounds and their k-th best, tau; 2: every row of list i at or above tau * w_i / values
-    (w: the list's share of the clicks) is read: a link never met there has fewer than tau
-    clicks in all; 3: the candidates' exact sums."""
+    2004). Each day or month of the period (of `levels`) is a list of per-link rows sorted by
+    clicks (`sorted_source`; a link may have `values` rows per list); the other pieces are
+    summed whole (`hour_source(ranges)` -> select of link_id, n). 1: the top rows of each list
+    give lower bounds and their k-th best, tau; 2: every row of list i at or above
+    tau * w_i / values (w: the list's share of the clicks) is read: a link never met there has
+    fewer than tau clicks in all; 3: the candidates' exact sums."""
     parts = merged(pieces(period.start, period.end))
     lists = [
         (lv, when)
-        for lv in ("d", "m")
+        for lv in levels
         for a, b in parts.get(lv, [])
         for when in _starts(conn, lv, a, b)
     ]
     known: dict[int, int] = {}
-    if "h" in parts:
-        for link_id, n in conn.execute(hour_source(parts["h"])):
+    whole_pieces = [r for lv, ranges in parts.items() if lv not in levels for r in ranges]
+    if whole_pieces:
+        for link_id, n in conn.execute(hour_source(sorted(whole_pieces))):
             known[int(link_id)] = int(n or 0)
     if lists:
         sizes = _list_sizes(conn, lists)
@@ -208,15 +255,18 @@ def top_link_ids(
         seen = _rows_above(conn, sorted_source, floor)
         candidates = sorted(seen | set(known))
         exact = dict.fromkeys(candidates, 0)
+        # The lists' own starts (others hold no clicks): the candidates' rows are looked up
+        # by key rather than every row of a range read.
+        starts = {lv: sorted(when for level, when in lists if level == lv) for lv in levels}
         for start in range(0, len(candidates), 500):
             chunk = candidates[start : start + 500]
-            for lv, ranges in parts.items():
-                if lv == "h":
+            for lv, whens in starts.items():
+                if not whens:
                     continue
                 table, column, where = sorted_source(lv)
                 query = (
                     select(table.c.link_id, func.sum(table.c.clicks))
-                    .where(where, ranges_where(column, ranges), table.c.link_id.in_(chunk))
+                    .where(where, column.in_(whens), table.c.link_id.in_(chunk))
                     .group_by(table.c.link_id)
                 )
                 for link_id, n in conn.execute(query):
@@ -295,6 +345,22 @@ def _rows_above(
             if n >= floor[(level, utc(when))]:
                 seen.add(int(link_id))
     return seen
+
+
+def hours_of_rollups(
+    where: ColumnElement[bool],
+) -> Callable[[list[tuple[datetime, datetime]]], Any]:
+    """Clicks per link over ranges of whole hours, from the click rollups `where` keeps."""
+
+    def query(ranges: list[tuple[datetime, datetime]]) -> Any:
+        r = click_rollups.c
+        return (
+            select(r.link_id, func.sum(r.clicks))
+            .where(where, ranges_where(r.hour, ranges))
+            .group_by(r.link_id)
+        )
+
+    return query
 
 
 def hours_of_links(where: ColumnElement[bool]) -> Callable[[list[tuple[datetime, datetime]]], Any]:

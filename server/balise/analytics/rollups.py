@@ -4,7 +4,8 @@
 any filter stays exact. Beside it, a time pyramid (db/rollup_tables.py: rows per UTC hour, day
 and month) whose size follows time and distinct values rather than clicks: per link and
 site-wide clicks per dimension value (`link_values`, `site_values`), site-wide clicks per
-combination (`site_combos`), and (db/counters.py) per-link and site-wide counters. A value
+combination (`site_combos`) and per pair of values (`value_pairs`, with `value_links`:
+valuepairs.py), and (db/counters.py) per-link and site-wide counters. A value
 absent from a click is stored as '' and read back as None. `add_clicks` runs in the batch
 writer's transaction (clicks.py); `forget_link` takes a deleted link's clicks off the
 site-wide rows; `fill_from_clicks` rebuilds click_rollups and backfill.py the pyramid from them.
@@ -20,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
+from balise.analytics import valuepairs
 from balise.db.counters import add_periods, hour_of
 from balise.db.dialect import insert
 from balise.db.pyramid import bucket
@@ -73,7 +75,9 @@ def add_clicks(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
 
 def add_to_pyramid(conn: Connection, rows: list[dict[str, Any]], sign: int = 1) -> None:
     """Add click_rollups-shaped rows (link_id, hour, combo, DIMENSIONS, clicks, confirmed) to
-    link_values, site_values and site_combos; `sign` -1 takes them off."""
+    link_values, site_values, site_combos, value_pairs and value_links; `sign` -1 takes them
+    off."""
+    valuepairs.add(conn, rows, sign)
     per_link: dict[tuple[int, str, datetime], dict[str, dict[str, int]]] = {}
     site: dict[tuple[str, str, datetime, str], int] = {}
     combos: dict[tuple[str, datetime, str], dict[str, Any]] = {}
@@ -206,6 +210,15 @@ def forget_link(conn: Connection, link_id: int, batch: int = 5000) -> None:
     rolled = select(click_rollups).where(click_rollups.c.link_id == link_id)
     for part in conn.execute(rolled.execution_options(yield_per=batch)).partitions():
         add_to_pyramid(conn, [{**r._mapping, "link_id": None} for r in part], sign=-1)
+    v = link_values.c
+    keys = select(v.level, v.start, v.counts).where(v.link_id == link_id)
+    named = [
+        (level, utc(start), dim, value)
+        for level, start, text in conn.execute(keys)
+        for dim, values in json.loads(text).items()
+        for value in values
+    ]
+    valuepairs.forget_link(conn, link_id, named)
 
 
 def fill_from_clicks(conn: Connection, batch: int = 5000) -> int:

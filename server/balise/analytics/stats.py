@@ -1,9 +1,11 @@
 """Statistics: totals, a gap-free series and top lists for one link or all links.
 
 Everything comes from the rollups (rollups.py, read through reads.py): the time pyramid of
-counters, values and combinations, and the per-link hourly combinations (`click_rollups`)
-where a filter on dimensions meets one link or tags. All outlive raw clicks. Unique visitors
-come from uniques.py, the CSV export from export.py. Reads only; clicks.py writes.
+counters, values and combinations, pairs of values and links per value (valuepairs.py) for
+all links under a filter on one or two dimensions, and the per-link hourly combinations
+(`click_rollups`) where a filter on dimensions meets one link or tags. All outlive raw
+clicks. Unique visitors come from uniques.py, the CSV export from export.py. Reads only;
+clicks.py writes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from balise.db.tables import (
     site_combos,
     site_counts,
     site_values,
+    value_links,
+    value_pairs,
 )
 
 COUNTERS = ("clicks", "confirmed", "bots", "prefetches", "preview_views")
@@ -66,6 +70,12 @@ def stats(
         links_where = lambda c: and_(for_link(c, link_id), filters.links(c))  # noqa: E731
         counted = reads.link_value_counts(conn, period, links_where)
         top_lists: dict[str, Any] = {
+            name: reads.ranked(counted[column.name], top) for name, column in TOP_COLUMNS.items()
+        }
+    elif len(filters.dims) == 1 and link_id is None and not filters.tags:
+        dim, values = filters.dims[0]
+        counted = reads.pair_value_counts(conn, period, dim, _stored(values), _combos(filters))
+        top_lists = {
             name: reads.ranked(counted[column.name], top) for name, column in TOP_COLUMNS.items()
         }
     elif filters.dims and link_id is None and not filters.tags:
@@ -128,7 +138,7 @@ def counts(
     if filters.dims and (link_id is not None or filters.tags):
         _add_rollups(conn, period, link_id, filters, series)
     elif filters.dims:
-        reads.series(conn, period, _combos(filters), ("clicks", "confirmed"), series)
+        reads.series(conn, period, _filtered(filters), ("clicks", "confirmed"), series)
     elif link_id is None and not filters.tags:
         reads.series(conn, period, _site_counts, COUNTERS, series)
     else:
@@ -196,6 +206,43 @@ def _link_counts(link_id: int | None, filters: Filters) -> reads.Source:
     return source
 
 
+def _stored(values: tuple[str | None, ...]) -> list[str]:
+    return [v or "" for v in values]
+
+
+def _filtered(filters: Filters) -> reads.Source:
+    """Clicks and confirmed clicks under a filter on dimensions: one dimension's values with
+    themselves (value_pairs, hours and days; a month as its days), two dimensions' pairs
+    (value_pairs' days; the combinations for hours), more dimensions' combinations
+    (site_combos)."""
+    combos = _combos(filters)
+    dims = filters.dims
+
+    def source(level: str) -> tuple[Any, Any, Any]:
+        if len(dims) == 1 or (len(dims) == 2 and level != "h"):
+            (dim, values), (other, others) = dims[0], dims[-1]
+            p = value_pairs.c
+            where = and_(
+                p.dim == dim,
+                p.value.in_(_stored(values)),
+                p.level == ("h" if level == "h" else "d"),  # months are read as their days
+                p.other == other,
+                p.other_value.in_(_stored(others)),
+            )
+            return value_pairs, p.start, where
+        return combos(level)
+
+    return source
+
+
+def _value_links(dim: str, values: list[str]) -> reads.Source:
+    def source(level: str) -> tuple[Any, Any, Any]:
+        v = value_links.c
+        return value_links, v.start, and_(v.dim == dim, v.value.in_(values), v.level == level)
+
+    return source
+
+
 def _combos(filters: Filters) -> reads.Source:
     def source(level: str) -> tuple[Any, Any, Any]:
         c = site_combos.c
@@ -254,6 +301,12 @@ def top_links(
         sorted_source = _link_counts(None, filters)
         hours = reads.hours_of_links(filters.links(hourly_counts.c.link_id))
         return reads.top_links(conn, period, sorted_source, hours, limit)
+    if len(filters.dims) == 1 and not filters.tags:
+        dim, values = filters.dims[0]
+        hours = reads.hours_of_rollups(filters.rollups())
+        source = _value_links(dim, _stored(values))
+        # Months from value_links; the days and hours of months the range cuts from the rollups.
+        return reads.top_links(conn, period, source, hours, limit, len(values), levels=("m",))
     table = click_rollups if filters.dims else hourly_counts
     total = func.sum(table.c.clicks).label("n")
     hour: Any = table.c.hour

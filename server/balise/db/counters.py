@@ -95,6 +95,8 @@ def _upsert(
     conn: Connection, table: Table, keys: list[str], names: Iterable[str], rows: list[Any]
 ) -> None:
     """Add each row's amounts of `names` to the row with the same `keys` (made when absent)."""
+    if not rows:
+        return
     stmt = insert(conn, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=keys, set_={name: table.c[name] + stmt.excluded[name] for name in names}

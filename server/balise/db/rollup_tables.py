@@ -117,3 +117,44 @@ value_visitors = Table(
     Column("seen", Text, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# Every link's clicks per pair of dimension values (migration 0012): `dim` = `value` and
+# `other` = `other_value`, per UTC day ('d') for every ordered pair of dimensions, and per hour
+# ('h') for the pair of a dimension with itself (`other` = `dim`: the value's own clicks and
+# confirmed clicks). No month rows: a month is read as its days (at most 31 rows per pair),
+# which halves what the batch writer adds. A filter on one dimension reads its values' rows:
+# totals and series (the pair with itself) and every other dimension's top list; a filter on
+# two dimensions reads one pair per day for its totals and series. Its size follows days and
+# values (at most the product of two dimensions' values per day), not clicks.
+value_pairs = Table(
+    "value_pairs",
+    metadata,
+    Column("dim", String(16), primary_key=True),
+    Column("value", String(255), primary_key=True),
+    Column("level", String(1), primary_key=True),
+    Column("start", UTCDateTime, primary_key=True),
+    Column("other", String(16), primary_key=True),
+    Column("other_value", String(255), primary_key=True),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("confirmed", Integer, nullable=False, default=0),
+    sqlite_with_rowid=False,
+)
+
+# Each link's clicks per dimension value and UTC month ('m'; migration 0012): what the top
+# links under a filter on one dimension read, best first along ix_value_links_top (the
+# threshold algorithm of reads.top_link_ids; the days and hours of months a range cuts come
+# from click_rollups). Months only: day rows would be about nine per link and day clicked,
+# more rows than clicks. No foreign key: a cascade would need an index
+# by link; rollups.forget_link deletes a link's rows by the keys its link_values rows name.
+value_links = Table(
+    "value_links",
+    metadata,
+    Column("dim", String(16), primary_key=True),
+    Column("value", String(255), primary_key=True),
+    Column("level", String(1), primary_key=True),
+    Column("start", UTCDateTime, primary_key=True),
+    Column("link_id", Integer, primary_key=True),
+    Column("clicks", Integer, nullable=False, default=0),
+    Index("ix_value_links_top", "dim", "value", "level", "start", "clicks"),
+    sqlite_with_rowid=False,
+)

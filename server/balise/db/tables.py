@@ -27,6 +27,8 @@ from balise.db.rollup_tables import (
     site_counts,
     site_values,
     site_visitors,
+    value_links,
+    value_pairs,
     value_visitors,
 )
 
@@ -400,6 +402,8 @@ __all__ = [
     "site_combos",
     "site_visitors",
     "value_visitors",
+    "value_pairs",
+    "value_links",
     "daily_visitors",
     "preview_viewers",
     "visitor_salts",

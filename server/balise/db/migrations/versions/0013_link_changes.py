@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_link_changes"
-down_revision = "0011_value_visitors"
+down_revision = "0012_value_pairs"
 branch_labels = None
 depends_on = None
 
