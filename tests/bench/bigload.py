@@ -313,7 +313,8 @@ class Rollups:
         m_links = self.m_value_links
         for (link, _, dims), (n, _) in rolled.items():
             for i, value in enumerate(dims):
-                m_links[(i, value, link)] += n
+                if value:  # value_links keeps values only (valuepairs.add)
+                    m_links[(i, value, link)] += n
 
     def end_month(self) -> None:
         if not self.month:

@@ -3,6 +3,10 @@
 or two dimensions read instead of every combination (`site_combos`, `click_rollups`), so their
 cost follows days and values, not clicks.
 
+value_links holds values only: a link's clicks without a value of a dimension (no referrer, no
+UTM...) are the most common and would cost the writer a row per link and dimension per batch;
+top links filtered on "without a value" read click_rollups instead (stats.top_links).
+
 `add` runs in the batch writer's transaction (rollups.add_to_pyramid), `forget_link` takes a
 deleted link's rows off, `fill` rebuilds both tables from the rollups (the migration's fill:
 site_combos and link_values outlive raw clicks).
@@ -68,6 +72,8 @@ def add(conn: Connection, rows: Iterable[Mapping[str, Any]], sign: int = 1) -> N
     links: dict[tuple[int, str, str, datetime, int], int] = {}
     for (link_id, month, values), n in per_link.items():
         for i in dims:
+            if not values[i]:
+                continue  # no value (direct, no UTM...): top links there read the rollups
             named = (i, values[i], "m", month, link_id)
             links[named] = links.get(named, 0) + n
     if links:
@@ -135,13 +141,13 @@ def fill(conn: Connection) -> None:
         unnested = (
             "SELECT d.key, v.key, 'm', l.start, l.link_id, v.value::integer"
             " FROM link_values l, jsonb_each(l.counts::jsonb) d, jsonb_each_text(d.value) v"
-            " WHERE l.level = 'm' AND v.value::integer <> 0"
+            " WHERE l.level = 'm' AND v.value::integer <> 0 AND v.key <> ''"
         )
     else:
         unnested = (
             "SELECT d.key, v.key, 'm', l.start, l.link_id, v.value"
             " FROM link_values l, json_each(l.counts) d, json_each(d.value) v"
-            " WHERE l.level = 'm' AND v.value <> 0"
+            " WHERE l.level = 'm' AND v.value <> 0 AND v.key <> ''"
         )
     conn.exec_driver_sql(
         "INSERT INTO value_links (dim, value, level, start, link_id, clicks) " + unnested
