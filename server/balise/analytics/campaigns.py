@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, distinct, func, select, union_all
 
 from balise.analytics.periods import Period
-from balise.analytics.reads import ranges_where
+from balise.analytics.reads import ranges_where, reaching
 from balise.db.pyramid import merged, pieces
 from balise.db.tables import clicks as raw_clicks
 from balise.db.tables import hourly_counts, link_tags, period_counts, site_values
@@ -30,7 +30,8 @@ def campaigns(conn: Connection, period: Period, limit: int = 200) -> list[dict[s
     v = site_values.c
     clicks: Counter[str] = Counter()
     visitors: Counter[str] = Counter()
-    parts = merged(pieces(period.start, period.end))
+    period = reaching(conn, period)
+    parts = merged(pieces(period.start, period.stop))
     for level, ranges in parts.items():
         query = (
             select(v.value, func.sum(v.clicks), func.sum(v.visitors))
@@ -59,7 +60,8 @@ def tags(conn: Connection, period: Period, limit: int = 200) -> list[dict[str, A
     """Each tag whose links were clicked over the period: clicks, confirmed clicks, links."""
     p, h = period_counts.c, hourly_counts.c
     rows = []
-    for level, ranges in merged(pieces(period.start, period.end)).items():
+    period = reaching(conn, period)
+    for level, ranges in merged(pieces(period.start, period.stop)).items():
         if level == "h":
             rows.append(
                 select(h.link_id, h.clicks, h.confirmed).where(ranges_where(h.hour, ranges))

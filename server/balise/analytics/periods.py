@@ -23,13 +23,23 @@ UTC = timezone.utc
 
 @dataclass(frozen=True)
 class Period:
-    """[start, end) cut into buckets; `starts` are the buckets' UTC starts, in order."""
+    """[start, end) cut into buckets; `starts` are the buckets' UTC starts, in order.
+
+    `reach`: where reads of counter rows may stop, at or after `end`: past `end` when no click
+    can lie between the two (reads.reaching), so the month holding now is read as its month
+    row rather than its days and hours. None: at `end`."""
 
     start: datetime
     end: datetime
     interval: str
     zone: ZoneInfo
     starts: tuple[datetime, ...]
+    reach: datetime | None = None
+
+    @property
+    def stop(self) -> datetime:
+        """The end of the rows read: `reach`, else `end`."""
+        return self.reach or self.end
 
     def index(self, moment: datetime) -> int | None:
         """The bucket holding `moment`, or None outside the period."""

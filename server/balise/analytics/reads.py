@@ -9,7 +9,8 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, sele
 
 from balise.analytics.periods import Period
 from balise.analytics.rollups import DIMENSIONS
-from balise.db.pyramid import merged, pieces
+from balise.db.pyramid import ceil, merged, pieces
 from balise.db.tables import (
     click_rollups,
     hourly_counts,
@@ -28,6 +29,7 @@ from balise.db.tables import (
 )
 
 UTC = timezone.utc
+HOUR = timedelta(hours=1)
 PHASE_ONE_LISTS = 8
 # level -> (table, its start column, condition) or None when the level cannot answer
 Source = Callable[[str], tuple[Any, Any, ColumnElement[bool]]]
@@ -37,10 +39,25 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def reaching(conn: Connection, period: Period) -> Period:
+    """The period read up to the end of the month holding its end (`reach`) when no click can
+    lie between the two: its end is in the future and past the newest hour any counter holds
+    (site_counts). The month holding now is then read as its month row, not as its days up to
+    a bucket's end and today's hours: on most days, a range ending now reads fewer rows."""
+    reach = ceil(period.end, "m")
+    if reach == period.end or period.end <= datetime.now(UTC):
+        return period
+    s = site_counts.c
+    newest = conn.execute(select(func.max(s.start)).where(s.level == "h")).scalar()
+    if newest is not None and utc(newest) + HOUR > period.end:
+        return period
+    return replace(period, reach=reach)
+
+
 @lru_cache(maxsize=16)
 def bucket_pieces(period: Period) -> list[tuple[str, datetime, datetime]]:
     """Pieces of every bucket of the period: each row they cover falls in one bucket."""
-    ends = [*period.starts[1:], period.end]
+    ends = [*period.starts[1:], period.stop]
     return [p for start, end in zip(period.starts, ends, strict=True) for p in pieces(start, end)]
 
 
@@ -72,7 +89,7 @@ def top_values(
 ) -> list[dict[str, Any]]:
     """The most clicked values over the period: `value(table)` is the column to group."""
     parts = []
-    for level, ranges in merged(pieces(period.start, period.end)).items():
+    for level, ranges in merged(pieces(period.start, period.stop)).items():
         table, start, where = source(level)
         parts.append(
             select(value(table).label("value"), table.c.clicks.label("n")).where(
@@ -99,7 +116,7 @@ def link_value_counts(
     """Clicks per value of every dimension over the period for the links `links_where` keeps:
     their day and month rows of counts, and click_rollups for the hours."""
     found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
-    parts = merged(pieces(period.start, period.end))
+    parts = merged(pieces(period.start, period.stop))
     if "h" in parts:
         r = click_rollups.c
         query = select(*(r[d] for d in DIMENSIONS), r.clicks)
@@ -129,7 +146,7 @@ def pair_value_counts(
     the combinations `hours` keeps for the hours of days the period cuts."""
     found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
     p = value_pairs.c
-    parts = merged(pieces(period.start, period.end))
+    parts = merged(pieces(period.start, period.stop))
     if "h" in parts:
         _combo_counts(conn, hours, "h", parts["h"], found)
     # Pairs are kept per day: whole months are read as their days.
@@ -150,7 +167,7 @@ def combo_value_counts(conn: Connection, period: Period, source: Source) -> dict
     """Clicks per value of every dimension over the period, from the combinations `source`
     keeps (site_combos under a filter): one pass for the eight top lists."""
     found: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
-    for level, ranges in merged(pieces(period.start, period.end)).items():
+    for level, ranges in merged(pieces(period.start, period.stop)).items():
         _combo_counts(conn, source, level, ranges, found)
     return found
 
@@ -227,7 +244,7 @@ def top_link_ids(
     give lower bounds and their k-th best, tau; 2: every row of list i at or above
     tau * w_i / values (w: the list's share of the clicks) is read: a link never met there has
     fewer than tau clicks in all; 3: the candidates' exact sums."""
-    parts = merged(pieces(period.start, period.end))
+    parts = merged(pieces(period.start, period.stop))
     lists = [
         (lv, when)
         for lv in levels

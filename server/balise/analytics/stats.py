@@ -65,6 +65,7 @@ def stats(
 
     `kept_since`: raw clicks before it may have been purged (None: all are kept).
     """
+    period = reads.reaching(conn, period)
     totals, series = counts(conn, period, link_id, kept_since, filters)
     if not filters.dims and (link_id is not None or filters.tags):
         links_where = lambda c: and_(for_link(c, link_id), filters.links(c))  # noqa: E731

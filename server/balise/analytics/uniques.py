@@ -198,7 +198,7 @@ def _from_counters(
     hours = per_bucket.pop("h", None)
     # Buckets of whole UTC days and months: the total is the sum of the buckets' (a day is in
     # one bucket), so it costs no query of its own (one link's page: two round trips less).
-    whole = merged(pieces(period.start, period.end)) if hours else {}
+    whole = merged(pieces(period.start, period.stop)) if hours else {}
     total = 0
     for level, ranges in whole.items():
         if level == "h":

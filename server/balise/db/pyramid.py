@@ -29,7 +29,7 @@ def _next_month(moment: datetime) -> datetime:
     return (moment.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _ceil(moment: datetime, level: str) -> datetime:
+def ceil(moment: datetime, level: str) -> datetime:
     start = bucket(moment, level)
     if start == moment:
         return moment
@@ -54,11 +54,11 @@ def pieces(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime
         and end - start < timedelta(days=28)
     ):
         return [("d", start, end)]
-    day_in, day_out = _ceil(start, "d"), bucket(end, "d")
+    day_in, day_out = ceil(start, "d"), bucket(end, "d")
     if day_in >= day_out:  # no whole day: hours only
         return [("h", start, end)]
     found = [("h", start, day_in)]
-    month_in, month_out = _ceil(day_in, "m"), bucket(day_out, "m")
+    month_in, month_out = ceil(day_in, "m"), bucket(day_out, "m")
     if month_in >= month_out:
         found.append(("d", day_in, day_out))
     else:
