@@ -31,9 +31,9 @@ def link_out(link: links.Link, conn: Connection) -> dict[str, Any]:
     return with_short_urls(link_data(conn, link), state().base_url)
 
 
-def find_link(conn: Any, slug: str) -> links.Link:
+def find_link(conn: Any, slug: str, tags: bool = True) -> links.Link:
     # A slug no link can have is not looked up (PostgreSQL refuses NUL in a query).
-    link = links.get_link_by_slug(conn, slug) if links.SLUG_RE.fullmatch(slug) else None
+    link = links.get_link_by_slug(conn, slug, tags) if links.SLUG_RE.fullmatch(slug) else None
     if link is None:
         raise NotFound(f"No link with the slug '{slug}'.")
     return link

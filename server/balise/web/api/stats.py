@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from balise.analytics import export, filters, live, stats
 from balise.analytics.periods import make_period, parse_moment, zone
 from balise.links.importing import imported_total
+from balise.links.model import Link
 from balise.web.api.blueprint import bp, operation
 from balise.web.api.links import find_link
 from balise.web.api.schemas.stats import ExportQuery, LiveOut, StatsOut, StatsQuery
@@ -22,7 +23,7 @@ from balise.web.reader.track import recorder
 TAGS = ["stats"]
 
 
-def _stats(conn: Connection, query: StatsQuery, link_id: int | None) -> dict[str, Any]:
+def _stats(conn: Connection, query: StatsQuery, link: Link | None) -> dict[str, Any]:
     tz = zone(query.tz)
     now = recorder().clock()
     start = parse_moment(query.from_, tz, "from") if query.from_ else None
@@ -32,6 +33,7 @@ def _stats(conn: Connection, query: StatsQuery, link_id: int | None) -> dict[str
     kept_since = now - timedelta(days=days) if days else None
     params = {name: getattr(query, name) for name in filters.PARAMS}
     chosen = filters.Filters.of(params, query.tag)
+    link_id = link.id if link is not None else None
     found = stats.stats(
         conn,
         period,
@@ -42,7 +44,12 @@ def _stats(conn: Connection, query: StatsQuery, link_id: int | None) -> dict[str
         compare=query.compare == "previous",
     )
     # A total without dates or dimensions: outside periods, unknown under a dimension filter.
-    imported = None if chosen.dims else imported_total(conn, link_id=link_id, tags=chosen.tags)
+    if chosen.dims:
+        imported = None
+    elif link is not None and not chosen.tags:
+        imported = link.imported_clicks  # read with the link: one round trip less
+    else:
+        imported = imported_total(conn, link_id=link_id, tags=chosen.tags)
     return {**found, "filters": applied(chosen), "imported_clicks": imported}
 
 
@@ -59,8 +66,8 @@ def applied(chosen: filters.Filters) -> dict[str, list[str | None]]:
 def link_stats(slug: str, query: StatsQuery) -> dict[str, Any]:
     """A link's totals, gap-free series in the requested time zone, and top lists."""
     with transaction() as conn:
-        link = find_link(conn, slug)
-        return {"link": link.slug, **_stats(conn, query, link.id)}
+        link = find_link(conn, slug, tags=False)
+        return {"link": link.slug, **_stats(conn, query, link)}
 
 
 @bp.get("/stats")
