@@ -21,7 +21,6 @@ from balise.analytics.rollups import DIMENSIONS
 from balise.db.pyramid import ceil, merged, pieces
 from balise.db.tables import (
     click_rollups,
-    hourly_counts,
     link_values,
     links,
     site_counts,
@@ -364,31 +363,17 @@ def _rows_above(
     return seen
 
 
-def hours_of_rollups(
-    where: ColumnElement[bool],
+def hours_of(
+    table: Any, where: ColumnElement[bool]
 ) -> Callable[[list[tuple[datetime, datetime]]], Any]:
-    """Clicks per link over ranges of whole hours, from the click rollups `where` keeps."""
+    """Clicks per link over ranges of whole hours, from an hourly table (`hourly_counts`,
+    `click_rollups`: link_id, hour, clicks) where `where` holds."""
 
     def query(ranges: list[tuple[datetime, datetime]]) -> Any:
-        r = click_rollups.c
         return (
-            select(r.link_id, func.sum(r.clicks))
-            .where(where, ranges_where(r.hour, ranges))
-            .group_by(r.link_id)
-        )
-
-    return query
-
-
-def hours_of_links(where: ColumnElement[bool]) -> Callable[[list[tuple[datetime, datetime]]], Any]:
-    """Clicks per link over ranges of hours, from the hourly counters."""
-
-    def query(ranges: list[tuple[datetime, datetime]]) -> Any:
-        h = hourly_counts.c
-        return (
-            select(h.link_id, func.sum(h.clicks))
-            .where(where, ranges_where(h.hour, ranges))
-            .group_by(h.link_id)
+            select(table.c.link_id, func.sum(table.c.clicks))
+            .where(where, ranges_where(table.c.hour, ranges))
+            .group_by(table.c.link_id)
         )
 
     return query

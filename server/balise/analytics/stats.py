@@ -300,11 +300,11 @@ def top_links(
     """The most clicked links: summed per link id first, so only `limit` rows meet `links`."""
     if not filters.dims:
         sorted_source = _link_counts(None, filters)
-        hours = reads.hours_of_links(filters.links(hourly_counts.c.link_id))
+        hours = reads.hours_of(hourly_counts, filters.links(hourly_counts.c.link_id))
         return reads.top_links(conn, period, sorted_source, hours, limit)
     if len(filters.dims) == 1 and not filters.tags and all(filters.dims[0][1]):
         dim, values = filters.dims[0]  # values only: value_links keeps no ''
-        hours = reads.hours_of_rollups(filters.rollups())
+        hours = reads.hours_of(click_rollups, filters.rollups())
         source = _value_links(dim, _stored(values))
         # Months from value_links; the days and hours of months the range cuts from the rollups.
         return reads.top_links(conn, period, source, hours, limit, len(values), levels=("m",))
