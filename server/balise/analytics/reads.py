@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, sele
 
 from balise.analytics.periods import Period
 from balise.analytics.rollups import DIMENSIONS
-from balise.db.pyramid import ceil, merged, pieces
+from balise.db.pyramid import bucket, ceil, merged, pieces
 from balise.db.tables import (
     click_rollups,
     link_values,
@@ -32,6 +32,8 @@ HOUR = timedelta(hours=1)
 PHASE_ONE_LISTS = 8
 # level -> (table, its start column, condition) or None when the level cannot answer
 Source = Callable[[str], tuple[Any, Any, ColumnElement[bool]]]
+# (ranges of hours, link ids or None for all) -> select of link_id, clicks
+HourSource = Callable[..., Any]
 
 
 def utc(moment: datetime) -> datetime:
@@ -217,7 +219,7 @@ def top_links(
     conn: Connection,
     period: Period,
     sorted_source: Source,
-    hour_source: Callable[[list[tuple[datetime, datetime]]], Any],
+    hour_source: HourSource,
     limit: int,
     values: int = 1,
     levels: tuple[str, ...] = ("d", "m"),
@@ -231,18 +233,20 @@ def top_link_ids(
     conn: Connection,
     period: Period,
     sorted_source: Source,
-    hour_source: Callable[[list[tuple[datetime, datetime]]], Any],
+    hour_source: HourSource,
     limit: int,
     values: int = 1,
     levels: tuple[str, ...] = ("d", "m"),
 ) -> dict[int, int]:
     """The most clicked links, exactly, without summing every link's rows (TPUT, Cao and Wang
     2004). Each day or month of the period (of `levels`) is a list of per-link rows sorted by
-    clicks (`sorted_source`; a link may have `values` rows per list); the other pieces are
-    summed whole (`hour_source(ranges)` -> select of link_id, n). 1: the top rows of each list
-    give lower bounds and their k-th best, tau; 2: every row of list i at or above
-    tau * w_i / values (w: the list's share of the clicks) is read: a link never met there has
-    fewer than tau clicks in all; 3: the candidates' exact sums."""
+    clicks (`sorted_source`; a link may have `values` rows per list). The finer pieces are
+    summed whole (`hour_source(ranges)` -> select of link_id, n), except when `levels` is
+    months only: a month the range cuts is then a list too, whose rows are upper bounds of the
+    cut part, and its exact clicks are read for the few links that need them. 1: the top rows
+    of each list name links whose exact sums give tau, the k-th best; 2: every row of list i at
+    or above tau * w_i / values (w: the list's share of the clicks) is read: a link never met
+    there has fewer than tau clicks in all; 3: the candidates' exact sums."""
     parts = merged(pieces(period.start, period.stop))
     lists = [
         (lv, when)
@@ -250,47 +254,57 @@ def top_link_ids(
         for a, b in parts.get(lv, [])
         for when in _starts(conn, lv, a, b)
     ]
+    finer = sorted(r for lv, ranges in parts.items() if lv not in levels for r in ranges)
     known: dict[int, int] = {}
-    whole_pieces = [r for lv, ranges in parts.items() if lv not in levels for r in ranges]
-    if whole_pieces:
-        for link_id, n in conn.execute(hour_source(sorted(whole_pieces))):
+    cut: list[tuple[str, datetime]] = []
+    if finer and levels == ("m",):
+        cut = [("m", when) for a, b in finer for when in _starts(conn, "m", bucket(a, "m"), b)]
+        cut = sorted(set(cut))
+    elif finer:
+        for link_id, n in conn.execute(hour_source(finer)):
             known[int(link_id)] = int(n or 0)
-    if lists:
-        sizes = _list_sizes(conn, lists)
+    if lists or cut:
+        sizes = _list_sizes(conn, lists + cut)
         lists = [key for key in lists if sizes.get(key)]
-    if lists:
-        lower: dict[int, int] = dict(known)
-        # Lower bounds from the top rows of the biggest lists (any lower bounds are right).
-        biggest = sorted(lists, key=lambda key: -sizes[key])[:PHASE_ONE_LISTS]
-        for link_id, n in _top_rows(conn, sorted_source, biggest, limit):
-            lower[link_id] = lower.get(link_id, 0) + n
-        best = sorted(lower.values(), reverse=True)
-        tau = best[limit - 1] if len(best) >= limit else 0
-        whole = sum(sizes[key] for key in lists)
-        floor = {key: max(1, math.ceil(tau * sizes[key] / whole / values)) for key in lists}
-        seen = _rows_above(conn, sorted_source, floor)
-        candidates = sorted(seen | set(known))
-        exact = dict.fromkeys(candidates, 0)
-        # The lists' own starts (others hold no clicks): the candidates' rows are looked up
-        # by key rather than every row of a range read.
-        starts = {lv: sorted(when for level, when in lists if level == lv) for lv in levels}
-        for start in range(0, len(candidates), 500):
-            chunk = candidates[start : start + 500]
-            for lv, whens in starts.items():
-                if not whens:
-                    continue
-                table, column, where = sorted_source(lv)
-                query = (
-                    select(table.c.link_id, func.sum(table.c.clicks))
-                    .where(where, column.in_(whens), table.c.link_id.in_(chunk))
-                    .group_by(table.c.link_id)
-                )
-                for link_id, n in conn.execute(query):
-                    exact[int(link_id)] += int(n or 0)
-        for link_id, n in known.items():
-            exact[link_id] += n
-        known = exact
-    return best_of(known, limit)
+        cut = [key for key in cut if sizes.get(key)]
+    if not lists and not cut:
+        return best_of(known, limit)
+
+    def exact(ids: list[int]) -> dict[int, int]:
+        """Every one of `ids`' clicks over the period (`known`: the finer pieces')."""
+        found = {i: known.get(i, 0) for i in ids}
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            for lv in levels:
+                whens = sorted(when for level, when in lists if level == lv)
+                if whens:
+                    table, column, where = sorted_source(lv)
+                    query = (
+                        select(table.c.link_id, func.sum(table.c.clicks))
+                        .where(where, column.in_(whens), table.c.link_id.in_(chunk))
+                        .group_by(table.c.link_id)
+                    )
+                    for link_id, n in conn.execute(query):
+                        found[int(link_id)] += int(n or 0)
+            if cut:
+                for link_id, n in conn.execute(hour_source(finer, chunk)):
+                    found[int(link_id)] += int(n or 0)
+        return found
+
+    # 1: lower bounds: the exact sums of the links atop the biggest lists, and `known`.
+    everything = lists + cut
+    biggest = sorted(everything, key=lambda key: -sizes[key])[:PHASE_ONE_LISTS]
+    first = sorted({link_id for link_id, _ in _top_rows(conn, sorted_source, biggest, limit)})
+    exact_first = exact(first)
+    lower = {**known, **exact_first}
+    best = sorted(lower.values(), reverse=True)
+    tau = best[limit - 1] if len(best) >= limit else 0
+    # 2: every row at or above its list's floor (a cut month's rows bound its cut part).
+    whole = sum(sizes[key] for key in everything)
+    floor = {key: max(1, math.ceil(tau * sizes[key] / whole / values)) for key in everything}
+    seen = _rows_above(conn, sorted_source, floor)
+    # 3: the candidates' exact sums.
+    rest = sorted((seen | set(known)) - set(first))
+    return best_of({**exact_first, **exact(rest)}, limit)
 
 
 def best_of(counts: dict[int, int], limit: int) -> dict[int, int]:
@@ -367,13 +381,13 @@ def hours_of(
     table: Any, where: ColumnElement[bool]
 ) -> Callable[[list[tuple[datetime, datetime]]], Any]:
     """Clicks per link over ranges of whole hours, from an hourly table (`hourly_counts`,
-    `click_rollups`: link_id, hour, clicks) where `where` holds."""
+    `click_rollups`: link_id, hour, clicks) where `where` holds; of the links `ids` only
+    when given."""
 
-    def query(ranges: list[tuple[datetime, datetime]]) -> Any:
-        return (
-            select(table.c.link_id, func.sum(table.c.clicks))
-            .where(where, ranges_where(table.c.hour, ranges))
-            .group_by(table.c.link_id)
-        )
+    def query(ranges: list[tuple[datetime, datetime]], ids: list[int] | None = None) -> Any:
+        found = select(table.c.link_id, func.sum(table.c.clicks))
+        if ids is not None:
+            found = found.where(table.c.link_id.in_(ids))
+        return found.where(where, ranges_where(table.c.hour, ranges)).group_by(table.c.link_id)
 
     return query
