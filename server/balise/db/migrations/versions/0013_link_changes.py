@@ -1,7 +1,7 @@
 """The change feed of links: a row per link a committed unit of work changed
 
 Revision ID: 0013_link_changes
-Revises: 0011_value_visitors
+Revises: 0012_value_pairs
 Create Date: 2026-11-30
 
 `link_changes`: written in the transaction of every change a reader can see (db/changes.py),

@@ -1,0 +1,42 @@
+"""Indexes for one value's rows in day order: site_values by value, value_pairs' own rows
+
+Revision ID: 0014_value_indexes
+Revises: 0013_link_changes
+Create Date: 2026-11-30
+
+All-links statistics under a filter on one dimension read that value's row per day: its
+unique visitors (`site_values`) and its clicks with itself (`value_pairs` where other = dim).
+Both tables are keyed by day before value, so each day's rows for every value were read to
+find it (about 84,000 rows of `site_values` for a referrer over 12 months at 10 million
+clicks). `ix_value_pairs_self` is partial: a value with itself is one pair row in about 55.
+Downgrade drops them.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014_value_indexes"
+down_revision = "0013_link_changes"
+branch_labels = None
+depends_on = None
+
+SELF = sa.text("dim = other")
+
+
+def upgrade() -> None:
+    op.create_index("ix_site_values_value", "site_values", ["dim", "value", "level", "start"])
+    op.create_index(
+        "ix_value_pairs_self",
+        "value_pairs",
+        ["dim", "value", "level", "start"],
+        sqlite_where=SELF,
+        postgresql_where=SELF,
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ANALYZE site_values")
+        op.execute("ANALYZE value_pairs")
+
+
+def downgrade() -> None:
+    op.drop_index("ix_value_pairs_self", table_name="value_pairs")
+    op.drop_index("ix_site_values_value", table_name="site_values")
