@@ -25,7 +25,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from balise.analytics import classify
+from balise.analytics import classify, valuepairs
 from balise.analytics.batchstore import RETRY_MAX, TRANSIENT, BatchStore, Item
 from balise.analytics.buffer import ClickBuffer, Stop
 from balise.analytics.clicks import Confirmation, Hit, purge_expired, served_clicks
@@ -268,9 +268,11 @@ class Recorder:
             self._next_purge = time.monotonic() + 3600
 
     def purge(self, now: datetime | None = None) -> tuple[int, int]:
-        """Delete raw clicks and robot hits past the retention period, and past days' salts."""
+        """Delete raw clicks and robot hits past the retention period, and past days' salts;
+        refresh the planner statistics SQLite needs (valuepairs.refresh_statistics)."""
         with self.store.transaction() as conn:
             gone = purge_expired(conn, now or self.clock(), self.retention_days)
+            valuepairs.refresh_statistics(conn)
         if any(gone):
             log.info("retention: deleted %d clicks and %d robot hits", *gone)
         return gone

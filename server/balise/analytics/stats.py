@@ -230,8 +230,6 @@ def _filtered(filters: Filters) -> reads.Source:
                 p.other == other,
                 p.other_value.in_(_stored(others)),
             )
-            if dim == other:  # the term ix_value_pairs_self is made for (a partial index)
-                where = and_(where, p.other == p.dim)
             return value_pairs, p.start, where
         return combos(level)
 
