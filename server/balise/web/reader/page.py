@@ -90,7 +90,7 @@ class ReaderEntry:
     """What the reader path knows of one slug: the link, its summary, its rendered pages.
 
     Kept small (slots, no lock or dict of its own for a single page): a full slug cache is
-    mostly these (README, Performance: what an entry costs).
+    mostly these (README, Performance, Memory).
     """
 
     link: links.Link
