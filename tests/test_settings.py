@@ -65,7 +65,7 @@ def test_cache_size_and_click_store_are_validated(variable, value):
 
 
 def test_cache_size_and_click_store_defaults_and_values():
-    assert config.load({})["CACHE_SIZE"] == 10_000
+    assert config.load({})["CACHE_SIZE"] == 15_000
     assert config.load({})["CLICK_STORE"] == "process"
     values = config.load({"BALISE_CACHE_SIZE": "250000", "BALISE_CLICK_STORE": "thread"})
     assert (values["CACHE_SIZE"], values["CLICK_STORE"]) == (250_000, "thread")

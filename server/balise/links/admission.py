@@ -9,7 +9,7 @@ asked more often: a scan of links read once (a crawler, an export) cannot empty 
 of the links readers keep coming back to.
 
 Memory: 4 bytes per counter column, four columns per entry the cache holds rounded up to a
-power of two (at most 2^20 columns: 4 MiB), so 256 KiB for the default 10,000 entries.
+power of two (at most 2^20 columns: 4 MiB), so 256 KiB for the default 15,000 entries.
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass(frozen=True)
+# Slots: a Link lives in every entry of the reader's slug cache. With a __dict__, its 31
+# fields (beyond CPython's 30 shared keys per class) took a dict of its own: 1,640 bytes a
+# link, against 280 with slots (README, Performance, Memory).
+@dataclass(frozen=True, slots=True)
 class Link:
     id: int
     slug: str

@@ -36,7 +36,7 @@ LIMITS = {"title": 300, "description": 1000, "image_url": 2048, "site_name": 200
 ERRORS = ("refused", "unsupported", "unreachable", "failed")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Card:
     link_id: int
     url: str

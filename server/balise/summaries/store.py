@@ -41,7 +41,7 @@ VERSIONS_KEPT = 20
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Summary:
     link_id: int
     lang: str

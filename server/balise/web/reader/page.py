@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from functools import cache, cached_property
+from functools import cache, lru_cache
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -70,26 +70,39 @@ def _shared(name: str) -> bytes:
     return text(_SHARED[name]).encode("utf-8")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rendered:
     head: tuple[bytes, ...]  # the page before the token: its own bytes and shared assets
     tail: tuple[bytes, ...]
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...]  # one tuple per language, shared by its pages
 
     def body(self, token: str) -> bytes:
         return b"".join((*self.head, token.encode("ascii"), *self.tail))
 
 
-@dataclass
+# Renders of one entry's page wait for each other (a page is rendered once however many
+# readers ask at the same moment); entries share these locks rather than hold one each.
+_RENDER_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+@dataclass(slots=True)
 class ReaderEntry:
-    """What the reader path knows of one slug: the link, its summary, its rendered pages."""
+    """What the reader path knows of one slug: the link, its summary, its rendered pages.
+
+    Kept small (slots, no lock or dict of its own for a single page): a full slug cache is
+    mostly these (README, Performance, Memory).
+    """
 
     link: links.Link
     summary: summaries.Summary | None
     delay: int
     card: cards.Card | None = None  # the target page's own card, when there is no summary
-    _pages: dict[tuple[str, str], Rendered] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # The first page rendered (most entries never have another), then the others by key.
+    _key: tuple[str, str] | None = field(default=None, init=False, repr=False)
+    _page: Rendered | None = field(default=None, init=False, repr=False)
+    _more: dict[tuple[str, str], Rendered] | None = field(default=None, init=False, repr=False)
+    _target: str | None = field(default=None, init=False, repr=False)
+    _redirect: list[tuple[str, str]] | None = field(default=None, init=False, repr=False)
 
     def active(self, now: datetime | None = None) -> bool:
         return self.link.state(now) == "active"
@@ -98,10 +111,13 @@ class ReaderEntry:
         """Whether the lean path may serve it: active, and no password to ask for first."""
         return not self.link.password_protected and self.active()
 
-    @cached_property
+    @property
     def static_target(self) -> str:
         """The target with the link's UTM values: every reader's, unless the link varies."""
-        return controls.choose_target(self.link, None)
+        target = self._target
+        if target is None:
+            target = self._target = controls.choose_target(self.link, None)
+        return target
 
     @property
     def lang(self) -> str | None:
@@ -116,10 +132,13 @@ class ReaderEntry:
         status = HTTPStatus(self.link.redirect_status)
         return f"{status.value} {status.phrase}"
 
-    @cached_property
+    @property
     def redirect_headers(self) -> list[tuple[str, str]]:
         """A direct link's headers: Location (the cleaned target is ASCII) and no caching."""
-        return self.redirect_to(self.static_target)
+        headers = self._redirect
+        if headers is None:
+            headers = self._redirect = self.redirect_to(self.static_target)
+        return headers
 
     @staticmethod
     def redirect_to(target: str) -> list[tuple[str, str]]:
@@ -130,13 +149,29 @@ class ReaderEntry:
         readers wait for it). The one place a page is looked up: its key is what makes two
         pages differ."""
         key = (lang, target or self.static_target)
-        page = self._pages.get(key)
+        page = self._kept(key)
         if page is None:
-            with self._lock:
-                page = self._pages.get(key) or render(app, self, lang, key[1])
-                if len(self._pages) < MAX_PAGES:
-                    self._pages[key] = page
+            with _RENDER_LOCKS[hash(key) % len(_RENDER_LOCKS)]:
+                page = self._kept(key)
+                if page is None:
+                    page = render(app, self, lang, key[1])
+                    self._keep(key, page)
         return page
+
+    def _kept(self, key: tuple[str, str]) -> Rendered | None:
+        if self._key == key:
+            return self._page
+        return self._more.get(key) if self._more is not None else None
+
+    def _keep(self, key: tuple[str, str], page: Rendered) -> None:
+        """Keep a page (under its render lock), up to MAX_PAGES per entry."""
+        if self._key is None:
+            self._page = page  # before the key: a reader that finds the key finds the page
+            self._key = key
+        elif self._more is None:
+            self._more = {key: page}
+        elif len(self._more) < MAX_PAGES - 1:
+            self._more[key] = page
 
 
 def redirect_delay(link: links.Link, summary: summaries.Summary | None, settings: dict) -> int:
@@ -222,12 +257,17 @@ def unchanged_links(
 def render(app: Flask, entry: ReaderEntry, lang: str, target: str) -> Rendered:
     html = _skeletons(app).render(page_values(app, entry, lang, target))
     head, tail = _split(html)
-    headers = (
+    return Rendered(head, tail, _headers(lang))
+
+
+@lru_cache(maxsize=64)
+def _headers(lang: str) -> tuple[tuple[str, str], ...]:
+    """A reader page's headers in `lang` (but its length): one tuple for all its pages."""
+    return (
         *READER_HEADERS,
         ("Content-Security-Policy", page_csp("beacon.js", "redirect.js")),
         ("Content-Language", lang),
     )
-    return Rendered(head, tail, headers)
 
 
 def page_values(app: Flask, entry: ReaderEntry, lang: str, target: str) -> dict[str, Any]:
