@@ -34,6 +34,10 @@ PHASE_ONE_LISTS = 8
 Source = Callable[[str], tuple[Any, Any, ColumnElement[bool]]]
 # (ranges of hours, link ids or None for all) -> select of link_id, clicks
 HourSource = Callable[..., Any]
+# (connection, {level: ranges} of the pieces months cut, link ids) -> {link id: clicks}
+CutSource = Callable[
+    [Connection, dict[str, list[tuple[datetime, datetime]]], list[int]], dict[int, int]
+]
 
 
 def utc(moment: datetime) -> datetime:
@@ -223,9 +227,12 @@ def top_links(
     limit: int,
     values: int = 1,
     levels: tuple[str, ...] = ("d", "m"),
+    cut_source: CutSource | None = None,
 ) -> list[dict[str, Any]]:
     """The most clicked links with their slugs and titles (see top_link_ids)."""
-    chosen = top_link_ids(conn, period, sorted_source, hour_source, limit, values, levels)
+    chosen = top_link_ids(
+        conn, period, sorted_source, hour_source, limit, values, levels, cut_source
+    )
     return with_slugs(conn, chosen, limit)
 
 
@@ -237,13 +244,15 @@ def top_link_ids(
     limit: int,
     values: int = 1,
     levels: tuple[str, ...] = ("d", "m"),
+    cut_source: CutSource | None = None,
 ) -> dict[int, int]:
     """The most clicked links, exactly, without summing every link's rows (TPUT, Cao and Wang
     2004). Each day or month of the period (of `levels`) is a list of per-link rows sorted by
     clicks (`sorted_source`; a link may have `values` rows per list). The finer pieces are
     summed whole (`hour_source(ranges)` -> select of link_id, n), except when `levels` is
     months only: a month the range cuts is then a list too, whose rows are upper bounds of the
-    cut part, and its exact clicks are read for the few links that need them. 1: the top rows
+    cut part, and its exact clicks are read for the few links that need them (`cut_source`,
+    else `hour_source`). 1: the top rows
     of each list name links whose exact sums give tau, the k-th best; 2: every row of list i at
     or above tau * w_i / values (w: the list's share of the clicks) is read: a link never met
     there has fewer than tau clicks in all; 3: the candidates' exact sums."""
@@ -254,7 +263,8 @@ def top_link_ids(
         for a, b in parts.get(lv, [])
         for when in _starts(conn, lv, a, b)
     ]
-    finer = sorted(r for lv, ranges in parts.items() if lv not in levels for r in ranges)
+    by_level = {lv: ranges for lv, ranges in parts.items() if lv not in levels}
+    finer = sorted(r for ranges in by_level.values() for r in ranges)
     known: dict[int, int] = {}
     cut: list[tuple[str, datetime]] = []
     if finer and levels == ("m",):
@@ -285,7 +295,10 @@ def top_link_ids(
                     )
                     for link_id, n in conn.execute(query):
                         found[int(link_id)] += int(n or 0)
-            if cut:
+            if cut and cut_source is not None:
+                for link_id, n in cut_source(conn, by_level, chunk).items():
+                    found[link_id] += n
+            elif cut:
                 for link_id, n in conn.execute(hour_source(finer, chunk)):
                     found[int(link_id)] += int(n or 0)
         return found
@@ -377,9 +390,34 @@ def _rows_above(
     return seen
 
 
-def hours_of(
-    table: Any, where: ColumnElement[bool]
-) -> Callable[[list[tuple[datetime, datetime]]], Any]:
+def values_of_links(dim: str, values: list[str], where: ColumnElement[bool]) -> CutSource:
+    """Links' clicks with one of `values` of `dim` over the pieces of months a range cuts: the
+    days from each link's day rows of counts (`link_values`: a row per day, whatever the
+    combinations), the hours from the click rollups `where` keeps."""
+    hours = hours_of(click_rollups, where)
+
+    def read(
+        conn: Connection, pieces_: dict[str, list[tuple[datetime, datetime]]], ids: list[int]
+    ) -> dict[int, int]:
+        found: dict[int, int] = {}
+        if "h" in pieces_:
+            for link_id, n in conn.execute(hours(pieces_["h"], ids)):
+                found[int(link_id)] = int(n or 0)
+        if "d" in pieces_:
+            v = link_values.c
+            query = select(v.link_id, v.counts).where(
+                v.link_id.in_(ids), v.level == "d", ranges_where(v.start, pieces_["d"])
+            )
+            for link_id, text in conn.execute(query):
+                counts = json.loads(text).get(dim, {})
+                n = sum(int(counts.get(value, 0)) for value in values)
+                found[int(link_id)] = found.get(int(link_id), 0) + n
+        return found
+
+    return read
+
+
+def hours_of(table: Any, where: ColumnElement[bool]) -> HourSource:
     """Clicks per link over ranges of whole hours, from an hourly table (`hourly_counts`,
     `click_rollups`: link_id, hour, clicks) where `where` holds; of the links `ids` only
     when given."""

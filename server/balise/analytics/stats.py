@@ -306,8 +306,12 @@ def top_links(
         dim, values = filters.dims[0]  # values only: value_links keeps no ''
         hours = reads.hours_of(click_rollups, filters.rollups())
         source = _value_links(dim, _stored(values))
-        # Months from value_links; the days and hours of months the range cuts from the rollups.
-        return reads.top_links(conn, period, source, hours, limit, len(values), levels=("m",))
+        # Months from value_links; a month the range cuts bounds its part, read for the
+        # candidates from their day rows of counts and rollup hours.
+        cut = reads.values_of_links(dim, _stored(values), filters.rollups())
+        return reads.top_links(
+            conn, period, source, hours, limit, len(values), levels=("m",), cut_source=cut
+        )
     table = click_rollups if filters.dims else hourly_counts
     total = func.sum(table.c.clicks).label("n")
     hour: Any = table.c.hour
