@@ -4,14 +4,12 @@ the reference, through `new URL()` in a blank page."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from balise.links.hosts import HostInvalid, ascii_host
-from tests.dashboard_live import CHROMIUM
 from tests.test_hosts import HOSTS, INVALID_HOSTS
 
 pytestmark = pytest.mark.browser
@@ -22,23 +20,15 @@ STRICTER = {"a_b.example", "a..b"}
 
 
 @pytest.fixture(scope="module")
-def chromium_hostname() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
+def chromium_hostname(browser: Any) -> Iterator[Any]:
+    page = browser.new_page()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        page = browser.new_page()
+    def hostname(host: str) -> str | None:
+        script = "h => { try { return new URL(`http://${h}/`).hostname } catch { return null } }"
+        return page.evaluate(script, host)  # type: ignore[no-any-return]
 
-        def hostname(host: str) -> str | None:
-            script = (
-                "h => { try { return new URL(`http://${h}/`).hostname } catch { return null } }"
-            )
-            return page.evaluate(script, host)  # type: ignore[no-any-return]
-
-        yield hostname
-        browser.close()
+    yield hostname
+    page.close()
 
 
 def balise_hostname(host: str) -> str | None:

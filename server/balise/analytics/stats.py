@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, true
 
-from balise.analytics import reads
+from balise.analytics import reads, toplinks
 from balise.analytics.filters import NO_FILTERS, Filters
 from balise.analytics.periods import Period, make_period
 from balise.analytics.uniques import add_unique_visitors, for_link, utc
@@ -300,16 +300,16 @@ def top_links(
     """The most clicked links: summed per link id first, so only `limit` rows meet `links`."""
     if not filters.dims:
         sorted_source = _link_counts(None, filters)
-        hours = reads.hours_of(hourly_counts, filters.links(hourly_counts.c.link_id))
-        return reads.top_links(conn, period, sorted_source, hours, limit)
+        hours = toplinks.hours_of(hourly_counts, filters.links(hourly_counts.c.link_id))
+        return toplinks.top_links(conn, period, sorted_source, hours, limit)
     if len(filters.dims) == 1 and not filters.tags and all(filters.dims[0][1]):
         dim, values = filters.dims[0]  # values only: value_links keeps no ''
-        hours = reads.hours_of(click_rollups, filters.rollups())
+        hours = toplinks.hours_of(click_rollups, filters.rollups())
         source = _value_links(dim, _stored(values))
         # Months from value_links; a month the range cuts bounds its part, read for the
         # candidates from their day rows of counts and rollup hours.
-        cut = reads.values_of_links(dim, _stored(values), filters.rollups())
-        return reads.top_links(
+        cut = toplinks.values_of_links(dim, _stored(values), filters.rollups())
+        return toplinks.top_links(
             conn, period, source, hours, limit, len(values), levels=("m",), cut_source=cut
         )
     table = click_rollups if filters.dims else hourly_counts

@@ -149,10 +149,11 @@ value_pairs = Table(
 
 # Each link's clicks per dimension value and UTC month ('m'; migration 0012): what the top
 # links under a filter on one dimension read, best first along ix_value_links_top (the
-# threshold algorithm of reads.top_link_ids; the days and hours of months a range cuts come
-# from click_rollups). Months only: day rows would be about nine per link and day clicked,
-# more rows than clicks. No foreign key: a cascade would need an index
-# by link; rollups.forget_link deletes a link's rows by the keys its link_values rows name.
+# threshold algorithm of toplinks.top_link_ids; a month a range cuts bounds its part, whose
+# clicks come from link_values' days and click_rollups' hours). Months only: day rows would
+# be about nine per link and day clicked, more rows than clicks. No foreign key: a cascade
+# would need an index by link; rollups.forget_link deletes a link's rows by the keys its
+# link_values rows name.
 value_links = Table(
     "value_links",
     metadata,
