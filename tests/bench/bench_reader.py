@@ -47,6 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import psutil  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from tests.bench import readerdata  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
@@ -117,6 +118,13 @@ class Result:
     p99_ms: float
     requests: int
     errors: int
+    # CPU microseconds per request of the server process and of its children (store process)
+    cpu_us: float = 0.0
+    children_cpu_us: float = 0.0
+
+    def measured_cpu(self, before: tuple[float, float], after: tuple[float, float]) -> None:
+        self.cpu_us = (after[0] - before[0]) / max(self.requests, 1) * 1e6
+        self.children_cpu_us = (after[1] - before[1]) / max(self.requests, 1) * 1e6
 
 
 def free_port() -> int:
@@ -146,10 +154,13 @@ def wait_http(port: int, path: str, timeout: float = 60) -> None:
     raise SystemExit(f"server on port {port} did not start")
 
 
-def run_wrk(port: int, args: argparse.Namespace, workdir: Path) -> Result:
+def run_wrk(port: int, args: argparse.Namespace, workdir: Path, pid: int) -> Result:
     """A short warm-up run (caches, lazy imports), then the measured one."""
     _wrk(port, args, workdir, duration=args.warmup)
-    return _wrk(port, args, workdir, duration=args.duration)
+    cpu = cpu_seconds(pid)
+    result = _wrk(port, args, workdir, duration=args.duration)
+    result.measured_cpu(cpu, cpu_seconds(pid))
+    return result
 
 
 def _wrk(port: int, args: argparse.Namespace, workdir: Path, *, duration: int) -> Result:
@@ -198,6 +209,15 @@ def stop(proc: subprocess.Popen[Any]) -> str:
     text = log.read().decode(errors="replace")
     log.close()
     return text
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user and system) used so far by a server process and by its children
+    (`balise serve`'s click store process): CPU per request moves less with the machine's
+    load than requests per second do."""
+    proc = psutil.Process(pid)
+    children = sum(sum(child.cpu_times()[:2]) for child in proc.children(recursive=True))
+    return sum(proc.cpu_times()[:2]), children
 
 
 def cache_counts(port: int) -> tuple[float, float]:
@@ -300,7 +320,9 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     _wrk(port, args, workdir, duration=args.warmup)  # warm-up
     hits, misses = cache_counts(port)
     spy = profiled([], args.profile, args.duration)(proc.pid)
+    cpu = cpu_seconds(proc.pid)
     balise = _wrk(port, args, workdir, duration=args.duration)
+    balise.measured_cpu(cpu, cpu_seconds(proc.pid))
     hits2, misses2 = cache_counts(port)
     if spy is not None:
         spy.wait(timeout=60)
@@ -308,7 +330,9 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     if args.steady:
         _wrk(port, args, workdir, duration=args.steady)  # the same stream, not measured
         hits3, misses3 = cache_counts(port)
+        cpu = cpu_seconds(proc.pid)
         again = _wrk(port, args, workdir, duration=args.duration)
+        again.measured_cpu(cpu, cpu_seconds(proc.pid))
         hits4, misses4 = cache_counts(port)
         looked_again = (hits4 - hits3) + (misses4 - misses3)
         again.name = LABELS["balise"] + ", steady"
@@ -329,7 +353,7 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
             continue
         port = free_port()
         proc = serve([*waitress, f"--port={port}", modules[server]], base_env, port, "/k0000001")
-        results[server] = run_wrk(port, args, workdir)
+        results[server] = run_wrk(port, args, workdir, proc.pid)
         results[server].name = LABELS[server]
         stop(proc)
     served = sum(int(n) for n in re.findall(r"clicks served: (\d+)", log))
@@ -367,12 +391,15 @@ def report(
         f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, "
         f"waitress {args.threads} threads, {os.cpu_count()} cores\n"
     )
-    print(f"{'server':<30}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>11}{'errors':>8}")
+    print(
+        f"{'server':<30}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>11}{'errors':>8}"
+        f"{'CPU us/req':>12}{'store us/req':>14}"
+    )
     shown = [*results.values(), *([steady[0]] if steady else [])]
     for r in shown:
         print(
             f"{r.name:<30}{r.rps:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
-            f"{r.requests:>11}{r.errors:>8}"
+            f"{r.requests:>11}{r.errors:>8}{r.cpu_us:>12.0f}{r.children_cpu_us:>14.0f}"
         )
     balise = results["balise"]
     for key, r in results.items():
@@ -398,6 +425,9 @@ def report(
         if key in results:
             figures[f"{name}_rps"] = round(results[key].rps)
             figures[f"ratio_{name}"] = round(balise.rps / results[key].rps, 3)
+    for key, r in results.items():  # CPU per request: the server's, and its store process's
+        figures[f"{key.replace('-', '_')}_cpu_us"] = round(r.cpu_us)
+    figures["balise_store_cpu_us"] = round(balise.children_cpu_us)
     figures |= {
         "balise_rps": round(balise.rps),
         "balise_p50_ms": balise.p50_ms,
@@ -416,6 +446,8 @@ def report(
             "steady_balise_p99_ms": again.p99_ms,
             "steady_balise_errors": again.errors,
             "steady_cache_hit_ratio": round(steady[1], 4),
+            "steady_balise_cpu_us": round(again.cpu_us),
+            "steady_balise_store_cpu_us": round(again.children_cpu_us),
         }
         if "same-bytes" in results:
             figures["ratio_steady_same_bytes"] = round(again.rps / results["same-bytes"].rps, 3)
