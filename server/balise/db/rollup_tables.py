@@ -40,7 +40,9 @@ period_counts = Table(
     Column("level", String(1), primary_key=True),
     Column("start", UTCDateTime, primary_key=True),
     *_counters(),
-    Index("ix_period_counts_top", "level", "start", "clicks", "link_id"),
+    # Top links (most clicks first) and tag totals (clicks and confirmed clicks of the tagged
+    # links: read from the index alone; migration 0015).
+    Index("ix_period_counts_top", "level", "start", "clicks", "link_id", "confirmed"),
     sqlite_with_rowid=False,
 )
 
