@@ -43,6 +43,14 @@ def cache_of(engine: Engine) -> LinkCache[str]:
     return LinkCache(load, ttl=3600, refresh_ahead=False)
 
 
+@pytest.fixture
+def cache(db):
+    """An hour-long cache of `db`'s links, closed after the test."""
+    made = cache_of(db)
+    yield made
+    made.close()
+
+
 def create(engine: Engine, slug: str, url: str) -> store.Link:
     with engine.begin() as conn:
         return store.create_link(conn, {"url": url, "slug": slug}, base_url=BASE_URL)
@@ -91,35 +99,31 @@ def test_a_change_is_recorded_in_its_transaction_once_per_slug(db):
     assert recorded(db)[-1] == "renamed"
 
 
-def test_every_change_committed_elsewhere_is_served_after_the_next_poll(db):
+def test_every_change_committed_elsewhere_is_served_after_the_next_poll(db, cache):
     create(db, "kept", "https://example.org/old")
     create(db, "gone", "https://example.org/gone")
-    cache = cache_of(db)
     feed = ChangeFeed(db, cache, 1.0)
-    try:
-        assert feed.poll()
-        assert cache.get("kept") == "https://example.org/old"
-        assert cache.get("gone") == "https://example.org/gone"
-        assert cache.get("later") is None  # unknown, and held as unknown for the hour
-        edit(db, "kept", url="https://example.org/new")
-        with db.begin() as conn:
-            link = store.get_link_by_slug(conn, "gone")
-            assert link is not None
-            store.delete_link(conn, link)
-        create(db, "later", "https://example.org/later")
-        # Nothing told the cache: it serves what it holds until it reads the feed.
-        assert cache.get("kept") == "https://example.org/old"
-        assert cache.get("later") is None
-        assert feed.poll()
-        assert cache.get("kept") == "https://example.org/new"
-        assert cache.get("gone") is None
-        assert cache.get("later") == "https://example.org/later"
-        edit(db, "kept", slug="moved")
-        assert feed.poll()
-        assert cache.get("kept") is None
-        assert cache.get("moved") == "https://example.org/new"
-    finally:
-        cache.close()
+    assert feed.poll()
+    assert cache.get("kept") == "https://example.org/old"
+    assert cache.get("gone") == "https://example.org/gone"
+    assert cache.get("later") is None  # unknown, and held as unknown for the hour
+    edit(db, "kept", url="https://example.org/new")
+    with db.begin() as conn:
+        link = store.get_link_by_slug(conn, "gone")
+        assert link is not None
+        store.delete_link(conn, link)
+    create(db, "later", "https://example.org/later")
+    # Nothing told the cache: it serves what it holds until it reads the feed.
+    assert cache.get("kept") == "https://example.org/old"
+    assert cache.get("later") is None
+    assert feed.poll()
+    assert cache.get("kept") == "https://example.org/new"
+    assert cache.get("gone") is None
+    assert cache.get("later") == "https://example.org/later"
+    edit(db, "kept", slug="moved")
+    assert feed.poll()
+    assert cache.get("kept") is None
+    assert cache.get("moved") == "https://example.org/new"
 
 
 def test_entries_read_before_the_feed_could_be_read_are_checked_again_by_its_first_poll(
@@ -144,37 +148,31 @@ def test_entries_read_before_the_feed_could_be_read_are_checked_again_by_its_fir
         without_feed.dispose()
 
 
-def test_a_change_that_commits_after_a_later_one_was_read_is_not_missed(db):
+def test_a_change_that_commits_after_a_later_one_was_read_is_not_missed(db, cache):
     """PostgreSQL hands out ids as rows are written: a lower id may commit after a higher one
     was read. The feed asks again for the ids it has not seen."""
     if db.dialect.name == "sqlite":
         pytest.skip("SQLite writers take turns: ids commit in their order")
     create(db, "slow", "https://example.org/slow-old")
     create(db, "fast", "https://example.org/fast-old")
-    cache = cache_of(db)
     feed = ChangeFeed(db, cache, 1.0)
-    try:
+    assert feed.poll()
+    assert cache.get("slow") == "https://example.org/slow-old"
+    with db.connect() as slow:
+        transaction = slow.begin()
+        link = store.get_link_by_slug(slow, "slow")
+        assert link is not None
+        store.update_link(slow, link, {"url": "https://example.org/slow-new"}, base_url=BASE_URL)
+        edit(db, "fast", url="https://example.org/fast-new")  # a higher id, committed first
         assert feed.poll()
-        assert cache.get("slow") == "https://example.org/slow-old"
-        with db.connect() as slow:
-            transaction = slow.begin()
-            link = store.get_link_by_slug(slow, "slow")
-            assert link is not None
-            store.update_link(
-                slow, link, {"url": "https://example.org/slow-new"}, base_url=BASE_URL
-            )
-            edit(db, "fast", url="https://example.org/fast-new")  # a higher id, committed first
-            assert feed.poll()
-            assert cache.get("fast") == "https://example.org/fast-new"
-            assert cache.get("slow") == "https://example.org/slow-old"  # not committed yet
-            transaction.commit()
-        assert feed.poll()
-        assert cache.get("slow") == "https://example.org/slow-new"
-    finally:
-        cache.close()
+        assert cache.get("fast") == "https://example.org/fast-new"
+        assert cache.get("slow") == "https://example.org/slow-old"  # not committed yet
+        transaction.commit()
+    assert feed.poll()
+    assert cache.get("slow") == "https://example.org/slow-new"
 
 
-def test_an_id_that_never_commits_has_every_entry_checked_again_after_the_wait(db):
+def test_an_id_that_never_commits_has_every_entry_checked_again_after_the_wait(db, cache):
     """A gap may be a rollback or a transaction still open; once it has been open longer than
     any Balise transaction (GAP_WAIT), every entry is checked rather than trusted."""
     if db.dialect.name == "sqlite":
@@ -182,52 +180,44 @@ def test_an_id_that_never_commits_has_every_entry_checked_again_after_the_wait(d
     create(db, "quiet", "https://example.org/one")
     create(db, "other", "https://example.org/other")
     clock = Clock()
-    cache = cache_of(db)
     feed = ChangeFeed(db, cache, 1.0, clock=clock)
-    try:
-        assert feed.poll()
-        assert cache.get("quiet") == "https://example.org/one"
-        with pytest.raises(RuntimeError), db.begin() as conn:
-            changes.mark_changed(conn, "other")  # takes an id, then rolls back
-            raise RuntimeError("rolled back")
-        edit(db, "other", url="https://example.org/other-new")
-        quietly(db, "quiet", "https://example.org/two")
-        assert feed.poll()
-        clock.now += feed_module.GAP_WAIT / 2
-        assert feed.poll()
-        assert cache.get("quiet") == "https://example.org/one"  # the gap is still waited for
-        clock.now += feed_module.GAP_WAIT
-        assert feed.poll()
-        assert cache.get("quiet") == "https://example.org/two"
-    finally:
-        cache.close()
+    assert feed.poll()
+    assert cache.get("quiet") == "https://example.org/one"
+    with pytest.raises(RuntimeError), db.begin() as conn:
+        changes.mark_changed(conn, "other")  # takes an id, then rolls back
+        raise RuntimeError("rolled back")
+    edit(db, "other", url="https://example.org/other-new")
+    quietly(db, "quiet", "https://example.org/two")
+    assert feed.poll()
+    clock.now += feed_module.GAP_WAIT / 2
+    assert feed.poll()
+    assert cache.get("quiet") == "https://example.org/one"  # the gap is still waited for
+    clock.now += feed_module.GAP_WAIT
+    assert feed.poll()
+    assert cache.get("quiet") == "https://example.org/two"
 
 
-def test_old_changes_are_pruned_and_ids_never_come_back(db):
+def test_old_changes_are_pruned_and_ids_never_come_back(db, cache):
     create(db, "kept", "https://example.org/1")
-    cache = cache_of(db)
     feed = ChangeFeed(db, cache, 1.0)
-    try:
-        assert feed.poll()
-        assert cache.get("kept") == "https://example.org/1"
-        old = datetime.now(timezone.utc) - timedelta(seconds=feed_module.KEEP + 60)
-        with db.begin() as conn:  # every row so far is older than the feed keeps
-            conn.execute(update(link_changes).values(changed_at=old))
-        edit(db, "kept", url="https://example.org/2")  # a recent one
-        assert cache.get("kept") == "https://example.org/1"
-        assert ChangeFeed(db, cache_of(db), 1.0).poll()  # a new instance prunes on its first poll
-        assert recorded(db) == ["kept"]
-        assert feed.poll()
-        assert cache.get("kept") == "https://example.org/2"
-        with db.begin() as conn:  # now every row is old: the table ends empty
-            conn.execute(update(link_changes).values(changed_at=old))
-        assert ChangeFeed(db, cache_of(db), 1.0).poll()
-        assert recorded(db) == []
-        edit(db, "kept", url="https://example.org/3")  # a new id above every one read
-        assert feed.poll()
-        assert cache.get("kept") == "https://example.org/3"
-    finally:
-        cache.close()
+    assert feed.poll()
+    assert cache.get("kept") == "https://example.org/1"
+    old = datetime.now(timezone.utc) - timedelta(seconds=feed_module.KEEP + 60)
+    with db.begin() as conn:  # every row so far is older than the feed keeps
+        conn.execute(update(link_changes).values(changed_at=old))
+    edit(db, "kept", url="https://example.org/2")  # a recent one
+    assert cache.get("kept") == "https://example.org/1"
+    assert ChangeFeed(db, cache_of(db), 1.0).poll()  # a new instance prunes on its first poll
+    assert recorded(db) == ["kept"]
+    assert feed.poll()
+    assert cache.get("kept") == "https://example.org/2"
+    with db.begin() as conn:  # now every row is old: the table ends empty
+        conn.execute(update(link_changes).values(changed_at=old))
+    assert ChangeFeed(db, cache_of(db), 1.0).poll()
+    assert recorded(db) == []
+    edit(db, "kept", url="https://example.org/3")  # a new id above every one read
+    assert feed.poll()
+    assert cache.get("kept") == "https://example.org/3"
 
 
 def test_a_feed_that_could_not_be_read_catches_up_and_after_a_long_gap_checks_everything(
