@@ -33,6 +33,40 @@ from tests.databases import scratch_database
 
 BASE_URL = "https://s.test"
 
+# The files that take longest (seconds of one worker, 2-core machine, November 2026), sent to
+# the workers first: with --dist=loadfile a long file that starts last holds up the end of the
+# run while the other workers sit idle. The other files keep their collection order.
+LONGEST_FILES = (
+    "test_api_fuzz.py",  # 350 (schemathesis, both databases)
+    "test_a11y_browser.py",  # 250
+    "test_dashboard_browser.py",  # 185
+    "test_shutdown.py",  # 130
+    "test_importers.py",  # 100
+    "test_multi_instance.py",  # 85
+    "test_clicks_e2e.py",  # 85
+    "test_hostile_requests.py",  # 80
+    "test_stats_pyramid.py",  # 75
+    "test_link_controls_live.py",  # 75
+    "test_cli_database.py",  # 70
+    "test_linkcache.py",  # 65
+    "test_outage.py",  # 60
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest as is
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`--numprocesses=auto`: one worker more than cores (at most 4, pyproject.toml), since
+    many tests spend their time waiting on a server, a browser or a poll rather than
+    computing. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + 1
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:

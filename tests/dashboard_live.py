@@ -58,7 +58,9 @@ class LiveServer:
 
 @contextmanager
 def live_server(data_dir: Path, **settings: str) -> Iterator[LiveServer]:
-    """`balise serve` on a free port with its own data dir; stopped with SIGTERM afterwards."""
+    """`balise serve` on a free port with its own data dir; stopped with SIGTERM afterwards.
+
+    `balise serve` migrates the database before it listens: no `balise db upgrade` first."""
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -72,7 +74,6 @@ def live_server(data_dir: Path, **settings: str) -> Iterator[LiveServer]:
         BALISE_SECRET_KEY="browser-test-secret",
     )
     env.update({f"BALISE_{k}": v for k, v in settings.items()})
-    subprocess.run([BALISE, "db", "upgrade"], env=env, check=True, capture_output=True)  # noqa: S603
     log = open(data_dir / "serve.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen([BALISE, "serve"], env=env, stdout=log, stderr=log)  # noqa: S603
     server = LiveServer(f"http://127.0.0.1:{port}", env, process)

@@ -142,14 +142,21 @@ CONTROLS = """() => [...document.querySelectorAll(
 
 
 def _keyboard(page: Any) -> list[str]:
-    """Tab through the page: every control reached, each one visibly focused."""
+    """Tab through the page: every control reached, each one visibly focused.
+
+    The walk stops when the focus leaves the page after every control has been reached: the
+    Tabs after that would go round the same controls again. Otherwise at most 3 Tabs per
+    control (date fields take a Tab per part).
+    """
     controls = page.evaluate(CONTROLS)
-    wanted = len(controls)
+    wanted = set(controls)
     problems, reached = [], set()
-    for _ in range(3 * wanted + 5):  # date fields take a Tab per part
+    for _ in range(3 * len(controls) + 5):
         page.keyboard.press("Tab")
         focus = page.evaluate(FOCUS)
         if focus is None:
+            if wanted <= reached:
+                break
             continue
         reached.add(focus["what"])
         if not (focus["ring"] and focus["visible"]):
