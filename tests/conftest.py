@@ -58,16 +58,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest as is
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """`--numprocesses=auto`: one worker more than cores (at most 4, pyproject.toml), since
-    many tests spend their time waiting on a server, a browser or a poll rather than
-    computing. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when it is set."""
-    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
-        return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) + 1
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """URL of a fresh PostgreSQL database for this test session, dropped afterwards."""
