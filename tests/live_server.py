@@ -21,7 +21,14 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, database_url: str, **settings: object) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str,
+        *,
+        environ: dict[str, str] | None = None,
+        **settings: object,
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
@@ -35,6 +42,7 @@ class LiveServer:
                 for k, v in {"LOG_LEVEL": "WARNING", "FETCH_METADATA": "0", **settings}.items()
             },
         )
+        env.update(environ or {})
         self.env = env
         self.log = data_dir / "server.log"
         data_dir.mkdir(parents=True, exist_ok=True)
