@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Executable, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Executable, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from balise.analytics import valuevisitors
@@ -26,6 +26,7 @@ from balise.analytics.classify import BOT, CLICK, PREFETCH, agent_facts
 from balise.analytics.previews import delete_past_viewers
 from balise.analytics.rollups import DIMENSIONS, add_clicks
 from balise.analytics.visitors import day_of, delete_past_salts, visitor_hash
+from balise.db.bulk import insert_many
 from balise.db.counters import add_periods, increment_hourly
 from balise.db.tables import (
     clicks,
@@ -199,10 +200,10 @@ def write_batch(
         if hit.link_id in live:
             rows.add(hit, salt_for, country_for, own_host)
     if rows.clicks:
-        conn.execute(insert(clicks), rows.clicks)
+        insert_many(conn, clicks, rows.clicks)
         queue_for_webhooks(conn, rows.clicks, now)
     if rows.robots:
-        conn.execute(insert(robot_hits), rows.robots)
+        insert_many(conn, robot_hits, rows.robots)
     new_site: set[tuple[str, str]] = set()
     per_link: list[dict[str, Any]] = []
     per_day: list[dict[str, Any]] = []

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from balise.analytics import valuepairs
+from balise.db.bulk import upsert
 from balise.db.counters import add_periods, hour_of
 from balise.db.dialect import insert
 from balise.db.pyramid import bucket
@@ -184,19 +185,6 @@ def _locked(conn: Connection, keys: list[tuple[int, str, datetime]]) -> dict[Any
 
 def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
-def upsert(
-    conn: Connection, table: Any, keys: list[str], names: Iterable[str], rows: list[Any]
-) -> None:
-    """Add each row's amounts of `names` to the row with the same `keys` (made when absent)."""
-    if not rows:
-        return
-    stmt = insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys, set_={name: table.c[name] + stmt.excluded[name] for name in names}
-    )
-    conn.execute(stmt, rows)
 
 
 def forget_link(conn: Connection, link_id: int, batch: int = 5000) -> None:

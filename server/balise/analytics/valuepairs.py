@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, literal, select, tuple_
 
-from balise.db.counters import _upsert as upsert
+from balise.db.bulk import upsert
 from balise.db.pyramid import bucket
 from balise.db.rollup_tables import DIMENSIONS as WIDTHS
 from balise.db.tables import site_combos, site_counts, value_links, value_pairs

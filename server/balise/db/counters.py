@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection
 
-from balise.db.dialect import insert
+from balise.db.bulk import upsert
 from balise.db.pyramid import bucket
 from balise.db.tables import hourly_counts, period_counts, site_counts
 
@@ -43,13 +42,7 @@ def increment_hourly(
         for name in COUNTERS:
             row[name] += int(item.get(name, 0) or 0)  # type: ignore[call-overload]
     rows = [{"link_id": k[0], "hour": k[1], **v} for k, v in sorted(merged.items())]
-    if rows:
-        stmt = insert(conn, hourly_counts)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["link_id", "hour"],
-            set_={name: hourly_counts.c[name] + stmt.excluded[name] for name in COUNTERS},
-        )
-        conn.execute(stmt, rows)
+    upsert(conn, hourly_counts, ["link_id", "hour"], COUNTERS, rows)
     add_periods(conn, [*rows, *link_extra], [*rows, *site_extra])
 
 
@@ -80,25 +73,12 @@ def add_periods(
             {"link_id": k[0], "level": k[1], "start": k[2], **v}
             for k, v in sorted(per_link.items())
         ]
-        _upsert(conn, period_counts, ["link_id", "level", "start"], names, rows)
+        upsert(conn, period_counts, ["link_id", "level", "start"], names, rows)
     if site:
         rows = [{"level": k[0], "start": k[1], **v} for k, v in sorted(site.items())]
-        _upsert(conn, site_counts, ["level", "start"], names, rows)
+        upsert(conn, site_counts, ["level", "start"], names, rows)
 
 
 def _add(target: dict[str, int], item: Mapping[str, object], names: tuple[str, ...]) -> None:
     for name in names:
         target[name] += int(item.get(name, 0) or 0)  # type: ignore[call-overload]
-
-
-def _upsert(
-    conn: Connection, table: Table, keys: list[str], names: Iterable[str], rows: list[Any]
-) -> None:
-    """Add each row's amounts of `names` to the row with the same `keys` (made when absent)."""
-    if not rows:
-        return
-    stmt = insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys, set_={name: table.c[name] + stmt.excluded[name] for name in names}
-    )
-    conn.execute(stmt, rows)
