@@ -1,4 +1,5 @@
-"""Where a `py-spy record --threads --format raw` profile of `balise serve` spends its samples.
+"""Where a `py-spy record --threads --format raw` profile of `balise serve` spends its samples
+(with `--subprocesses`, its click store process's too).
 
     .venv/bin/python tests/bench/spysplit.py profile.txt [--top 25]
 
@@ -79,8 +80,13 @@ def main() -> None:
             if not stack:
                 continue
             n = int(count)
+            # --subprocesses: each stack starts with its process; the store process is a kind
+            # of its own, the serving process's stacks go on with their thread.
+            process = ""
+            while stack.startswith("process "):
+                process, _, stack = stack.partition(";")
             head, _, frames = stack.partition(";")
-            name = head.split(": ", 1)[-1]
+            name = "balise-store" if "storeproc" in process else head.split(": ", 1)[-1]
             threads[thread_kind(name)] += n
             parts[part(frames)] += n
             leaves[re.sub(r":\d+\)", ")", frames.rsplit(";", 1)[-1])] += n
