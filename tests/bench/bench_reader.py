@@ -260,8 +260,8 @@ def profiled(cmd: list[str], output: str | None, duration: int) -> Callable[[int
     def attach(pid: int) -> subprocess.Popen[Any]:
         fmt = "raw" if output.endswith(".txt") else "speedscope"
         return subprocess.Popen(  # noqa: S603
-            [spy, "record", "--pid", str(pid), "--threads", "--gil", "--subprocesses", "--rate", "250",
-             "--duration", str(duration), "--format", fmt, "-o", output],
+            [spy, "record", "--pid", str(pid), "--threads", "--gil", "--subprocesses",
+             "--rate", "250", "--duration", str(duration), "--format", fmt, "-o", output],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
 
