@@ -9,7 +9,18 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, insert, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 
 from balise.db import bulk
 from balise.db.columns import UTCDateTime
@@ -115,3 +126,23 @@ def test_a_naive_datetime_is_refused_as_sqlalchemy_refuses_it(db, scratch):
     with db.begin() as conn, pytest.raises(ValueError, match="naive datetime given to a UTC"):
         bulk.insert_many(conn, scratch, [{"id": 1, "at": datetime(2026, 5, 1), "label": "a"}])
     assert _stored(db, scratch) == []
+
+
+def test_an_update_by_key_finds_the_rows_other_code_wrote(db, scratch):
+    at = datetime(2026, 5, 1, 14, tzinfo=PARIS)
+    with db.begin() as conn:
+        conn.execute(insert(scratch), [{"id": 1, "at": at, "label": "a", "n": 1},
+                                       {"id": 2, "at": at, "label": "b", "n": 2}])  # fmt: skip
+
+    def build():
+        c = scratch.c
+        where = (c.at == bindparam("k_at"), c.label == bindparam("k_label"))
+        return update(scratch).where(*where).values(n=bindparam("n"))
+
+    with db.begin() as conn:
+        bulk.execute_many(conn, ("scratch", "n"), build, [
+            {"k_at": at.astimezone(timezone.utc), "k_label": "b", "n": 20},
+            {"k_at": at, "k_label": "a", "n": 10},
+            {"k_at": at + HOUR, "k_label": "a", "n": 99},  # no such row
+        ])  # fmt: skip
+    assert [(r[0], r[3]) for r in _stored(db, scratch)] == [(1, 10), (2, 20)]

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from balise.analytics import valuepairs
+from balise.db import bulk
 from balise.db.bulk import upsert
 from balise.db.counters import add_periods, hour_of
 from balise.db.dialect import insert
@@ -147,19 +148,25 @@ def add_link_values(
                     kept[value] = kept.get(value, 0) + n
             rows.append({"k_link": key[0], "k_level": key[1], "k_start": key[2],
                          "counts": _dumps(counts)})  # fmt: skip
-        conn.execute(
-            update(link_values)
-            .where(
-                v.link_id == bindparam("k_link"),
-                v.level == bindparam("k_level"),
-                v.start == bindparam("k_start"),
-            )
-            .values(counts=bindparam("counts")),
-            rows,
+        bulk.execute_many(conn, ("link_values", "merged"), _merged, rows)
+
+
+# json.dumps's text, with an encoder made once (counts are plain dicts: no cycle to look for)
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+def _merged() -> Any:
+    """The UPDATE writing a link's merged counts back (add_link_values)."""
+    v = link_values.c
+    return (
+        update(link_values)
+        .where(
+            v.link_id == bindparam("k_link"),
+            v.level == bindparam("k_level"),
+            v.start == bindparam("k_start"),
         )
-
-
-_dumps = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps's, made once
+        .values(counts=bindparam("counts"))
+    )
 
 
 def _locked(conn: Connection, keys: list[tuple[int, str, datetime]]) -> dict[Any, str]:

@@ -1,4 +1,4 @@
-"""Many rows, one statement, without SQLAlchemy's work per row: the batch writer's inserts.
+"""Many rows, one statement, without SQLAlchemy's work per row: the batch writer's writes.
 
 A batch of 500 clicks writes about eight rows per click (the clicks, their counters and
 rollups). Given a list of dicts, SQLAlchemy builds each row's parameters one by one and runs
@@ -9,8 +9,8 @@ processor runs once per distinct value of the call (a batch has a few hours, day
 What reaches the driver is what SQLAlchemy would have sent: the same SQL, the same values.
 
 Columns left out of the rows take their scalar Python default (`default=0`), as they would
-through SQLAlchemy; a statement with callable defaults or RETURNING goes through
-`conn.execute` instead, as does any statement on a dialect without executemany support.
+through SQLAlchemy; a statement with callable defaults, `onupdate` values or RETURNING goes
+through `conn.execute` instead.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, Update
 
 from balise.db.dialect import insert
 
@@ -67,8 +67,8 @@ def insert_many(conn: Connection, table: Table, rows: list[Any]) -> None:
 def execute_many(
     conn: Connection,
     key: tuple[Hashable, ...],
-    build: Callable[[], Insert],
-    rows: list[Mapping[str, Any]],
+    build: Callable[[], Insert | Update],
+    rows: Sequence[Mapping[str, Any]],
 ) -> None:
     """Run the statement `build` makes (named `key`: the same key, the same statement) once per
     row; every row has the keys of the first."""
@@ -83,12 +83,14 @@ def execute_many(
     conn.exec_driver_sql(prepared.sql, _parameters(prepared, rows))
 
 
-def _prepare(conn: Connection, stmt: Insert, columns: tuple[str, ...]) -> _Prepared | None:
+def _prepare(conn: Connection, stmt: Insert | Update, columns: tuple[str, ...]) -> _Prepared | None:
     dialect = conn.dialect
     if stmt._returning:  # noqa: SLF001 - rows come back: SQLAlchemy's own path
         return None
     compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
-    assert isinstance(compiled, SQLCompiler)  # noqa: S101 - an INSERT compiles so
+    assert isinstance(compiled, SQLCompiler)  # noqa: S101 - DML compiles so
+    if compiled.update_prefetch:
+        return None
     defaults = []
     for column in compiled.insert_prefetch:
         default = column.default
@@ -113,7 +115,7 @@ def _prepare(conn: Connection, stmt: Insert, columns: tuple[str, ...]) -> _Prepa
     )
 
 
-def _parameters(prepared: _Prepared, rows: list[Mapping[str, Any]]) -> list[Any]:
+def _parameters(prepared: _Prepared, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     """Each row as the driver takes it: the values in the SQL's order, processed."""
     if prepared.defaults:
         rows = [{**dict(prepared.defaults), **row} for row in rows]
