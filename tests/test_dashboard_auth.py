@@ -93,6 +93,36 @@ def test_wrong_password_or_unknown_email_is_refused_with_one_message(dashboard, 
         assert dashboard.get("/dashboard/links").status_code == 302
 
 
+def test_an_unknown_email_costs_a_password_check_as_a_known_one_does(db, monkeypatch):
+    """No timing tells which e-mails have an account: an unknown one's password is checked
+    against a hash of the current cost, made before the look-up (the first check after start
+    pays for making it, whichever e-mail it is)."""
+    from argon2 import PasswordHasher
+
+    from balise.accounts import users
+
+    steps: list[str] = []
+
+    class Recording(PasswordHasher):
+        def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+            steps.append("hash")
+            return super().hash(password, salt=salt)
+
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+            steps.append(f"verify {hash!s}")
+            return super().verify(hash, password)
+
+    recording = Recording(time_cost=1, memory_cost=2048)
+    monkeypatch.setattr(users, "hasher", recording)
+    monkeypatch.setattr(users, "get_user_by_email", lambda *_: steps.append("look-up"))
+    for _ in range(2):
+        with db.connect() as conn:
+            assert users.check_credentials(conn, "nobody@x.org", "whatever") is None
+    assert steps[:2] == ["hash", "look-up"] and steps[3] == "look-up"
+    assert steps[2] == steps[4] and steps[2].startswith("verify $argon2id$")
+    assert not recording.check_needs_rehash(steps[2].removeprefix("verify "))
+
+
 def test_a_disabled_account_cannot_sign_in(dashboard, make_user):
     make_user("gone@example.org", disabled=True)
     r = dashboard.login("gone@example.org")

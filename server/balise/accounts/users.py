@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,7 +29,16 @@ MAX_PASSWORD = 1024
 _EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 
 hasher = PasswordHasher()
-_DUMMY_HASH = hasher.hash("balise-dummy-password-for-timing")
+
+
+@cache
+def _dummy_hash(current: PasswordHasher) -> str:
+    """What an unknown e-mail's password is checked against, so it costs what a known one does.
+
+    Made once per hasher on first use, not at import: hashing takes about 0.1 s, which every
+    `balise` command paid, most of them without checking a password.
+    """
+    return current.hash("balise-dummy-password-for-timing")
 
 
 @dataclass(frozen=True)
@@ -151,9 +161,10 @@ def authenticate(conn: Connection, email: str, password: str) -> User | None:
 
 def check_credentials(conn: Connection, email: str, password: str) -> User | None:
     """The account with this e-mail and password, disabled or not, else None."""
+    dummy = _dummy_hash(hasher)  # made before the look-up: the first check pays, known or not
     user = get_user_by_email(conn, email) if len(email) <= 254 else None
     try:
-        hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        hasher.verify(user.password_hash if user else dummy, password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None:
