@@ -39,7 +39,14 @@ class LiveServer:
             BALISE_PORT=str(self.port),
             **{
                 f"BALISE_{k}": str(v)
-                for k, v in {"LOG_LEVEL": "WARNING", "FETCH_METADATA": "0", **settings}.items()
+                # SERVE_CPU off: the suite's servers, each with a data dir of its own, would
+                # all claim the same CPU (tests/test_affinity.py runs the default).
+                for k, v in {
+                    "LOG_LEVEL": "WARNING",
+                    "FETCH_METADATA": "0",
+                    "SERVE_CPU": "off",
+                    **settings,
+                }.items()
             },
         )
         env.update(environ or {})

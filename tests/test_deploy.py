@@ -48,6 +48,7 @@ SERVER_SETTINGS = {
     "BALISE_HOST",
     "BALISE_PORT",
     "BALISE_THREADS",
+    "BALISE_SERVE_CPU",
     "BALISE_TRUSTED_PROXIES",
     "BALISE_RATELIMIT_STORAGE_URI",
     "BALISE_REDIS_URL",
@@ -850,6 +851,13 @@ def test_compose_instances_share_secret_database_and_redis() -> None:
     assert one["BALISE_RATELIMIT_STORAGE_URI"].startswith("redis://redis:")
     assert one["BALISE_REDIS_URL"].startswith("redis://redis:")
     assert one["BALISE_TRUSTED_PROXIES"] == two["BALISE_TRUSTED_PROXIES"] == "1"
+
+
+def test_compose_instances_share_a_data_dir_so_each_takes_its_own_cpu() -> None:
+    services = compose()["services"]
+    assert services["balise1"]["volumes"] == services["balise2"]["volumes"] == ["balise-data:/data"]
+    assert "balise-data" in compose()["volumes"]
+    assert "BALISE_SERVE_CPU" not in services["balise1"]["environment"]  # auto: lock files there
 
 
 def test_compose_services_wait_for_healthy_dependencies() -> None:

@@ -57,6 +57,9 @@ def test_a_configured_secret_key_is_used_and_not_written(tmp_path):
         ("BALISE_CACHE_SIZE", "10000001"),
         ("BALISE_CACHE_SIZE", "lots"),
         ("BALISE_CLICK_STORE", "elsewhere"),
+        ("BALISE_SERVE_CPU", "first"),
+        ("BALISE_SERVE_CPU", "-1"),
+        ("BALISE_SERVE_CPU", "0,1"),
     ],
 )
 def test_cache_size_and_click_store_are_validated(variable, value):

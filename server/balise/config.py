@@ -67,6 +67,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", str, "127.0.0.1", "Address `balise serve` listens on."),
     Setting("PORT", int, 8080, "Port `balise serve` listens on."),
     Setting("THREADS", int, 8, "Waitress worker threads."),
+    Setting(
+        "SERVE_CPU",
+        str,
+        "auto",
+        "The one CPU `balise serve` runs its threads on: auto (one no other instance sharing "
+        "the data dir holds, when there are two or more), a CPU number, or off. The click "
+        "store process and the database keep the others.",
+    ),
     Setting("DEFAULT_REDIRECT_DELAY", int, 0, "Seconds before the reader page redirects (0-10)."),
     Setting(
         "SUMMARY_REDIRECT_DELAY",
@@ -343,6 +351,9 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
         raise SettingError("BALISE_DEFAULT_REDIRECT_DELAY must be between 0 and 10")
     if not 0 <= int(values["SUMMARY_REDIRECT_DELAY"]) <= 30:
         raise SettingError("BALISE_SUMMARY_REDIRECT_DELAY must be between 0 and 30")
+    cpu = str(values["SERVE_CPU"])
+    if cpu not in ("auto", "off") and not (cpu.isdigit() and int(cpu) < 4096):
+        raise SettingError("BALISE_SERVE_CPU must be auto, off or a CPU number")
     if values["CLICK_STORE"] not in ("process", "thread"):
         raise SettingError("BALISE_CLICK_STORE must be process or thread")
     if not 0.1 <= float(values["CACHE_POLL"]) <= 60:

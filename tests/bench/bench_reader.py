@@ -211,6 +211,10 @@ def stop(proc: subprocess.Popen[Any]) -> str:
     return text
 
 
+def all_cpus() -> list[int]:
+    return list(os.sched_getaffinity(0))
+
+
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """CPU seconds (user and system) used so far by a server process and by its children
     (`balise serve`'s click store process): CPU per request moves less with the machine's
@@ -316,7 +320,13 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     }
     if args.cache_size:
         env["BALISE_CACHE_SIZE"] = str(args.cache_size)
+    env["BALISE_SERVE_CPU"] = args.serve_cpu
     proc = serve([sys.executable, "-m", "balise", "serve"], env, port, "/healthz")
+    # The baselines run on the CPUs Balise's serving process took (BALISE_SERVE_CPU): the
+    # same settings, so the ratios compare the code, not the scheduling.
+    cpus = sorted(psutil.Process(proc.pid).cpu_affinity() or [])
+    pinned = ["taskset", "-c", ",".join(map(str, cpus))] if cpus != sorted(all_cpus()) else []
+    args.serve_cpus = cpus
     _wrk(port, args, workdir, duration=args.warmup)  # warm-up
     hits, misses = cache_counts(port)
     spy = profiled([], args.profile, args.duration)(proc.pid)
@@ -345,7 +355,8 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     balise.name = LABELS["balise"]
     results["balise"] = balise
     engine.dispose()
-    waitress = [sys.executable, "-m", "waitress", f"--threads={args.threads}", "--host=127.0.0.1"]
+    waitress = [*pinned, sys.executable, "-m", "waitress", f"--threads={args.threads}"]
+    waitress.append("--host=127.0.0.1")
     waitress.append("--ident=balise")  # as `balise serve` names itself
     modules = {"same-bytes": "samebytes:app", "flask": "flaskapp:app", "bare-302": "bare302:app"}
     for server in args.servers:
@@ -389,7 +400,8 @@ def report(
         f"\nReader path, {backend}, {args.links} links requested {mix} "
         f"({args.summaries:.0%} with summaries, {controls:.0%} with link controls), "
         f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, "
-        f"waitress {args.threads} threads, {os.cpu_count()} cores\n"
+        f"waitress {args.threads} threads, {os.cpu_count()} cores, servers on CPUs "
+        f"{','.join(map(str, args.serve_cpus))} (BALISE_SERVE_CPU={args.serve_cpu})\n"
     )
     print(
         f"{'server':<30}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>11}{'errors':>8}"
@@ -419,6 +431,8 @@ def report(
         "zipf": args.zipf,
         "controls": controls,
         "cache_size": args.cache_size or "default",
+        "serve_cpu": args.serve_cpu,
+        "serve_cpus": args.serve_cpus,
     }
     for key in ("same-bytes", "flask", "bare-302"):
         name = key.replace("-", "_")
@@ -487,6 +501,7 @@ def main() -> None:
         help="share of links with UTM values and two rules (when the links have those columns)",
     )
     parser.add_argument("--cache-size", type=int, default=0, help="BALISE_CACHE_SIZE (0: default)")
+    parser.add_argument("--serve-cpu", default="auto", help="BALISE_SERVE_CPU: auto, off, N")
     parser.add_argument(
         "--sqlite-file", help="keep the SQLite database here, and reuse it when it holds the links"
     )

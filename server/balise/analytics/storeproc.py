@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import IO, Any
 
+from balise import affinity
 from balise.analytics.recorder import Item, Recorder
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,17 @@ def _read(pipe: IO[bytes] | int, size: int) -> bytes:
     return b"".join(parts)
 
 
-def start(recorder: Recorder, database_url: str, geoip_db: str | None, log_level: str) -> None:
-    """From now on, `recorder` hands its batches to a child process that stores them."""
+def start(
+    recorder: Recorder,
+    database_url: str,
+    geoip_db: str | None,
+    log_level: str,
+    cpus: set[int] | None = None,
+) -> None:
+    """From now on, `recorder` hands its batches to a child process that stores them (on
+    `cpus`, those the serving process had before it took one: cli/affinity.py)."""
     config = {
+        "cpus": sorted(cpus) if cpus else None,
         "database_url": database_url,
         "own_host": recorder.own_host,
         "batch_size": recorder.batch_size,
@@ -173,6 +182,7 @@ def main(argv: Sequence[str]) -> int:
     from balise.db import make_engine
 
     config = json.loads(argv[0])
+    affinity.restore(config.get("cpus"))
     logging.basicConfig(
         stream=sys.stderr,
         level=config["log_level"].upper(),

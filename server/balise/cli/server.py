@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from balise import affinity
 from balise.accounts import keys
 from balise.analytics import storeproc
 from balise.cli import serving, startup
@@ -31,6 +32,8 @@ def serve(init: bool) -> None:
 
     settings = load_settings()
     setup_logging(settings["LOG_LEVEL"])
+    # Before any thread starts, so that every thread of the process runs there.
+    cpus = affinity.pin(settings["SERVE_CPU"], settings["DATA_DIR"])
     engine = make_engine(settings["DATABASE_URL"])
     upgrade(engine)
     key = _first_key(engine) if init else None
@@ -42,6 +45,7 @@ def serve(init: bool) -> None:
             settings["DATABASE_URL"],
             settings["GEOIP_DB"],
             settings["LOG_LEVEL"],
+            cpus,
         )
     server = create_server(
         app,
