@@ -1,5 +1,5 @@
 """BALISE_SERVE_CPU: `balise serve` runs its threads on one CPU, instances sharing a data dir
-take different ones, and the click store process keeps every CPU (balise/affinity.py)."""
+take different ones, and the click store process keeps every CPU (balise/cli/affinity.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(len(CPUS) < 2, reason="pinning needs two CPUs or
 CLAIM = textwrap.dedent(
     """
     import os, sys
-    from balise import affinity
+    from balise.cli import affinity
     before = affinity.pin(sys.argv[1], sys.argv[2])
     print(sorted(os.sched_getaffinity(0)), sorted(before or []), flush=True)
     sys.stdin.read()  # holds its claim until told to end

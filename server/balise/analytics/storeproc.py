@@ -17,6 +17,7 @@ committed them (a batch is one transaction), and keeps storing in-process from t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -31,7 +32,6 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import IO, Any
 
-from balise import affinity
 from balise.analytics.recorder import Item, Recorder
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,9 @@ def main(argv: Sequence[str]) -> int:
     from balise.db import make_engine
 
     config = json.loads(argv[0])
-    affinity.restore(config.get("cpus"))
+    if config.get("cpus"):  # `balise serve` took one CPU (cli/affinity.py); this one, them all
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, config["cpus"])
     logging.basicConfig(
         stream=sys.stderr,
         level=config["log_level"].upper(),

@@ -8,10 +8,9 @@ from typing import Any
 
 import click
 
-from balise import affinity
 from balise.accounts import keys
 from balise.analytics import storeproc
-from balise.cli import serving, startup
+from balise.cli import affinity, serving, startup
 from balise.cli.common import settings as load_settings
 from balise.cli.common import setup_logging
 from balise.db import make_engine, upgrade

@@ -6,7 +6,7 @@ thread on another CPU, which then waits for the GIL the first one still holds: o
 development machine the serving process spent 360-430 us of CPU per reader page that way,
 against 176 us with its threads on one CPU, where a hand-over is a plain switch
 (README, Performance). The click store process, the database and the proxy keep the other
-CPUs: the store process is given back the whole set it was started with.
+CPUs: the store process gives itself back the whole set (analytics/storeproc.py).
 
 `auto` claims a CPU that no other `balise serve` sharing the data dir holds (a lock file per
 CPU, `DATA_DIR/serve-cpu-N.lock`, held while the process lives: the instances of
@@ -53,16 +53,6 @@ def pin(setting: str, data_dir: str | Path) -> set[int] | None:
         "serving on CPU %d; %d more for the click store process and others", cpu, len(allowed) - 1
     )
     return allowed
-
-
-def restore(cpus: list[int] | None) -> None:
-    """Give a process started by a pinned one the CPUs its parent had before (store process)."""
-    if not cpus or not hasattr(os, "sched_setaffinity"):
-        return
-    try:
-        os.sched_setaffinity(0, set(cpus))
-    except OSError as exc:
-        log.warning("could not widen the click store process's CPUs (%s)", exc)
 
 
 def _claim(allowed: set[int], data_dir: Path) -> int | None:
