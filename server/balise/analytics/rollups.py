@@ -23,7 +23,6 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from balise.analytics import valuepairs
 from balise.db import bulk
-from balise.db.bulk import upsert
 from balise.db.counters import add_periods, hour_of
 from balise.db.dialect import insert
 from balise.db.pyramid import bucket
@@ -71,7 +70,7 @@ def add_clicks(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
     values_list = [
         {"link_id": k[0], "hour": k[1], "combo": k[2], **v} for k, v in sorted(merged.items())
     ]
-    upsert(conn, click_rollups, ["link_id", "hour", "combo"], _COUNTS, values_list)
+    bulk.upsert(conn, click_rollups, ["link_id", "hour", "combo"], _COUNTS, values_list)
     add_to_pyramid(conn, values_list)
 
 
@@ -109,11 +108,11 @@ def add_to_pyramid(conn: Connection, rows: list[dict[str, Any]], sign: int = 1) 
         found_rows = [
             {**dict(zip(keys, k, strict=True)), "clicks": n} for k, n in sorted(site.items())
         ]
-        upsert(conn, site_values, keys, ["clicks"], found_rows)
+        bulk.upsert(conn, site_values, keys, ["clicks"], found_rows)
     combo_rows = [
         {"level": k[0], "start": k[1], "combo": k[2], **v} for k, v in sorted(combos.items())
     ]
-    upsert(conn, site_combos, ["level", "start", "combo"], _COUNTS, combo_rows)
+    bulk.upsert(conn, site_combos, ["level", "start", "combo"], _COUNTS, combo_rows)
 
 
 def add_link_values(

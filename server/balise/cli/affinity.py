@@ -3,7 +3,7 @@
 Waitress hands every request from its loop thread to a worker thread and back, and each of
 them holds the GIL while it runs Python. Spread over several CPUs, every hand-over wakes a
 thread on another CPU, which then waits for the GIL the first one still holds: on the 2-core
-development machine the serving process spent 360-430 us of CPU per reader page that way,
+development machine the serving process spent 360-450 us of CPU per reader page that way,
 against 176 us with its threads on one CPU, where a hand-over is a plain switch
 (README, Performance). The click store process, the database and the proxy keep the other
 CPUs: the store process gives itself back the whole set (analytics/storeproc.py).
@@ -49,9 +49,7 @@ def pin(setting: str, data_dir: str | Path) -> set[int] | None:
     except OSError as exc:
         log.warning("could not pin the serving process to CPU %d (%s): not pinned", cpu, exc)
         return None
-    log.info(
-        "serving on CPU %d; %d more for the click store process and others", cpu, len(allowed) - 1
-    )
+    log.info("serving on CPU %d; the click store process may use all %d", cpu, len(allowed))
     return allowed
 
 
