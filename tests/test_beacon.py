@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from itsdangerous import Signer
 
 from balise.analytics.beacon import MAX_AGE, BeaconTokens
 from balise.db.tables import clicks, hourly_counts
@@ -97,3 +100,16 @@ def test_dnt_clicks_can_be_confirmed_too(app, client, make_link, db):
     assert send(client, link.slug, token_in(r.text)).status_code == 204
     flushed(app)
     assert rows(db, clicks)[0]["confirmed_at"] is not None
+
+
+def test_a_token_is_the_one_itsdangerous_signs_for_the_same_key_and_salt():
+    """Tokens are signed without Signer.sign (a keyed HMAC copied per token), yet are exactly
+    what itsdangerous makes and checks: a change of secret, salt or digest would show here."""
+    secret = "a secret of the server " * 2
+    clicked_at = datetime(2026, 12, 1, 6, 0, 7, tzinfo=UTC)
+    token = BeaconTokens(secret).sign("0123456789abcdef" * 2, 42, clicked_at)
+    signer = Signer(secret, salt="beacon", digest_method=hashlib.sha256)
+    payload = f"{'0123456789abcdef' * 2}.42.{int(clicked_at.timestamp())}"
+    assert token == signer.sign(payload).decode("ascii")
+    assert signer.unsign(token).decode("ascii") == payload
+    assert BeaconTokens("another secret").sign("0123456789abcdef" * 2, 42, clicked_at) != token

@@ -53,20 +53,34 @@ class AgentFacts:
     device: str  # desktop | mobile | tablet | other
 
 
+_CLICK = Verdict(CLICK)
+
+
 def classify(headers: Iterable[tuple[str, str]]) -> Verdict:
     """Classify a GET of a short link from its headers, (name, value) pairs in any case."""
     lowered = {name.lower(): value for name, value in headers}
     if "x-firefox-ai" in lowered:
         return Verdict(BOT, "firefox-ai")
-    agent = lowered.get("user-agent", "").strip()[:MAX_AGENT_LENGTH]
-    crawler = crawler_name(agent)
-    if crawler is not None:
-        return Verdict(BOT, crawler)
+    verdict = of_agent(lowered.get("user-agent", ""))
+    if verdict.kind == BOT:
+        return verdict
     for name in PREFETCH_HEADERS:
         value = lowered.get(name, "").lower()
         if value and any(word in value for word in PREFETCH_VALUES):
             return Verdict(PREFETCH, name)
-    return Verdict(CLICK)
+    return verdict
+
+
+def of_agent(user_agent: str) -> Verdict:
+    """What classify() answers for a request whose only header it reads is this user agent
+    (no prefetch or AI header): a bot, or a click. One cached look-up for most requests."""
+    return _agent_verdict(user_agent.strip()[:MAX_AGENT_LENGTH])
+
+
+@lru_cache(maxsize=4096)
+def _agent_verdict(user_agent: str) -> Verdict:
+    crawler = crawler_name(user_agent)
+    return _CLICK if crawler is None else Verdict(BOT, crawler)
 
 
 @lru_cache(maxsize=4096)

@@ -37,6 +37,8 @@ MAX_BEACON_BYTES = 1024
 _CLASSIFY_ENVIRON = tuple(
     ("HTTP_" + name.upper().replace("-", "_"), name) for name in classify.HEADERS_READ
 )
+# Those besides the user agent: most requests send none, and are classified by it alone.
+_MARKED_ENVIRON = tuple(key for key, name in _CLASSIFY_ENVIRON if name != "user-agent")
 
 
 class Tracker:
@@ -62,9 +64,12 @@ class Tracker:
             self.count(self._classify(environ).kind, status)
 
     def _classify(self, environ: WSGIEnvironment) -> classify.Verdict:
-        return classify.classify(
-            (name, environ[key]) for key, name in _CLASSIFY_ENVIRON if key in environ
-        )
+        for key in _MARKED_ENVIRON:
+            if key in environ:
+                return classify.classify(
+                    (name, environ[key]) for key, name in _CLASSIFY_ENVIRON if key in environ
+                )
+        return classify.of_agent(environ.get("HTTP_USER_AGENT", ""))
 
     def _uid(self) -> str:
         return f"{self._uid_prefix}{next(self._uid_counter):012x}"
