@@ -64,7 +64,7 @@ class Recorder:
         engine: Engine,
         *,
         own_host: str | None = None,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         flush_interval: float = 1.0,
         queue_size: int = 100_000,
         retention_days: int = 395,
