@@ -40,6 +40,10 @@ class ClickBuffer(Generic[T]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def has_room(self) -> bool:
+        """Whether an append now would not wait."""
+        return len(self._items) < self._capacity or self.closed
+
     def put(self, item: T) -> None:
         items = self._items
         if len(items) >= self._capacity and not self.closed:

@@ -158,6 +158,10 @@ class Recorder:
     def pending(self) -> int:
         return len(self._buffer)
 
+    def has_room(self) -> bool:
+        """Whether a click recorded now would be buffered at once (no back-pressure wait)."""
+        return self._buffer.has_room()
+
     def _put(self, item: Item) -> None:
         self._buffer.put(item)
         # Appended after the writer stopped: store it now rather than lose it. close() drains

@@ -13,6 +13,7 @@ from balise.analytics import storeproc
 from balise.cli import affinity, serving, startup
 from balise.cli.common import settings as load_settings
 from balise.cli.common import setup_logging
+from balise.cli.dispatch import LoopDispatcher
 from balise.db import make_engine, upgrade
 from balise.errors import Problem
 
@@ -46,8 +47,14 @@ def serve(init: bool) -> None:
             settings["LOG_LEVEL"],
             cpus,
         )
+    # Pages the slug cache holds ready are answered on waitress's loop thread, the rest by
+    # its worker threads (cli/dispatch.py).
+    dispatcher = LoopDispatcher(state(app).services["reader"].ready)
+    dispatcher.set_thread_count(settings["THREADS"])
+    state(app).services["dispatch"] = dispatcher
     server = create_server(
         app,
+        _dispatcher=dispatcher,
         host=settings["HOST"],
         port=settings["PORT"],
         threads=settings["THREADS"],

@@ -21,6 +21,8 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
+from balise.cli.dispatch import LoopDispatcher
+
 log = logging.getLogger("balise")
 
 MAX_BACKLOG = 4096  # connections taken from the listen backlog when the signal arrives
@@ -32,6 +34,9 @@ def run(server: Any, drain_timeout: float) -> None:
     `server` is what waitress.create_server returns: one listener, or several sharing a map.
     """
     sockets = server.map if isinstance(server, MultiSocketServer) else server._map
+    dispatcher = server.task_dispatcher
+    if isinstance(dispatcher, LoopDispatcher):
+        dispatcher.bind()
     signals: list[int] = []
 
     def stop(signum: int, _frame: Any) -> None:
@@ -43,14 +48,14 @@ def run(server: Any, drain_timeout: float) -> None:
     signal.signal(signal.SIGINT, stop)
     try:
         while not signals:
-            _poll(sockets, server.adj, server.adj.asyncore_loop_timeout)
+            _poll(sockets, server.adj, server.adj.asyncore_loop_timeout, dispatcher)
         log.info(
             "received %s, shutting down; finishing requests in flight",
             signal.Signals(signals[0]).name,
         )
         for listener in [d for d in sockets.values() if isinstance(d, BaseWSGIServer)]:
             _stop_accepting(listener, sockets)
-        busy = _drain(sockets, server.adj, time.monotonic() + drain_timeout)
+        busy = _drain(sockets, server.adj, time.monotonic() + drain_timeout, dispatcher)
         if busy:
             log.warning(
                 "closing %d connections still busy after %.0f s (BALISE_DRAIN_TIMEOUT)",
@@ -65,8 +70,11 @@ def run(server: Any, drain_timeout: float) -> None:
         wasyncore.close_all(sockets)
 
 
-def _poll(sockets: dict[int, Any], adj: Any, timeout: float) -> None:
+def _poll(sockets: dict[int, Any], adj: Any, timeout: float, dispatcher: Any = None) -> None:
+    """One turn of the loop, then the requests it set aside for the loop thread."""
     wasyncore.loop(timeout=timeout, map=sockets, use_poll=adj.asyncore_use_poll, count=1)
+    if isinstance(dispatcher, LoopDispatcher):
+        dispatcher.run_waiting()
 
 
 def _stop_accepting(listener: BaseWSGIServer, sockets: dict[int, Any]) -> None:
@@ -80,7 +88,7 @@ def _stop_accepting(listener: BaseWSGIServer, sockets: dict[int, Any]) -> None:
     wasyncore.dispatcher.close(listener)  # the listener only; the trigger still wakes the loop
 
 
-def _drain(sockets: dict[int, Any], adj: Any, deadline: float) -> int:
+def _drain(sockets: dict[int, Any], adj: Any, deadline: float, dispatcher: Any = None) -> int:
     """Run the loop, closing each connection once it is idle, until none is busy or the
     deadline passes; returns how many were still busy.
 
@@ -89,7 +97,7 @@ def _drain(sockets: dict[int, Any], adj: Any, deadline: float) -> int:
     signal are already read, or waiting in the socket, so their connections count as busy.
     """
     while True:
-        _poll(sockets, adj, 0.05)
+        _poll(sockets, adj, 0.05, dispatcher)
         busy = 0
         for channel in [d for d in sockets.values() if isinstance(d, HTTPChannel)]:
             if _busy(channel):

@@ -335,6 +335,15 @@ class LinkCache(Generic[T]):
             slot = self._slots.get(key)
             return slot.value if slot is not None else None
 
+    def ready(self, key: str) -> T | None:
+        """The value `get` would return at once, without a read or a wait: held, known and
+        within its TTL; None otherwise. Takes no lock and counts nothing (a hint: by the
+        time `get` runs, an invalidation may have dropped it)."""
+        slot = self._slots.get(key)
+        if slot is None or slot.expires <= self._clock():
+            return None
+        return slot.value
+
     def invalidate(self, key: str) -> None:
         """Forget `key` now (a link or its summary changed): the next read loads it."""
         with self._lock:

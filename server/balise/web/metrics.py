@@ -163,6 +163,14 @@ class BaliseCollector(Collector):
         yield _counter(
             "balise_link_cache_misses", "Slug cache look-ups that read the database.", cache.misses
         )
+        dispatcher = services.get("dispatch")  # `balise serve` only (cli/dispatch.py)
+        if dispatcher is not None:
+            yield _counter(
+                "balise_requests_on_loop",
+                "Requests answered on the server's loop thread (pages the slug cache held "
+                "ready); the others went to its worker threads.",
+                dispatcher.served_on_loop,
+            )
         yield self.durations.family()
         yield from self._webhooks(services["webhooks"])
 

@@ -105,6 +105,17 @@ class Reader:
         except Exception:  # noqa: BLE001 - the limit store is away: Flask decides (fallback)
             return False
 
+    def ready(self, path: str) -> bool:
+        """Whether a GET or HEAD of `path` is a reader page the cache holds ready: no read,
+        no wait (the click buffer has room). `balise serve` answers those on its loop thread
+        (cli/dispatch.py); the answer itself is what `ReaderPath` decides, as for any request.
+        """
+        match = SLUG_PATH.fullmatch(path)
+        if match is None:
+            return False
+        entry = self.cache.ready(match.group(1).lower())
+        return entry is not None and entry.lean() and self.tracker.recorder.has_room()
+
     def _unchanged(self, entries: dict[str, ReaderEntry]) -> set[str]:
         """The slugs whose link still has the version their entry was made from."""
         versions = {key: entry.link.version for key, entry in entries.items()}
