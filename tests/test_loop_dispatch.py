@@ -145,7 +145,12 @@ def test_a_page_is_ready_for_the_loop_only_once_cached_and_served_by_the_lean_pa
     app, client, editor_headers
 ):
     reader = app.extensions["balise"].services["reader"]
-    for slug, extra in (("plain-one", {}), ("locked-one", {"password": "sesame-42"})):
+    made = (
+        ("plain-one", {}),
+        ("locked-one", {"password": "sesame-42"}),
+        ("counted-one", {"max_clicks": 100}),
+    )
+    for slug, extra in made:
         body = {"url": f"https://example.org/{slug}", "slug": slug, **extra}
         assert client.post("/api/v1/links", json=body, headers=editor_headers).status_code == 201
     assert not reader.ready("/plain-one")  # never read: a worker reads it
@@ -153,6 +158,8 @@ def test_a_page_is_ready_for_the_loop_only_once_cached_and_served_by_the_lean_pa
     assert reader.ready("/plain-one") and reader.ready("/PLAIN-ONE")
     client.get("/locked-one")
     assert not reader.ready("/locked-one")  # asks for its password first: Flask's page
+    assert client.get("/counted-one").status_code == 200
+    assert not reader.ready("/counted-one")  # its click may read the clicks stored so far
     client.get("/unknown-one")
     assert not reader.ready("/unknown-one")  # held as unknown: answered by Flask's 404
     assert not reader.ready("/api/v1/links") and not reader.ready("/")

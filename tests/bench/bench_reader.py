@@ -7,7 +7,8 @@ reader page Balise served, with the same headers: the limit of serving that page
 Flask route answering a redirect, and a bare WSGI 302. wrk requests the links in turn, or
 drawn from a Zipf distribution (s = 1.1 by default beyond 10,000 links), with a desktop
 browser's user agent. Prints requests/s, p50/p99 latency, Balise's ratios to the baselines,
-its slug-cache hit ratio over the measured run, and the clicks stored against the clicks it
+its slug-cache hit ratio over the measured run, the share of its requests answered on its loop
+thread (`loop_share`, cli/dispatch.py), and the clicks stored against the clicks it
 says it served (they must be equal); the last line is one JSON object with the figures.
 
 Balise's measured run follows a short warm-up (`--warmup`): with more links than its slug
@@ -224,15 +225,21 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return sum(proc.cpu_times()[:2]), children
 
 
-def cache_counts(port: int) -> tuple[float, float]:
-    """The slug cache's hits and misses so far, from /metrics."""
+def cache_counts(port: int) -> tuple[float, float, float]:
+    """The slug cache's hits and misses so far, and the requests answered on the loop thread
+    (cli/dispatch.py), from /metrics."""
     body = get(port, "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"}).body  # type: ignore[attr-defined]
-    found = dict.fromkeys(("hits", "misses"), 0.0)
-    for name in found:
-        match = re.search(rf"^balise_link_cache_{name}_total (\S+)$", body.decode(), re.M)
+    names = {
+        "hits": "balise_link_cache_hits_total",
+        "misses": "balise_link_cache_misses_total",
+        "loop": "balise_requests_on_loop_total",
+    }
+    found = dict.fromkeys(names, 0.0)
+    for key, metric in names.items():
+        match = re.search(rf"^{metric} (\S+)$", body.decode(), re.M)
         if match:
-            found[name] = float(match.group(1))
-    return found["hits"], found["misses"]
+            found[key] = float(match.group(1))
+    return found["hits"], found["misses"], found["loop"]
 
 
 def capture_pages(port: int, share: float) -> dict[str, Any]:
@@ -328,22 +335,22 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     pinned = ["taskset", "-c", ",".join(map(str, cpus))] if cpus != sorted(all_cpus()) else []
     args.serve_cpus = cpus
     _wrk(port, args, workdir, duration=args.warmup)  # warm-up
-    hits, misses = cache_counts(port)
+    hits, misses, loop = cache_counts(port)
     spy = profiled([], args.profile, args.duration)(proc.pid)
     cpu = cpu_seconds(proc.pid)
     balise = _wrk(port, args, workdir, duration=args.duration)
     balise.measured_cpu(cpu, cpu_seconds(proc.pid))
-    hits2, misses2 = cache_counts(port)
+    hits2, misses2, loop2 = cache_counts(port)
     if spy is not None:
         spy.wait(timeout=60)
     steady: tuple[Result, float] | None = None
     if args.steady:
         _wrk(port, args, workdir, duration=args.steady)  # the same stream, not measured
-        hits3, misses3 = cache_counts(port)
+        hits3, misses3, _ = cache_counts(port)
         cpu = cpu_seconds(proc.pid)
         again = _wrk(port, args, workdir, duration=args.duration)
         again.measured_cpu(cpu, cpu_seconds(proc.pid))
-        hits4, misses4 = cache_counts(port)
+        hits4, misses4, _ = cache_counts(port)
         looked_again = (hits4 - hits3) + (misses4 - misses3)
         again.name = LABELS["balise"] + ", steady"
         steady = (again, (hits4 - hits3) / looked_again)
@@ -372,6 +379,7 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     n_clicks -= clicks_before
     looked = (hits2 - hits) + (misses2 - misses)
     hit_ratio = (hits2 - hits) / looked
+    args.loop_share = (loop2 - loop) / looked  # of the measured run's requests
     return report(results, args, controls, served, n_clicks, n_robots, hit_ratio, steady)
 
 
@@ -422,6 +430,7 @@ def report(
             if key != "balise":
                 print(f"Balise, steady / {r.name}: {steady[0].rps / r.rps:.2f}")
     print(f"\nslug cache hit ratio over the measured run: {hit_ratio:.3f}")
+    print(f"requests answered on the loop thread: {args.loop_share:.3f}")
     if steady:
         print(f"slug cache hit ratio over the steady run ({args.steady} s later): {steady[1]:.3f}")
     print(f"clicks Balise served: {served}; clicks stored: {n_clicks}; robot hits: {n_robots}")
@@ -467,6 +476,7 @@ def report(
             figures["ratio_steady_same_bytes"] = round(again.rps / results["same-bytes"].rps, 3)
     figures |= {
         "cache_hit_ratio": round(hit_ratio, 4),
+        "loop_share": round(args.loop_share, 4),
         "clicks_served": served,
         "clicks_stored": n_clicks,
     }

@@ -24,9 +24,11 @@ from typing import Any
 
 from waitress.task import ThreadedTaskDispatcher
 
-# The most answers a connection may have waiting to be sent for its next request to be
-# served on the loop (a client that does not read its answers gets worker threads, which wait
-# for it, rather than the loop).
+# The most answer bytes a connection may have waiting to be sent for its next request to be
+# served on the loop. Waitress reads no more from a connection with answers unsent, so a
+# client that does not read stalls only itself; beyond this, its requests already read go to
+# worker threads, so that the loop never reaches waitress's high watermark, where a write
+# waits for the loop itself to send.
 MAX_UNSENT = 65_536
 
 

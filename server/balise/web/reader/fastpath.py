@@ -106,15 +106,18 @@ class Reader:
             return False
 
     def ready(self, path: str) -> bool:
-        """Whether a GET or HEAD of `path` is a reader page the cache holds ready: no read,
-        no wait (the click buffer has room). `balise serve` answers those on its loop thread
-        (cli/dispatch.py); the answer itself is what `ReaderPath` decides, as for any request.
+        """Whether a GET or HEAD of `path` is a reader page the cache holds ready, whose click
+        needs no database read (no max_clicks to check) and no wait (the click buffer has
+        room). `balise serve` answers those on its loop thread (cli/dispatch.py); the answer
+        itself is what `ReaderPath` decides, as for any request.
         """
         match = SLUG_PATH.fullmatch(path)
         if match is None:
             return False
         entry = self.cache.ready(match.group(1).lower())
-        return entry is not None and entry.lean() and self.tracker.recorder.has_room()
+        if entry is None or entry.link.max_clicks is not None or not entry.lean():
+            return False
+        return self.tracker.recorder.has_room()
 
     def _unchanged(self, entries: dict[str, ReaderEntry]) -> set[str]:
         """The slugs whose link still has the version their entry was made from."""
