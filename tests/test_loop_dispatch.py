@@ -10,11 +10,14 @@ from __future__ import annotations
 import http.client
 import re
 import socket
+import threading
 import time
+from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
 from balise.analytics.buffer import ClickBuffer
+from balise.cli.dispatch import LoopDispatcher
 from balise.db.tables import clicks
 from tests.agents import BROWSERS
 from tests.live_server import LiveServer
@@ -175,3 +178,47 @@ def test_a_full_click_buffer_sends_requests_to_the_worker_threads():
     assert not buffer.has_room()  # a click now would wait: not on the loop thread
     buffer.closed = True
     assert buffer.has_room()  # closing: appends no longer wait
+
+
+class Channel:
+    """What the dispatcher reads of a waitress channel: its next request, its unsent bytes;
+    `service()` notes which thread answered."""
+
+    def __init__(self, path: str, answered: dict[str, int], done: threading.Event) -> None:
+        self.requests = [SimpleNamespace(error=None, command="GET", path=path)]
+        self.total_outbufs_len = 0
+        self.connected = True
+        self.answered = answered
+        self.done = done
+
+    def service(self) -> None:
+        self.answered[self.requests[0].path] = threading.get_ident()
+        self.done.set()
+
+
+def test_readiness_is_decided_just_before_serving_not_when_the_request_was_read():
+    """Pages served earlier in the same turn may have filled the click buffer: a request
+    read while there was room, and served after, must not wait for room on the loop."""
+    room = {"left": 2}
+
+    def ready(path: str) -> bool:
+        return room["left"] > 0
+
+    dispatcher = LoopDispatcher(ready)
+    dispatcher.set_thread_count(1)
+    try:
+        dispatcher.bind()
+        answered: dict[str, int] = {}
+        done = threading.Event()
+        first = Channel("/first", answered, threading.Event())
+        second = Channel("/second", answered, done)
+        dispatcher.add_task(first)  # both read in one turn, while the buffer had room
+        dispatcher.add_task(second)
+        first.service = lambda: (room.update(left=0), Channel.service(first))  # fills it
+        dispatcher.run_waiting()
+        assert done.wait(5)
+    finally:
+        dispatcher.shutdown(timeout=5)
+    assert answered["/first"] == threading.get_ident()  # on the loop
+    assert answered["/second"] != threading.get_ident()  # by a worker thread, once full
+    assert dispatcher.served_on_loop == 1

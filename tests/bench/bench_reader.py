@@ -10,6 +10,10 @@ browser's user agent. Prints requests/s, p50/p99 latency, Balise's ratios to the
 its slug-cache hit ratio over the measured run, the share of its requests answered on its loop
 thread (`loop_share`, cli/dispatch.py), and the clicks stored against the clicks it
 says it served (they must be equal); the last line is one JSON object with the figures.
+Beside each rate, the CPU per request of the server, of its click store process, of
+PostgreSQL's server (with `--postgres`) and of wrk itself, and how busy each CPU was: they
+share the CPUs the server is not pinned to, so when those are full, they bound the rate
+rather than the server.
 
 Balise's measured run follows a short warm-up (`--warmup`): with more links than its slug
 cache holds, it is a server just started, its cache still cold. `--steady S` measures it
@@ -29,10 +33,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -122,10 +128,19 @@ class Result:
     # CPU microseconds per request of the server process and of its children (store process)
     cpu_us: float = 0.0
     children_cpu_us: float = 0.0
+    wrk_cpu_us: float = 0.0  # the load generator's own CPU per request
+    db_cpu_us: float = 0.0  # PostgreSQL's server processes (0 on SQLite: in the store's)
+    idle: tuple[float, ...] = ()  # each CPU's idle share over the run
 
-    def measured_cpu(self, before: tuple[float, float], after: tuple[float, float]) -> None:
-        self.cpu_us = (after[0] - before[0]) / max(self.requests, 1) * 1e6
-        self.children_cpu_us = (after[1] - before[1]) / max(self.requests, 1) * 1e6
+    @property
+    def busy(self) -> str:
+        return " ".join(f"{1 - share:.2f}" for share in self.idle)
+
+    def measured_cpu(self, before: tuple[float, ...], after: tuple[float, ...]) -> None:
+        self.cpu_us, self.children_cpu_us, self.db_cpu_us = (
+            (end - start) / max(self.requests, 1) * 1e6
+            for start, end in zip(before, after, strict=True)
+        )
 
 
 def free_port() -> int:
@@ -175,10 +190,17 @@ def _wrk(port: int, args: argparse.Namespace, workdir: Path, *, duration: int) -
     }
     command = [shutil.which("wrk") or "wrk", f"-t{args.wrk_threads}", f"-c{args.connections}"]
     command += [f"-d{duration}s", "--timeout", "5s", "-s", str(script), f"http://127.0.0.1:{port}"]
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpus_before = psutil.cpu_times(percpu=True)
     out = subprocess.run(  # noqa: S603
         command, env=env, capture_output=True, text=True, check=True, timeout=duration + 120
     ).stdout
+    cpus_after = psutil.cpu_times(percpu=True)
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     data = json.loads(next(ln for ln in out.splitlines() if ln.startswith("WRKJSON"))[8:])
+    wrk_cpu = sum(
+        getattr(wrk_after, field) - getattr(wrk_before, field) for field in ("ru_utime", "ru_stime")
+    )
     return Result(
         "",
         data["requests"] / (data["duration_us"] / 1e6),
@@ -186,7 +208,15 @@ def _wrk(port: int, args: argparse.Namespace, workdir: Path, *, duration: int) -
         data["p99_ms"],
         data["requests"],
         data["errors"] + data["non2xx"],
+        wrk_cpu_us=wrk_cpu / max(data["requests"], 1) * 1e6,
+        idle=tuple(_idle_share(a, b) for a, b in zip(cpus_before, cpus_after, strict=True)),
     )
+
+
+def _idle_share(before: Any, after: Any) -> float:
+    """The share of a CPU's time between two psutil.cpu_times() readings spent idle."""
+    total = sum(after) - sum(before)
+    return (after.idle - before.idle) / total if total > 0 else 0.0
 
 
 def serve(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subprocess.Popen[Any]:
@@ -216,13 +246,19 @@ def all_cpus() -> list[int]:
     return list(os.sched_getaffinity(0))
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """CPU seconds (user and system) used so far by a server process and by its children
-    (`balise serve`'s click store process): CPU per request moves less with the machine's
-    load than requests per second do."""
+def cpu_seconds(pid: int) -> tuple[float, float, float]:
+    """CPU seconds (user and system) used so far by a server process, by its children
+    (`balise serve`'s click store process) and by this machine's PostgreSQL server processes
+    (those that live through the run: the pool keeps its connections): CPU per request moves
+    less with the machine's load than requests per second do."""
     proc = psutil.Process(pid)
     children = sum(sum(child.cpu_times()[:2]) for child in proc.children(recursive=True))
-    return sum(proc.cpu_times()[:2]), children
+    database = 0.0
+    for other in psutil.process_iter(["name"]):
+        if other.info["name"] in ("postgres", "postmaster"):
+            with contextlib.suppress(psutil.Error):
+                database += sum(other.cpu_times()[:2])
+    return sum(proc.cpu_times()[:2]), children, database
 
 
 def cache_counts(port: int) -> tuple[float, float, float]:
@@ -413,13 +449,14 @@ def report(
     )
     print(
         f"{'server':<30}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>11}{'errors':>8}"
-        f"{'CPU us/req':>12}{'store us/req':>14}"
+        f"{'CPU us/req':>12}{'store us/req':>14}{'db us/req':>11}{'wrk us/req':>12}  CPUs busy"
     )
     shown = [*results.values(), *([steady[0]] if steady else [])]
     for r in shown:
         print(
             f"{r.name:<30}{r.rps:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
             f"{r.requests:>11}{r.errors:>8}{r.cpu_us:>12.0f}{r.children_cpu_us:>14.0f}"
+            f"{r.db_cpu_us:>11.0f}{r.wrk_cpu_us:>12.0f}  {r.busy}"
         )
     balise = results["balise"]
     for key, r in results.items():
@@ -451,6 +488,11 @@ def report(
     for key, r in results.items():  # CPU per request: the server's, and its store process's
         figures[f"{key.replace('-', '_')}_cpu_us"] = round(r.cpu_us)
     figures["balise_store_cpu_us"] = round(balise.children_cpu_us)
+    # The load generator's CPU per request, and how busy each CPU was: wrk and the click
+    # store share the CPUs the server is not pinned to, so they bound the rate too.
+    figures["balise_db_cpu_us"] = round(balise.db_cpu_us)
+    figures["balise_wrk_cpu_us"] = round(balise.wrk_cpu_us)
+    figures["balise_cpus_busy"] = [round(1 - share, 3) for share in balise.idle]
     figures |= {
         "balise_rps": round(balise.rps),
         "balise_p50_ms": balise.p50_ms,
@@ -471,6 +513,9 @@ def report(
             "steady_cache_hit_ratio": round(steady[1], 4),
             "steady_balise_cpu_us": round(again.cpu_us),
             "steady_balise_store_cpu_us": round(again.children_cpu_us),
+            "steady_balise_db_cpu_us": round(again.db_cpu_us),
+            "steady_balise_wrk_cpu_us": round(again.wrk_cpu_us),
+            "steady_balise_cpus_busy": [round(1 - share, 3) for share in again.idle],
         }
         if "same-bytes" in results:
             figures["ratio_steady_same_bytes"] = round(again.rps / results["same-bytes"].rps, 3)

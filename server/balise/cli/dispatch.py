@@ -11,6 +11,11 @@ answer is sent at once. Everything else (cache misses, which read the database; 
 dashboard, Flask's pages) goes to the worker threads as before, so nothing slow ever runs on
 the loop.
 
+Whether a request is ready is decided just before it is served, not when it was read: the
+pages answered since, in the same turn, may have filled the click buffer (its click would then
+wait for room on the loop, holding up every connection), and a change may have dropped the
+page from the cache (its read would then run on the loop).
+
 The request is served by the same `channel.service()` a worker would call, through the whole
 WSGI app: what the reader sees is the same either way.
 """
@@ -48,27 +53,37 @@ class LoopDispatcher(ThreadedTaskDispatcher):
         self._loop = threading.get_ident()
 
     def add_task(self, task: Any) -> None:
-        if threading.get_ident() == self._loop and self._quick(task):
-            self._waiting.append(task)
+        if threading.get_ident() == self._loop and self._request(task) is not None:
+            self._waiting.append(task)  # served here after this turn, if still ready then
         else:
             super().add_task(task)
 
-    def _quick(self, channel: Any) -> bool:
+    @staticmethod
+    def _request(channel: Any) -> Any:
+        """The channel's next request if it may be served on the loop, as far as the request
+        alone says (a GET or HEAD that parsed); None otherwise."""
         try:
             request = channel.requests[0]
         except (AttributeError, IndexError):
-            return False
+            return None
         if request.error or request.command not in ("GET", "HEAD"):
-            return False
-        if channel.total_outbufs_len > MAX_UNSENT:
-            return False
-        return self._ready(request.path)
+            return None
+        return request
 
     def run_waiting(self) -> None:
-        """Serve the requests set aside during the last turn of the loop, and send them."""
+        """Serve the requests set aside during the last turn of the loop that are ready now,
+        and send them; hand the others to the worker threads."""
         waiting = self._waiting
         while waiting:
             channel = waiting.popleft()
+            request = self._request(channel)
+            if (
+                request is None
+                or channel.total_outbufs_len > MAX_UNSENT
+                or not self._ready(request.path)
+            ):
+                super().add_task(channel)
+                continue
             channel.service()
             self.served_on_loop += 1
             if channel.connected and channel.total_outbufs_len:
