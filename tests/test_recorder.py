@@ -185,3 +185,31 @@ def test_the_writer_runs_the_retention_purge_by_itself(db, make_link):
         wait_until(lambda: rows(db, clicks) == [], "the daily purge")
     finally:
         rec.close()
+
+
+def test_a_writer_that_falls_behind_stores_bigger_batches_to_catch_up(db, make_link):
+    """Clicks pile up (here: before the writer starts) beyond two batches: the writer takes
+    up to five batches' worth in one transaction, so each link's counter rows are written
+    once for more clicks; keeping up, it stores batches of BALISE_CLICK_BATCH_SIZE."""
+    link = make_link()
+    rec = Recorder(db, flush_interval=3600, batch_size=10)
+    stored: list[int] = []
+    commit = rec.store.commit
+    rec.store.commit = lambda batch: (stored.append(len(batch)), commit(batch))[1]  # type: ignore[method-assign]
+    for _ in range(120):
+        rec.record(a_click(link.id))
+    rec.start()
+    try:
+        assert rec.flush(30)
+        behind = [size for size in stored if size]
+        stored.clear()
+        for _ in range(20):  # two batches: not behind
+            rec.record(a_click(link.id))
+        assert rec.flush(30)
+        keeping_up = [size for size in stored if size]
+    finally:
+        rec.close()
+    assert behind == [50, 50, 10, 10]  # 120 waiting: 50; 70: 50; 20 (two batches): 10, 10
+    assert keeping_up == [10, 10]
+    assert len(rows(db, clicks)) == 140
+    assert sum(r["clicks"] for r in rows(db, hourly_counts)) == 140

@@ -243,7 +243,13 @@ SETTINGS: tuple[Setting, ...] = (
         "With DNT: 1 or Sec-GPC: 1, a click is counted but stores no visitor hash, referrer, "
         "UTM, country or device.",
     ),
-    Setting("CLICK_BATCH_SIZE", int, 2000, "Most clicks the writer stores in one transaction."),
+    Setting(
+        "CLICK_BATCH_SIZE",
+        int,
+        2000,
+        "Most clicks the writer stores in one transaction; five times as many while it is "
+        "behind (more than two batches waiting).",
+    ),
     Setting(
         "CLICK_FLUSH_INTERVAL", float, 1.0, "Longest time (seconds) a click waits in the buffer."
     ),

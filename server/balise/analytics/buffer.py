@@ -16,6 +16,12 @@ from typing import Generic, TypeVar
 
 log = logging.getLogger("balise.analytics.recorder")
 FULL_WARNING_EVERY = 5.0  # seconds a request waits on a full buffer between warnings
+# A writer with more than BEHIND batches waiting when it takes one is falling behind: its batch
+# may then hold up to GROWN batches. Per click, a batch costs mostly the rows of the links
+# (and hours, values) it touches, written once however many of their clicks it holds, so a
+# bigger batch catches up (README, Performance: a writer that falls behind).
+BEHIND = 2
+GROWN = 5
 T = TypeVar("T")
 
 
@@ -96,13 +102,17 @@ class ClickBuffer(Generic[T]):
         self._wake.clear()  # before taking: a wake set from now on is kept
 
     def take(self) -> tuple[list[T], list[threading.Event], bool]:
-        """The next batch: items up to batch_size, or up to a flush waiter or the stop;
-        (batch, flush waiters, whether the stop came)."""
+        """The next batch: items up to batch_size (GROWN times as many when more than BEHIND
+        batches wait), or up to a flush waiter or the stop; (batch, flush waiters, whether the
+        stop came)."""
         batch: list[T] = []
         waiters: list[threading.Event] = []
         items = self._items
         stopping = False
-        while len(batch) < self._batch_size:
+        most = self._batch_size
+        if len(items) - self._marks > BEHIND * most:
+            most *= GROWN
+        while len(batch) < most:
             try:
                 item = items.popleft()
             except IndexError:
