@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from tests.bench.bench_reader import free_port, run_wrk, seed, serve, stop, wait_http
+from tests.bench import readerdata
+from tests.bench.loadrun import free_port, run_wrk, serve, stop, wait_http
 from tests.databases import scratch_database
 
 from balise.analytics.clicks import Hit, write_batch
@@ -177,9 +178,10 @@ def bench_reader(database_url: str, receiver_url: str, args: argparse.Namespace)
     """wrk against `balise serve`, alternately without and with an endpoint, `--rounds` times
     (alternating spreads what the machine's other loads do over both)."""
     workdir = Path(tempfile.mkdtemp(prefix="balise-bench-hooks-"))
-    slugs = seed(database_url, args.links, 0.3)
-    paths = workdir / "paths.txt"
-    paths.write_text("".join(f"/{s}\n" for s in slugs))
+    engine = make_engine(database_url)
+    readerdata.seed(engine, args.links, 0.3, 0.0)  # wrk requests them in turn
+    engine.dispose()
+    load = argparse.Namespace(**vars(args), zipf=0.0, warmup=max(1, args.duration // 3))
     results: dict[str, list[Any]] = {"no webhook endpoint": [], "every event to one endpoint": []}
     for _round in range(args.rounds):
         for label, runs in results.items():
@@ -194,7 +196,7 @@ def bench_reader(database_url: str, receiver_url: str, args: argparse.Namespace)
                 "BALISE_LOG_LEVEL": "WARNING",
             }
             proc = serve([sys.executable, "-m", "balise", "serve"], env, port, "/healthz")
-            runs.append(run_wrk(f"http://127.0.0.1:{port}", paths, args, workdir))
+            runs.append(run_wrk(port, load, workdir, proc.pid))
             stop(proc)
     engine = make_engine(database_url)
     with engine.connect() as conn:
