@@ -35,7 +35,9 @@ def run(server: Any, drain_timeout: float) -> None:
     """
     sockets = server.map if isinstance(server, MultiSocketServer) else server._map
     dispatcher = server.task_dispatcher
-    if isinstance(dispatcher, LoopDispatcher):
+    if not isinstance(dispatcher, LoopDispatcher):
+        dispatcher = None  # waitress's own: every request on its worker threads
+    else:
         dispatcher.bind()
     signals: list[int] = []
 
@@ -70,10 +72,12 @@ def run(server: Any, drain_timeout: float) -> None:
         wasyncore.close_all(sockets)
 
 
-def _poll(sockets: dict[int, Any], adj: Any, timeout: float, dispatcher: Any = None) -> None:
+def _poll(
+    sockets: dict[int, Any], adj: Any, timeout: float, dispatcher: LoopDispatcher | None
+) -> None:
     """One turn of the loop, then the requests it set aside for the loop thread."""
     wasyncore.loop(timeout=timeout, map=sockets, use_poll=adj.asyncore_use_poll, count=1)
-    if isinstance(dispatcher, LoopDispatcher):
+    if dispatcher is not None:
         dispatcher.run_waiting()
 
 
@@ -88,7 +92,9 @@ def _stop_accepting(listener: BaseWSGIServer, sockets: dict[int, Any]) -> None:
     wasyncore.dispatcher.close(listener)  # the listener only; the trigger still wakes the loop
 
 
-def _drain(sockets: dict[int, Any], adj: Any, deadline: float, dispatcher: Any = None) -> int:
+def _drain(
+    sockets: dict[int, Any], adj: Any, deadline: float, dispatcher: LoopDispatcher | None
+) -> int:
     """Run the loop, closing each connection once it is idle, until none is busy or the
     deadline passes; returns how many were still busy.
 
