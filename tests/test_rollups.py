@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
+import threading
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from balise.analytics import stats
 from balise.analytics.clicks import Confirmation, Hit, purge_before, write_batch
 from balise.analytics.periods import make_period, zone
-from balise.analytics.rollups import DIMENSIONS, fill_from_clicks
-from balise.db.tables import click_rollups, clicks
+from balise.analytics.rollups import DIMENSIONS, add_link_values, fill_from_clicks
+from balise.db.tables import click_rollups, clicks, link_values
 from tests import agents
 
 UTC = timezone.utc
@@ -129,6 +132,39 @@ def test_top_lists_survive_a_purge_of_raw_clicks(db, make_link):
         after = stats.stats(conn, period, top=100)
     assert after["top"] == before["top"]
     assert sum(row["clicks"] for row in after["top"]["referrers"]) == 600
+
+
+def test_a_day_row_another_instance_makes_meanwhile_gets_both_counts(db, make_link):
+    """Two instances store a link's first clicks of the day at once: the second does not see
+    the first's row when it looks (not committed yet), so its insert waits, then does nothing;
+    its counts are then added to that row, not lost."""
+    if db.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    link = make_link()
+    key = (link.id, "d", START)
+    with db.connect() as first:
+        first.begin()
+        add_link_values(first, {key: {"browser": {"Firefox": 2}}})  # inserted, not committed
+
+        def other() -> None:
+            with db.begin() as conn:
+                add_link_values(conn, {key: {"browser": {"Firefox": 3, "Safari": 1}}})
+
+        second = threading.Thread(target=other)
+        second.start()
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        deadline = time.monotonic() + 10
+        with db.connect() as watch:  # until the other's insert waits for this transaction
+            while not watch.execute(text(waiting)).scalar() and time.monotonic() < deadline:
+                time.sleep(0.02)
+        first.commit()
+    second.join(10)
+    assert not second.is_alive()
+    with db.connect() as conn:
+        stored = conn.execute(select(link_values.c.counts).where(link_values.c.link_id == link.id))
+        assert [json.loads(counts) for (counts,) in stored] == [
+            {"browser": {"Firefox": 5, "Safari": 1}}
+        ]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -118,36 +118,42 @@ def add_to_pyramid(conn: Connection, rows: list[dict[str, Any]], sign: int = 1) 
 def add_link_values(
     conn: Connection, added: dict[tuple[int, str, datetime], dict[str, dict[str, int]]]
 ) -> None:
-    """Merge counts into the links' day and month rows: the missing ones are inserted with
-    their counts at once (key order; most rows of a batch spread over many links are new),
-    the rows there were are locked (key order), added to and written back. Concurrent batches
-    of several instances already queue on the site-wide counter rows they both add to
-    (site_counts)."""
+    """Merge counts into the links' day and month rows: the rows there are locked (key order),
+    added to and written back; the missing ones are inserted with their counts at once. Most
+    rows of a batch already exist (a link's day row is made by its first click of the day), so
+    they are looked up first rather than tried as inserts: that cost a row encoded and a
+    conflict per existing row (about an eighth of the click store's time at 1,000 links). A
+    row another instance inserted meanwhile (its insert here does nothing) is merged like any
+    existing one. Concurrent batches of several instances already queue on the site-wide
+    counter rows they both add to (site_counts)."""
     keys = sorted(added)
     v = link_values.c
     made = insert(conn, link_values).on_conflict_do_nothing()
     made = made.returning(v.link_id, v.level, v.start)
     for first in range(0, len(keys), 500):
         part = keys[first : first + 500]
-        new = [
-            {"link_id": k[0], "level": k[1], "start": k[2], "counts": _dumps(added[k])}
-            for k in part
-        ]
-        inserted = {(i, lv, utc(s)) for i, lv, s in conn.execute(made, new)}
-        there = [k for k in part if k not in inserted]
-        if not there:
-            continue
-        stored = _locked(conn, there)
+        stored = _locked(conn, part)
+        missing = [k for k in part if k not in stored]
+        if missing:
+            new = [
+                {"link_id": k[0], "level": k[1], "start": k[2], "counts": _dumps(added[k])}
+                for k in missing
+            ]
+            inserted = {(i, lv, utc(s)) for i, lv, s in conn.execute(made, new)}
+            raced = [k for k in missing if k not in inserted]
+            if raced:
+                stored |= _locked(conn, raced)
         rows = []
-        for key in there:
-            counts = json.loads(stored[key])
+        for key, text in stored.items():
+            counts = json.loads(text)
             for dim, values in added[key].items():
                 kept = counts.setdefault(dim, {})
                 for value, n in values.items():
                     kept[value] = kept.get(value, 0) + n
             rows.append({"k_link": key[0], "k_level": key[1], "k_start": key[2],
                          "counts": _dumps(counts)})  # fmt: skip
-        bulk.execute_many(conn, ("link_values", "merged"), _merged, rows)
+        if rows:
+            bulk.execute_many(conn, ("link_values", "merged"), _merged, rows)
 
 
 # json.dumps's text, with an encoder made once (counts are plain dicts: no cycle to look for)
