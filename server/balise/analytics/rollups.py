@@ -77,30 +77,58 @@ def add_clicks(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
 def add_to_pyramid(conn: Connection, rows: list[dict[str, Any]], sign: int = 1) -> None:
     """Add click_rollups-shaped rows (link_id, hour, combo, DIMENSIONS, clicks, confirmed) to
     link_values, site_values, site_combos, value_pairs and value_links; `sign` -1 takes them
-    off."""
+    off.
+
+    Each row is added once, to its hour (site-wide) or day (per link); the hours are then
+    folded into their days and months, and the days into their months: a batch's rows share
+    a few hours, so that is a few additions a row instead of one per level."""
     valuepairs.add(conn, rows, sign)
-    per_link: dict[tuple[int, str, datetime], dict[str, dict[str, int]]] = {}
-    site: dict[tuple[str, str, datetime, str], int] = {}
-    combos: dict[tuple[str, datetime, str], dict[str, Any]] = {}
+    hours: dict[tuple[datetime, str], dict[str, Any]] = {}  # (hour, combo): its counts
+    site_hours: dict[tuple[str, datetime, str], int] = {}  # (dim, hour, value): clicks
+    link_days: dict[tuple[int, datetime], dict[str, dict[str, int]]] = {}
     for row in rows:
         clicks, confirmed = sign * int(row["clicks"]), sign * int(row["confirmed"])
-        for level in ("h", "d", "m"):
-            start = bucket(row["hour"], level)
-            key = (level, start, row["combo"])
-            found = combos.setdefault(
-                key, {**{d: row[d] for d in DIMENSIONS}, "clicks": 0, "confirmed": 0}
-            )
-            found["clicks"] += clicks
-            found["confirmed"] += confirmed
-            if not clicks:
-                continue
+        hour = bucket(row["hour"], "h")
+        found = hours.get((hour, row["combo"]))
+        if found is None:
+            found = hours[hour, row["combo"]] = {
+                **{d: row[d] for d in DIMENSIONS},
+                "clicks": 0,
+                "confirmed": 0,
+            }
+        found["clicks"] += clicks
+        found["confirmed"] += confirmed
+        if not clicks:
+            continue
+        for dim in DIMENSIONS:
+            at = (dim, hour, row[dim])
+            site_hours[at] = site_hours.get(at, 0) + clicks
+        if row.get("link_id") is not None:
+            counts = link_days.setdefault((int(row["link_id"]), bucket(hour, "d")), {})
             for dim in DIMENSIONS:
-                site_key = (dim, level, start, row[dim])
-                site[site_key] = site.get(site_key, 0) + clicks
-                if level != "h" and row.get("link_id") is not None:
-                    counts = per_link.setdefault((int(row["link_id"]), level, start), {})
-                    values = counts.setdefault(dim, {})
-                    values[row[dim]] = values.get(row[dim], 0) + clicks
+                values = counts.setdefault(dim, {})
+                values[row[dim]] = values.get(row[dim], 0) + clicks
+    combos: dict[tuple[str, datetime, str], dict[str, Any]] = {}
+    for (hour, combo_key), counts in hours.items():
+        for level in ("h", "d", "m"):
+            found = combos.setdefault(
+                (level, bucket(hour, level), combo_key), {**counts, "clicks": 0, "confirmed": 0}
+            )
+            found["clicks"] += counts["clicks"]
+            found["confirmed"] += counts["confirmed"]
+    site: dict[tuple[str, str, datetime, str], int] = {}
+    for (dim, hour, value), n in site_hours.items():
+        for level in ("h", "d", "m"):
+            site_key = (dim, level, bucket(hour, level), value)
+            site[site_key] = site.get(site_key, 0) + n
+    per_link: dict[tuple[int, str, datetime], dict[str, dict[str, int]]] = {}
+    for (link_id, day), counts in link_days.items():
+        for link_key in ((link_id, "d", day), (link_id, "m", bucket(day, "m"))):
+            merged = per_link.setdefault(link_key, {})
+            for dim, values in counts.items():
+                kept = merged.setdefault(dim, {})
+                for value, n in values.items():
+                    kept[value] = kept.get(value, 0) + n
     if per_link:
         add_link_values(conn, per_link)
     if site:

@@ -55,19 +55,29 @@ def add_periods(
     and month counters (`site_counts`). Items: link_id (links only), hour (any moment in it),
     amounts of COUNTERS and `visitors`. Amounts may be negative (a deleted link's)."""
     names = (*COUNTERS, "visitors")
-    per_link: dict[tuple[int, str, datetime], dict[str, int]] = {}
+    # Each item is added once, to its day (per link) or hour (site-wide), then the days and
+    # hours are folded into their months and days: a batch's items share a few hours.
+    link_days: dict[tuple[int, datetime], dict[str, int]] = {}
     for item in link_items:
-        for level in ("d", "m"):
-            key = (int(item["link_id"]), level, bucket(item["hour"], level))  # type: ignore[arg-type, call-overload]
-            _add(per_link.setdefault(key, dict.fromkeys(names, 0)), item, names)
-    site: dict[tuple[str, datetime], dict[str, int]] = {}
+        key = (int(item["link_id"]), bucket(item["hour"], "d"))  # type: ignore[arg-type, call-overload]
+        _add(link_days.setdefault(key, dict.fromkeys(names, 0)), item, names)
+    per_link: dict[tuple[int, str, datetime], dict[str, int]] = {}
+    for (link_id, day), amounts in link_days.items():
+        per_link[link_id, "d", day] = amounts
+        _add(per_link.setdefault((link_id, "m", bucket(day, "m")), dict.fromkeys(names, 0)),
+             amounts, names)  # fmt: skip
+    site_hours: dict[datetime, dict[str, int]] = {}
     for item in site_items:
+        hour = bucket(item["hour"], "h")  # type: ignore[arg-type]
+        _add(site_hours.setdefault(hour, dict.fromkeys(names, 0)), item, names)
+    site: dict[tuple[str, datetime], dict[str, int]] = {}
+    for hour, amounts in site_hours.items():
         for level in ("h", "d", "m"):
             # Visitors are kept per day (a visitor hash lives one UTC day), not per hour.
             added = COUNTERS if level == "h" else names
-            if any(item.get(name) for name in added):
-                at = (level, bucket(item["hour"], level))  # type: ignore[arg-type]
-                _add(site.setdefault(at, dict.fromkeys(names, 0)), item, added)
+            if any(amounts[name] for name in added):
+                at = (level, bucket(hour, level))
+                _add(site.setdefault(at, dict.fromkeys(names, 0)), amounts, added)
     if per_link:
         rows = [
             {"link_id": k[0], "level": k[1], "start": k[2], **v}
