@@ -152,7 +152,10 @@ def test_a_day_row_another_instance_makes_meanwhile_gets_both_counts(db, make_li
 
         second = threading.Thread(target=other)
         second.start()
-        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
         deadline = time.monotonic() + 10
         with db.connect() as watch:  # until the other's insert waits for this transaction
             while not watch.execute(text(waiting)).scalar() and time.monotonic() < deadline:

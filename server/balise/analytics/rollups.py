@@ -150,7 +150,7 @@ def add_link_values(
     added to and written back; the missing ones are inserted with their counts at once. Most
     rows of a batch already exist (a link's day row is made by its first click of the day), so
     they are looked up first rather than tried as inserts: that cost a row encoded and a
-    conflict per existing row (about an eighth of the click store's time at 1,000 links). A
+    conflict per existing row (a tenth of the store's instructions a click at 1,000 links). A
     row another instance inserted meanwhile (its insert here does nothing) is merged like any
     existing one. Concurrent batches of several instances already queue on the site-wide
     counter rows they both add to (site_counts)."""
