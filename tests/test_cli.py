@@ -128,3 +128,88 @@ def test_db_upgrade_command(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "balise.db").exists()
+
+
+def serve_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BALISE_")}
+    return env | {"BALISE_DATA_DIR": str(tmp_path / "instance")} | settings
+
+
+def balise_run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - our own module, our own interpreter
+        [sys.executable, "-m", "balise", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def said_in_one_line(result: subprocess.CompletedProcess) -> str:
+    """The error a failed command printed: its one `Error:` line, and no traceback."""
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_serve_on_a_port_in_use_says_so_and_the_next_start_still_shows_the_first_key(
+    tmp_path: Path,
+):
+    port = free_port()
+    env = serve_env(tmp_path, BALISE_PORT=str(port))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        refused = balise_run(env, "serve", "--init")
+    said = said_in_one_line(refused)
+    assert f"cannot listen on http://127.0.0.1:{port} (Address already in use)" in said
+    assert "BALISE_PORT" in said and "blz_" not in refused.stdout + refused.stderr
+    # The failed start created no key nobody saw: once the port is free, the first run's
+    # block shows one.
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "balise", "serve", "--init"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _err = proc.communicate(timeout=20)
+    assert "First run: an admin API key was created." in out
+    assert any(line.strip().startswith("blz_") for line in out.splitlines()), out
+
+
+def test_serve_on_a_host_this_machine_does_not_have_says_so(tmp_path: Path):
+    env = serve_env(tmp_path, BALISE_HOST="balise.invalid", BALISE_PORT=str(free_port()))
+    said = said_in_one_line(balise_run(env, "serve"))
+    assert "cannot listen on http://balise.invalid:" in said
+    assert "BALISE_HOST='balise.invalid' is not a name or address of this machine" in said
+
+
+def test_serve_and_db_upgrade_on_a_database_that_does_not_answer_say_which_in_one_line(
+    tmp_path: Path,
+):
+    closed = free_port()  # nothing listens there
+    url = f"postgresql://postgres:hunter22@127.0.0.1:{closed}/test"
+    env = serve_env(tmp_path, BALISE_DATABASE_URL=url, BALISE_PORT=str(free_port()))
+    for args in (("serve", "--init"), ("db", "upgrade")):
+        result = balise_run(env, *args)
+        said = said_in_one_line(result)
+        assert f"cannot open the database postgresql://postgres:***@127.0.0.1:{closed}/test" in said
+        assert "Connection refused" in said
+        assert "hunter22" not in result.stdout + result.stderr
+
+
+def test_serve_and_db_upgrade_with_a_data_directory_they_cannot_make_say_which(tmp_path: Path):
+    (tmp_path / "a-file").write_text("not a directory")
+    env = serve_env(tmp_path, BALISE_DATA_DIR=str(tmp_path / "a-file" / "instance"))
+    for args in (("serve", "--init"), ("db", "upgrade")):
+        said = said_in_one_line(balise_run(env, *args))
+        assert f"cannot create the data directory (BALISE_DATA_DIR) {tmp_path}/a-file/" in said
+        assert "(Not a directory)" in said

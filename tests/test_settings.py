@@ -60,6 +60,9 @@ def test_a_configured_secret_key_is_used_and_not_written(tmp_path):
         ("BALISE_SERVE_CPU", "first"),
         ("BALISE_SERVE_CPU", "-1"),
         ("BALISE_SERVE_CPU", "0,1"),
+        ("BALISE_PORT", "0"),
+        ("BALISE_PORT", "70000"),  # the socket would take it modulo 65536, and say 70000
+        ("BALISE_THREADS", "0"),
     ],
 )
 def test_cache_size_and_click_store_are_validated(variable, value):
@@ -72,3 +75,29 @@ def test_cache_size_and_click_store_defaults_and_values():
     assert config.load({})["CLICK_STORE"] == "process"
     values = config.load({"BALISE_CACHE_SIZE": "250000", "BALISE_CLICK_STORE": "thread"})
     assert (values["CACHE_SIZE"], values["CLICK_STORE"]) == (250_000, "thread")
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("mysql://balise:hunter22@db/balise", "not mysql+mysqldb"),
+        ("postgres://balise:hunter22@db/balise", "not postgres"),  # not SQLAlchemy's name
+        ("postgresql+psycopg2://balise:hunter22@db/balise", "not postgresql+psycopg2"),
+        ("hunter22", "is not a database URL"),
+    ],
+)
+def test_a_database_balise_does_not_run_on_is_refused_without_its_password(url, named):
+    with pytest.raises(config.SettingError) as refused:
+        config.load({"BALISE_DATABASE_URL": url})
+    said = str(refused.value)
+    assert said.startswith("BALISE_DATABASE_URL") and named in said
+    assert "postgresql+psycopg://user:pass@host/db" in said or "not a database URL" in said
+    assert "hunter22" not in said
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:///x/balise.db", "postgresql://u@h/d", "postgresql+psycopg://u:p@h:5433/d"],
+)
+def test_sqlite_and_postgresql_through_psycopg_are_accepted(url):
+    assert config.load({"BALISE_DATABASE_URL": url})["DATABASE_URL"] == url

@@ -53,7 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
         "DATABASE_URL",
         str,
         "",
-        "SQLAlchemy URL; empty means sqlite:///DATA_DIR/balise.db. "
+        "SQLAlchemy URL of SQLite or PostgreSQL; empty means sqlite:///DATA_DIR/balise.db. "
         "PostgreSQL: postgresql+psycopg://user:pass@host/db.",
     ),
     Setting(
@@ -65,8 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("BASE_URL", str, "", "Public origin of short links; empty means http://HOST:PORT."),
     Setting("HOST", str, "127.0.0.1", "Address `balise serve` listens on."),
-    Setting("PORT", int, 8080, "Port `balise serve` listens on."),
-    Setting("THREADS", int, 8, "Waitress worker threads."),
+    Setting("PORT", int, 8080, "Port `balise serve` listens on (1 to 65535)."),
+    Setting("THREADS", int, 8, "Waitress worker threads (1 to 1,000)."),
     Setting(
         "SERVE_CPU",
         str,
@@ -349,9 +349,14 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
     values["DATA_DIR"] = str(data_dir)
     if not values["DATABASE_URL"]:
         values["DATABASE_URL"] = f"sqlite:///{data_dir / 'balise.db'}"
+    _check_database_url(values["DATABASE_URL"])
     if not values["BASE_URL"]:
         values["BASE_URL"] = f"http://{values['HOST']}:{values['PORT']}"
     values["BASE_URL"] = values["BASE_URL"].rstrip("/")
+    if not 1 <= int(values["PORT"]) <= 65_535:
+        raise SettingError("BALISE_PORT must be between 1 and 65535")
+    if not 1 <= int(values["THREADS"]) <= 1_000:
+        raise SettingError("BALISE_THREADS must be between 1 and 1000")
     delay = values["DEFAULT_REDIRECT_DELAY"]
     if not 0 <= int(delay) <= 10:
         raise SettingError("BALISE_DEFAULT_REDIRECT_DELAY must be between 0 and 10")
@@ -370,6 +375,31 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
     if root and not root.startswith(("https://", "http://")):
         raise SettingError("BALISE_ROOT_REDIRECT must be an http:// or https:// URL")
     return values
+
+
+# The databases Balise runs on, as (backend, driver): the drivers it installs.
+DATABASES = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
+
+
+def _check_database_url(url: str) -> None:
+    """A URL of SQLite, or of PostgreSQL through psycopg 3; otherwise a SettingError that says
+    which (never the URL itself: it may hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+        found = (parsed.get_backend_name(), parsed.get_driver_name())
+    except NoSuchModuleError:  # a backend SQLAlchemy does not know, e.g. postgres://
+        found = (make_url(url).drivername, "")
+    except ArgumentError:
+        raise SettingError("BALISE_DATABASE_URL is not a database URL") from None
+    if found not in DATABASES:
+        given = "+".join(part for part in found if part)
+        raise SettingError(
+            f"BALISE_DATABASE_URL: Balise runs on SQLite (sqlite:///path/to/balise.db) or "
+            f"PostgreSQL (postgresql+psycopg://user:pass@host/db), not {given}"
+        )
 
 
 def secret_key(values: Mapping[str, Any]) -> str:

@@ -43,6 +43,26 @@ def _reason(exc: DBAPIError) -> str:
     return f"{exc.orig.__class__.__name__}: {text[0] if text else ''}"
 
 
+def database_failure(url: str, exc: DBAPIError) -> click.ClickException:
+    """A database that does not answer, in one line: which one (password masked) and why."""
+    return click.ClickException(f"cannot open the database {shown(url)} ({_reason(exc)})")
+
+
+def make_directories(values: dict[str, Any]) -> None:
+    """The data directory and the SQLite database's own, made if missing; one line on failure."""
+    parsed = make_url(values["DATABASE_URL"])
+    wanted = [("the data directory (BALISE_DATA_DIR)", Path(values["DATA_DIR"]))]
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        wanted.append(("the database's directory", Path(parsed.database).parent))
+    for what, path in wanted:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot create {what} {path} ({exc.strerror or exc})"
+            ) from None
+
+
 def open_database() -> Engine:
     """The engine of the configured database once it is known to exist and be migrated."""
     url = settings()["DATABASE_URL"]
@@ -58,9 +78,7 @@ def open_database() -> Engine:
         revision = current(engine)
     except DBAPIError as exc:
         engine.dispose()
-        raise click.ClickException(
-            f"cannot open the database {shown(url)} ({_reason(exc)})"
-        ) from None
+        raise database_failure(url, exc) from None
     if revision != head():
         engine.dispose()
         found = f"at revision {revision}" if revision else "empty"
