@@ -3,8 +3,11 @@
 Writes N links straight into a scratch database (30 % with summaries), starts on 127.0.0.1 a
 real `balise serve` on it, then the baselines, one after the other and all under waitress
 with the same settings: "same bytes" (a bare WSGI app sending a byte-identical copy of a
-reader page Balise served, with the same headers: the limit of serving that page), a minimal
-Flask route answering a redirect, and a bare WSGI 302. wrk requests the links in turn, or
+reader page Balise served, with the same headers: the limit of serving that page), "same
+bytes, a read a miss" (the same app with a cache of BALISE_CACHE_SIZE links, least recently
+used out, which first reads a link it does not hold with Balise's own query: the limit of
+serving that page when the links outnumber the cache; SQLite only), a minimal Flask route
+answering a redirect, and a bare WSGI 302. wrk requests the links in turn, or
 drawn from a Zipf distribution (s = 1.1 by default beyond 10,000 links), with a desktop
 browser's user agent. Prints requests/s, p50/p99 latency, Balise's ratios to the baselines,
 its slug-cache hit ratio over the measured run, the share of its requests answered on its loop
@@ -23,7 +26,7 @@ printed, the steady one as `steady_*` figures (`steady_cache_hit_ratio` too).
 
     .venv/bin/python tests/bench/bench_reader.py [--duration 15] [--connections 32]
         [--links 1000] [--zipf S] [--cache-size N] [--controls FRACTION] [--steady S]
-        [--postgres postgresql://...] [--servers balise,same-bytes,flask,bare-302]
+        [--postgres postgresql://...] [--servers balise,same-bytes,same-bytes-read,flask,bare-302]
         [--profile balise.txt]
 
 Absolute figures drift between runs and machines; the ratios measured in one run do not.
@@ -65,6 +68,7 @@ from tests.bench.loadrun import (  # noqa: E402
 )
 from tests.databases import scratch_database  # noqa: E402
 
+from balise import config  # noqa: E402
 from balise.db import make_engine, upgrade  # noqa: E402
 from balise.db.tables import clicks, robot_hits  # noqa: E402
 
@@ -109,11 +113,47 @@ BASELINES = {
             start_response("200 OK", headers)
             return [body]
     """,
+    # The same bytes, but a link its cache of BENCH_CACHE_SIZE (least recently used out) does
+    # not hold is read first, as Balise reads it (one query, on a connection of the thread's
+    # own): the limit of serving that page when the links outnumber the cache.
+    "samebytesread.py": """
+        from samebytes import app as send
+        import os, sqlite3, threading
+        from collections import OrderedDict
+        DATABASE, SQL = os.environ["BENCH_SQLITE"], os.environ["BENCH_ENTRY_SQL"]
+        SIZE = int(os.environ["BENCH_CACHE_SIZE"])
+        held, lock, local, counts = OrderedDict(), threading.Lock(), threading.local(), [0, 0]
+
+        def read(key):
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = local.conn = sqlite3.connect(DATABASE, check_same_thread=False)
+            return conn.execute(SQL, (key,)).fetchone()
+
+        def app(environ, start_response):
+            key = environ["PATH_INFO"][1:].lower()
+            if key == "__counts":
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                return [("%d %d" % tuple(counts)).encode()]
+            with lock:
+                found = key in held
+                if found:
+                    held.move_to_end(key)
+                counts[0 if found else 1] += 1
+            if not found:
+                row = read(key)
+                with lock:
+                    held[key] = row
+                    if len(held) > SIZE:
+                        held.popitem(last=False)
+            return send(environ, start_response)
+    """,
 }
-SERVERS = ("balise", "same-bytes", "flask", "bare-302")
+SERVERS = ("balise", "same-bytes", "same-bytes-read", "flask", "bare-302")
 LABELS = {
     "balise": "Balise GET /<slug>",
     "same-bytes": "same bytes (limit)",
+    "same-bytes-read": "same bytes, a read a miss",
     "flask": "minimal Flask",
     "bare-302": "bare WSGI 302",
 }
@@ -259,13 +299,32 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     waitress = [*pinned, sys.executable, "-m", "waitress", f"--threads={args.threads}"]
     waitress.append("--host=127.0.0.1")
     waitress.append("--ident=balise")  # as `balise serve` names itself
-    modules = {"same-bytes": "samebytes:app", "flask": "flaskapp:app", "bare-302": "bare302:app"}
+    modules = {
+        "same-bytes": "samebytes:app",
+        "same-bytes-read": "samebytesread:app",
+        "flask": "flaskapp:app",
+        "bare-302": "bare302:app",
+    }
+    base_env |= {
+        "BENCH_SQLITE": database_url.removeprefix("sqlite:///"),
+        "BENCH_ENTRY_SQL": entry_sql(),
+        "BENCH_CACHE_SIZE": str(args.cache_size or config.load({})["CACHE_SIZE"]),
+    }
     for server in args.servers:
         if server == "balise":
             continue
         port = free_port()
         proc = serve([*waitress, f"--port={port}", modules[server]], base_env, port, "/k0000001")
-        results[server] = run_wrk(port, args, workdir, proc.pid)
+        if server == "same-bytes-read":  # its hit ratio over the measured run, too
+            wrk(port, args, workdir, duration=args.warmup)
+            before = read_counts(port)
+            cpu = cpu_seconds(proc.pid, False)
+            results[server] = wrk(port, args, workdir, duration=args.duration)
+            results[server].measured_cpu(cpu, cpu_seconds(proc.pid, False))
+            hit, miss = (b - a for a, b in zip(before, read_counts(port), strict=True))
+            args.read_hit_ratio = hit / (hit + miss)
+        else:
+            results[server] = run_wrk(port, args, workdir, proc.pid)
         results[server].name = LABELS[server]
         stop(proc)
     served = sum(int(n) for n in re.findall(r"clicks served: (\d+)", log))
@@ -275,6 +334,24 @@ def _bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[s
     hit_ratio = (hits2 - hits) / looked
     args.loop_share = (loop2 - loop) / looked  # of the measured run's requests
     return report(results, args, controls, served, n_clicks, n_robots, hit_ratio, steady)
+
+
+def entry_sql() -> str:
+    """The reader path's read of one slug (web/reader/page.py), as SQLite runs it."""
+    from sqlalchemy import bindparam
+    from sqlalchemy.dialects import sqlite
+
+    from balise.db.tables import links
+    from balise.web.reader.page import _ENTRY
+
+    where = _ENTRY.where(links.c.slug_key == bindparam("key"))
+    return str(where.compile(dialect=sqlite.dialect()))
+
+
+def read_counts(port: int) -> tuple[int, int]:
+    """The same-bytes-read app's hits and misses so far."""
+    hits, misses = get(port, "/__counts", {}).body.split()  # type: ignore[attr-defined]
+    return int(hits), int(misses)
 
 
 def count_rows(database_url: str) -> tuple[int, int]:
@@ -325,6 +402,8 @@ def report(
             if key != "balise":
                 print(f"Balise, steady / {r.name}: {steady[0].rps / r.rps:.2f}")
     print(f"\nslug cache hit ratio over the measured run: {hit_ratio:.3f}")
+    if "same-bytes-read" in results:
+        print(f"same bytes, a read a miss: its cache's hit ratio {args.read_hit_ratio:.3f}")
     print(f"requests answered on the loop thread: {args.loop_share:.3f}")
     if steady:
         print(f"slug cache hit ratio over the steady run ({args.steady} s later): {steady[1]:.3f}")
@@ -338,7 +417,7 @@ def report(
         "serve_cpu": args.serve_cpu,
         "serve_cpus": args.serve_cpus,
     }
-    for key in ("same-bytes", "flask", "bare-302"):
+    for key in ("same-bytes", "same-bytes-read", "flask", "bare-302"):
         name = key.replace("-", "_")
         if key in results:
             figures[f"{name}_rps"] = round(results[key].rps)
@@ -360,6 +439,9 @@ def report(
     if "same-bytes" in results:
         figures["same_bytes_p50_ms"] = results["same-bytes"].p50_ms
         figures["same_bytes_p99_ms"] = results["same-bytes"].p99_ms
+    if "same-bytes-read" in results:
+        figures["same_bytes_read_p99_ms"] = results["same-bytes-read"].p99_ms
+        figures["same_bytes_read_hit_ratio"] = round(args.read_hit_ratio, 4)
     if steady:
         again = steady[0]
         figures |= {
@@ -375,8 +457,10 @@ def report(
             "steady_balise_wrk_cpu_us": round(again.wrk_cpu_us),
             "steady_balise_cpus_busy": [round(1 - share, 3) for share in again.idle],
         }
-        if "same-bytes" in results:
-            figures["ratio_steady_same_bytes"] = round(again.rps / results["same-bytes"].rps, 3)
+        for key in ("same-bytes", "same-bytes-read"):
+            if key in results:
+                name = key.replace("-", "_")
+                figures[f"ratio_steady_{name}"] = round(again.rps / results[key].rps, 3)
     figures |= {
         "cache_hit_ratio": round(hit_ratio, 4),
         "loop_share": round(args.loop_share, 4),
@@ -439,6 +523,8 @@ def main() -> None:
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     if "balise" not in args.servers:
         args.servers.insert(0, "balise")
+    if args.postgres and "same-bytes-read" in args.servers:  # it reads SQLite
+        args.servers.remove("same-bytes-read")
     unknown = set(args.servers) - set(SERVERS)
     if unknown:
         raise SystemExit(f"--servers: unknown {', '.join(sorted(unknown))}")
