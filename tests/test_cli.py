@@ -62,6 +62,24 @@ def wait_for(url: str, timeout: float = 20.0) -> None:
     raise TimeoutError(url)
 
 
+def serve_init(env: dict[str, str], port: int) -> subprocess.Popen:
+    """`balise serve --init` started, once it answers /healthz (killed if it never does)."""
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "balise", "serve", "--init"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+    except TimeoutError:
+        proc.kill()
+        proc.communicate(timeout=20)
+        raise
+    return proc
+
+
 def first_run_block(stdout) -> list[str]:
     """The lines `serve --init` prints once it listens, up to the dashboard's address."""
     lines: list[str] = []
@@ -79,15 +97,8 @@ def test_serve_migrates_prints_a_first_key_serves_and_stops_cleanly_on_sigterm(t
         "BALISE_BASE_URL": "",
     }
     env.pop("BALISE_SECRET_KEY", None)
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "balise", "serve", "--init"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = serve_init(env, port)
     try:
-        wait_for(f"http://127.0.0.1:{port}/healthz")
         block = first_run_block(proc.stdout)
         key = next(line.strip() for line in block if line.strip().startswith("blz_"))
         request = urllib.request.Request(
@@ -169,18 +180,9 @@ def test_serve_on_a_port_in_use_says_so_and_the_next_start_still_shows_the_first
     assert "BALISE_PORT" in said and "blz_" not in refused.stdout + refused.stderr
     # The failed start created no key nobody saw: once the port is free, the first run's
     # block shows one.
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "balise", "serve", "--init"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _err = proc.communicate(timeout=20)
+    proc = serve_init(env, port)
+    proc.send_signal(signal.SIGTERM)
+    out, _err = proc.communicate(timeout=20)
     assert "First run: an admin API key was created." in out
     assert any(line.strip().startswith("blz_") for line in out.splitlines()), out
 
