@@ -349,7 +349,11 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
     values["DATA_DIR"] = str(data_dir)
     if not values["DATABASE_URL"]:
         values["DATABASE_URL"] = f"sqlite:///{data_dir / 'balise.db'}"
-    _check_database_url(values["DATABASE_URL"])
+    from balise.db.engine import unsupported
+
+    refused = unsupported(values["DATABASE_URL"])
+    if refused:
+        raise SettingError(f"BALISE_DATABASE_URL: {refused}")
     if not values["BASE_URL"]:
         values["BASE_URL"] = f"http://{values['HOST']}:{values['PORT']}"
     values["BASE_URL"] = values["BASE_URL"].rstrip("/")
@@ -375,31 +379,6 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
     if root and not root.startswith(("https://", "http://")):
         raise SettingError("BALISE_ROOT_REDIRECT must be an http:// or https:// URL")
     return values
-
-
-# The databases Balise runs on, as (backend, driver): the drivers it installs.
-DATABASES = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
-
-
-def _check_database_url(url: str) -> None:
-    """A URL of SQLite, or of PostgreSQL through psycopg 3; otherwise a SettingError that says
-    which (never the URL itself: it may hold a password)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    try:
-        parsed = make_url(url)
-        found = (parsed.get_backend_name(), parsed.get_driver_name())
-    except NoSuchModuleError:  # a backend SQLAlchemy does not know, e.g. postgres://
-        found = (make_url(url).drivername, "")
-    except ArgumentError:
-        raise SettingError("BALISE_DATABASE_URL is not a database URL") from None
-    if found not in DATABASES:
-        given = "+".join(part for part in found if part)
-        raise SettingError(
-            f"BALISE_DATABASE_URL: Balise runs on SQLite (sqlite:///path/to/balise.db) or "
-            f"PostgreSQL (postgresql+psycopg://user:pass@host/db), not {given}"
-        )
 
 
 def secret_key(values: Mapping[str, Any]) -> str:

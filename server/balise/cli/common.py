@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from balise import config
 from balise.db import make_engine
+from balise.db.engine import sqlite_file
 from balise.db.migrate import current, head
 
 
@@ -50,10 +51,10 @@ def database_failure(url: str, exc: DBAPIError) -> click.ClickException:
 
 def make_directories(values: dict[str, Any]) -> None:
     """The data directory and the SQLite database's own, made if missing; one line on failure."""
-    parsed = make_url(values["DATABASE_URL"])
     wanted = [("the data directory (BALISE_DATA_DIR)", Path(values["DATA_DIR"]))]
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        wanted.append(("the database's directory", Path(parsed.database).parent))
+    database = sqlite_file(values["DATABASE_URL"])
+    if database is not None:
+        wanted.append(("the database's directory", database.parent))
     for what, path in wanted:
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -66,13 +67,12 @@ def make_directories(values: dict[str, Any]) -> None:
 def open_database() -> Engine:
     """The engine of the configured database once it is known to exist and be migrated."""
     url = settings()["DATABASE_URL"]
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not Path(parsed.database).is_file():  # connecting would create it
-            raise click.ClickException(
-                f"no Balise database at {shown(url)}: set BALISE_DATA_DIR or "
-                "BALISE_DATABASE_URL to yours, or create one with `balise db upgrade`"
-            )
+    database = sqlite_file(url)
+    if database is not None and not database.is_file():  # connecting would create it
+        raise click.ClickException(
+            f"no Balise database at {shown(url)}: set BALISE_DATA_DIR or "
+            "BALISE_DATABASE_URL to yours, or create one with `balise db upgrade`"
+        )
     engine = make_engine(url)
     try:
         revision = current(engine)

@@ -7,8 +7,38 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 CONNECT_TIMEOUT = 5  # seconds to open a PostgreSQL connection
+# The databases Balise runs on, as (backend, driver): the drivers it installs.
+DATABASES = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
+
+
+def unsupported(url: str) -> str | None:
+    """Why Balise cannot run on `url` (never the URL itself: it may hold a password); None for
+    SQLite, or PostgreSQL through psycopg 3."""
+    try:
+        parsed = make_url(url)
+        found = (parsed.get_backend_name(), parsed.get_driver_name())
+    except NoSuchModuleError:  # a backend SQLAlchemy does not know, e.g. postgres://
+        found = (make_url(url).drivername, "")
+    except ArgumentError:
+        return "is not a database URL"
+    if found in DATABASES:
+        return None
+    given = "+".join(part for part in found if part)
+    return (
+        "Balise runs on SQLite (sqlite:///path/to/balise.db) or PostgreSQL "
+        f"(postgresql+psycopg://user:pass@host/db), not {given}"
+    )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for PostgreSQL and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -17,12 +47,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # Errors and logs never show SQL parameters: they may hold password hashes or key hashes.
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # As many pooled connections as PostgreSQL's: with SQLAlchemy's default of 5, the
-        # reader threads' reads (8 by default) opened and closed a connection (four PRAGMAs)
-        # for each read beyond the fifth.
-        if parsed.database and parsed.database != ":memory:":
+        database = sqlite_file(url)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
+            # As many pooled connections as PostgreSQL's: with SQLAlchemy's default of 5, the
+            # reader threads' reads (8 by default) opened and closed a connection (four
+            # PRAGMAs) for each read beyond the fifth.
             kwargs.setdefault("pool_size", 10)
             kwargs.setdefault("max_overflow", 20)
         engine = create_engine(
